@@ -1,0 +1,30 @@
+// The subcommands of drctl. Each lives in its own cmd_NAME.cpp: it declares its options on a CLI11 sub-app and
+// returns the function that runs it. main.cpp owns the table, the parsing, error handling and exit codes; the
+// library underneath never prints and never exits.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace dr::cli {
+
+// Exit codes, the contract in DESIGN.md.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;       // the run failed or was refused for safety
+inline constexpr int kExitBadInput = 2;     // bad input: nothing was run
+inline constexpr int kExitInterrupted = 3;  // interrupted, resumable
+
+using CommandRunner = std::function<int()>;
+using CommandDeclare = CommandRunner (*)(CLI::App& command);
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  CommandDeclare declare;
+};
+
+CommandRunner declareValidate(CLI::App& command);
+CommandRunner declarePlan(CLI::App& command);
+
+}  // namespace dr::cli

@@ -1,0 +1,81 @@
+// drctl: plan, rehearse, run and prove the recovery of an etcd cluster. See `drctl --help`.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "core/suggest.h"
+
+namespace dr::cli {
+namespace {
+
+// The table of subcommands, in the order `--help` lists them.
+const Subcommand kSubcommands[] = {
+    {"validate", "Check an inventory file; print every problem as FILE:LINE:COLUMN: message", declareValidate},
+    {"plan", "Show the recovery plan (a DAG of steps with exact commands) for an inventory and a snapshot",
+     declarePlan},
+};
+
+constexpr const char* kFooter = R"(Exit codes: 0 success, 1 the run failed or was refused for safety,
+2 bad input (nothing was run), 3 interrupted (resumable).
+
+Start with:
+  drctl validate -i inventory/kubeadm-3.yaml
+  drctl plan -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db
+)";
+
+int run(int argc, char** argv) {
+  CLI::App app{"drctl: the disaster-recovery orchestrator for etcd behind a Kubernetes control plane.\n"
+               "It plans a full restore as a DAG you can read first, then runs it over SSH with a checkpoint after\n"
+               "every step.",
+               "drctl"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", std::string(DR_VERSION));
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  std::vector<std::string> names;
+  std::vector<std::pair<CLI::App*, CommandRunner>> runners;
+  for (const auto& sub : kSubcommands) {
+    names.emplace_back(sub.name);
+    CLI::App* command = app.add_subcommand(sub.name, sub.summary);
+    runners.emplace_back(command, sub.declare(*command));
+  }
+
+  // An unknown subcommand gets a suggestion instead of CLI11's generic complaint.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    bool known = false;
+    for (const auto& name : names) known = known || name == word;
+    if (!known) {
+      std::fprintf(stderr, "drctl: unknown command '%s'.", word.c_str());
+      if (auto guess = closestMatch(word, names)) std::fprintf(stderr, " Did you mean '%s'?", guess->c_str());
+      std::fprintf(stderr, "\nRun 'drctl --help' for the list of commands.\n");
+      return kExitBadInput;
+    }
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitBadInput;
+  }
+  for (auto& [command, runner] : runners) {
+    if (command->parsed()) return runner();
+  }
+  return kExitBadInput;
+}
+
+}  // namespace
+}  // namespace dr::cli
+
+int main(int argc, char** argv) {
+  try {
+    return dr::cli::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "drctl: internal error: %s\n", e.what());
+    return dr::cli::kExitFailed;
+  }
+}

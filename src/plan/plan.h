@@ -1,0 +1,46 @@
+// The plan: a concrete DAG of steps, each bound to one host with its exact commands. It is what `drctl plan`
+// prints, what the executor runs, what the journal's fingerprint protects and what the simulator explores.
+// Steps are kept in a deterministic order (the planner's topological order, ties broken by template order then
+// inventory order) and referenced by stable string ids, never by pointers.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dr {
+
+// Where a step runs. A per-member step runs on that member's host; a per-API-server step on its host; a `once`
+// step on the controller (the machine running drctl), which is the host named kControllerHost.
+inline constexpr const char* kControllerHost = "controller";
+
+struct Step {
+  std::string id;           // unique and stable: "TEMPLATE_ID" for once steps, "TEMPLATE_ID@MEMBER_OR_HOST" otherwise
+  std::string template_id;  // the id of the template step it came from
+  std::string action;       // preflight, stop-apiserver, stop-etcd, upload-snapshot, restore, swap-data-dir, ...
+  std::string description;
+  std::string host;    // the host address it runs on, or kControllerHost
+  std::string member;  // the etcd member it concerns, or empty
+  std::vector<std::string> needs;  // ids of steps that must finish first (sorted, no duplicates)
+  std::string command;  // what to run; empty for steps the executor performs natively (e.g. upload-snapshot)
+  std::string check;    // read-only postcondition: exit 0 means the step's effect is in place; may be empty
+  std::string undo;     // what reverses it, for rollback; may be empty (nothing to undo)
+  std::chrono::seconds timeout{300};
+  int retries = 0;
+  bool idempotent = false;
+};
+
+struct Plan {
+  std::string name;         // the template's name, e.g. "full-restore"
+  std::string fingerprint;  // SHA-256 (hex) of the plan's canonical JSON, see plan_json.h
+  std::vector<Step> steps;  // in a topological order
+  std::vector<std::string> warnings;  // things the operator must know (e.g. no revision bump available)
+  // The values the plan was made from, kept so a resume can say what changed.
+  std::map<std::string, std::string> inputs;  // e.g. "inventory.sha256", "snapshot.sha256", "template.sha256", "run.token"
+
+  const Step* find(const std::string& id) const;
+};
+
+}  // namespace dr
