@@ -16,6 +16,14 @@ namespace dr {
 // step on the controller (the machine running drctl), which is the host named kControllerHost.
 inline constexpr const char* kControllerHost = "controller";
 
+// A file the executor copies to the step's host (over SFTP for SSH hosts) before running the step's command,
+// verified on the host against its SHA-256 afterwards.
+struct FileUpload {
+  std::string local_path;
+  std::string remote_path;
+  std::string sha256;
+};
+
 struct Step {
   std::string id;           // unique and stable: "TEMPLATE_ID" for once steps, "TEMPLATE_ID@MEMBER_OR_HOST" otherwise
   std::string template_id;  // the id of the template step it came from
@@ -24,7 +32,8 @@ struct Step {
   std::string host;    // the host address it runs on, or kControllerHost
   std::string member;  // the etcd member it concerns, or empty
   std::vector<std::string> needs;  // ids of steps that must finish first (sorted, no duplicates)
-  std::string command;  // what to run; empty for steps the executor performs natively (e.g. upload-snapshot)
+  std::optional<FileUpload> upload;  // performed first, when present (upload-snapshot)
+  std::string command;  // what to run on the host (after the upload); may be empty when there is only an upload
   std::string check;    // read-only postcondition: exit 0 means the step's effect is in place; may be empty
   std::string undo;     // what reverses it, for rollback; may be empty (nothing to undo)
   std::chrono::seconds timeout{300};
