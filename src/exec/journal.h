@@ -5,6 +5,15 @@
 //   [length: u32 little-endian][crc32c: u32 little-endian, masked, over type byte + payload][type: u8][payload]
 // where payload is compact JSON. A record cut short at the end of the file (the writer died mid-write) is treated
 // as the end of the journal; a bad record followed by more data is corruption and stops a resume.
+//
+// The precise rules (docs/journal-format.md): the payload length excludes the 9-byte header and is capped at
+// kJournalMaxPayload; the CRC is CRC32C (Castagnoli) masked like leveldb's. Reading at offset O:
+//   - fewer than 9 bytes left, or the length runs past the end of the file       -> torn tail, ignored
+//   - the physically last record (it ends exactly at EOF) fails its CRC           -> torn tail, ignored
+//     (a crash can leave a record whose size reached the disk but whose bytes did not)
+//   - a length over the cap, or a bad CRC with more bytes after the record        -> corruption error
+//   - a good CRC but an unknown type or a payload that is not a record's JSON     -> corruption error
+// Corruption errors name the file, the byte offset and the 0-based record number.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +21,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -43,14 +53,44 @@ struct JournalRecord {
   std::string message;
   std::string fingerprint;  // RunStarted only
   std::string run_id;       // RunStarted only
+  // Added for the executor and `drctl status`; empty when not relevant. Unknown JSON keys are ignored on read, so
+  // fields can be added later without breaking old journals.
+  std::string host;            // Step*/Undo*: the host the step ran on
+  std::string inventory_path;  // RunStarted only
+  std::string snapshot_path;   // RunStarted only
+  std::string mode;            // RunStarted only: e.g. "apply", "resume", "rollback"
+
+  bool operator==(const JournalRecord&) const = default;
+};
+
+inline constexpr std::size_t kJournalHeaderSize = 9;             // length u32 + crc u32 + type u8
+inline constexpr std::uint32_t kJournalMaxPayload = 16u << 20;  // a larger length is garbage, not an allocation
+
+// "RunStarted", "StepFinished", ... (used in the payload-free parts of messages and by `drctl status`).
+std::string_view recordTypeName(RecordType type);
+std::optional<RecordType> recordTypeFromName(std::string_view name);
+
+// The bytes append() writes for a record: header and payload. Exposed so fault tests can write part of a record.
+std::string encodeJournalRecord(const JournalRecord& record);
+
+// CRC32C (boost::crc_optimal, Castagnoli polynomial) and leveldb's mask: storing the CRC of data that itself
+// contains CRCs is otherwise prone to degenerate values.
+std::uint32_t crc32c(std::string_view data);
+std::uint32_t maskCrc(std::uint32_t crc);
+std::uint32_t unmaskCrc(std::uint32_t masked);
+
+struct JournalOptions {
+  // fsync after every append. Turned off only by the benchmark that measures what durability costs.
+  bool sync = true;
 };
 
 class JournalWriter {
  public:
   // Creates a new journal, failing if one exists.
-  static Result<JournalWriter> create(const std::filesystem::path& path);
+  static Result<JournalWriter> create(const std::filesystem::path& path, JournalOptions options = {});
   // Opens an existing journal for appending after its last whole record (a torn tail is cut off first).
-  static Result<JournalWriter> openForAppend(const std::filesystem::path& path);
+  // Refuses a journal with corruption before its end: that needs an operator, not an append.
+  static Result<JournalWriter> openForAppend(const std::filesystem::path& path, JournalOptions options = {});
 
   JournalWriter(JournalWriter&&) noexcept;
   JournalWriter& operator=(JournalWriter&&) noexcept;
@@ -59,21 +99,30 @@ class JournalWriter {
   ~JournalWriter();
 
   // Writes one record and fsyncs it. Safe to call from several threads.
+  // The record is written with one write() call; on a failed or short write the file is cut back to the last
+  // whole record so that later appends do not land behind garbage.
   Status append(const JournalRecord& record);
 
+  const std::filesystem::path& path() const;
+  // How many fsync() calls this writer has issued (tests check that every append is synced).
+  std::uint64_t syncCount() const;
+
  private:
-  explicit JournalWriter(int fd);
-  int fd_ = -1;
   struct Impl;
-  std::unique_ptr<Impl> impl_;  // the mutex that serializes appends
+  explicit JournalWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;  // the fd, the mutex that serializes appends, the end offset
 };
 
 struct JournalContents {
   std::vector<JournalRecord> records;
-  bool torn_tail = false;  // the last record was cut short and ignored
+  bool torn_tail = false;        // the last record was cut short (or failed its CRC at EOF) and ignored
+  std::uint64_t valid_bytes = 0;  // offset just past the last whole record: where the next append goes
+  std::string tail_note;          // when torn_tail: what was ignored and at which offset, for `drctl status`
 };
 
 // Reads a whole journal. Damage before the last record is an error naming the byte offset.
 Result<JournalContents> readJournal(const std::filesystem::path& path);
+// The same rules over bytes already in memory; `source` names them in error messages.
+Result<JournalContents> parseJournal(std::string_view bytes, std::string_view source);
 
 }  // namespace dr
