@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# The game-day lab: N real hosts on this one machine (see docs/lab.md).
+#
+#   lab.sh up [--hosts N] [--build DIR]   make the hosts and start sshd, etcd and the API-server stand-in on each
+#   lab.sh down                           stop everything the lab started and remove it (idempotent)
+#   lab.sh status                         what is running where
+#   lab.sh exec HOST CMD...               run CMD inside HOST (its network and mount namespaces)
+#   lab.sh op CMD...                      run CMD in the operator namespace (where drctl runs)
+#   lab.sh inventory                      print the path of the inventory that describes the lab
+#
+# Each host is a network namespace on a private bridge; the bridge lives in a namespace of its own so nothing routes
+# from the root namespace. Each host's sshd runs in a private mount namespace where /var/lib/etcd, /etc/kubernetes and
+# /run/etcd-dr-lab are the host's own directories: every command that arrives over SSH sees only that host's files.
+# Addresses: hosts 10.213.0.11.., the operator 10.213.0.100. Traffic goes only to these namespaces.
+set -euo pipefail
+
+LAB=${DR_LAB_ROOT:-/run/etcd-dr-lab}     # the controller's view: the operator's key, known_hosts
+HOSTS=$LAB-hosts                          # per-host directories (outside $LAB: each host mounts its own run dir over $LAB)
+PREFIX=drlab                              # namespace and interface prefix
+SUBNET=10.213.0
+OP_ADDR=$SUBNET.100
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+die() { echo "lab: $*" >&2; exit 1; }
+say() { echo "lab: $*" >&2; }
+
+host_addr() { echo "$SUBNET.$((10 + $1))"; }
+host_names() { local n; n=$(cat "$LAB/hosts.count" 2>/dev/null || echo 0); for ((i = 1; i <= n; i++)); do echo "lab-$i"; done; }
+sshd_pid() { cat "$HOSTS/$1/sshd.pid" 2>/dev/null; }
+
+# A process is gone when /proc/PID is missing or it is a zombie (this machine's PID 1 reaps slowly).
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
+preflight() {
+  [ "$(id -u)" -eq 0 ] || die "must run as root (it creates network namespaces and mounts)"
+  ip netns add "$PREFIX-probe" 2>/dev/null || die "cannot create network namespaces here (ip netns add failed)"
+  ip netns del "$PREFIX-probe"
+  unshare --mount --propagation private true 2>/dev/null || die "cannot create mount namespaces here (unshare --mount failed)"
+  for bin in /usr/sbin/sshd /usr/bin/etcd /usr/bin/etcdctl ssh-keygen; do
+    command -v "$bin" >/dev/null || die "missing $bin (run ./run setup)"
+  done
+}
+
+write_host_env() {  # NAME INDEX COUNT
+  local name=$1 i=$2 n=$3 cluster="" endpoints=""
+  for ((j = 1; j <= n; j++)); do
+    cluster+="${cluster:+,}lab-$j=http://$(host_addr "$j"):2380"
+    endpoints+="${endpoints:+,}http://$(host_addr "$j"):2379"
+  done
+  cat > "$HOSTS/$name/run/host.env" <<ENV
+NAME=$name
+ADDR=$(host_addr "$i")
+INITIAL_CLUSTER=$cluster
+ENDPOINTS=$endpoints
+DATA_DIR=/var/lib/etcd/data
+ENV
+}
+
+make_host() {  # NAME INDEX COUNT BUILD
+  local name=$1 i=$2 n=$3 build=$4 dir="$HOSTS/$1" addr
+  addr=$(host_addr "$i")
+  mkdir -p "$dir"/{ssh,var-lib-etcd,etc-kubernetes/manifests,run/bin,run/log}
+  ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/ssh/host_ed25519"
+  cp "$LAB/id_ed25519.pub" "$dir/ssh/authorized_keys"
+  cat > "$dir/ssh/sshd_config" <<CFG
+ListenAddress $addr:22
+HostKey $dir/ssh/host_ed25519
+AuthorizedKeysFile $dir/ssh/authorized_keys
+PidFile $dir/sshd.pidfile
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+MaxSessions 64
+MaxStartups 64:30:128
+Subsystem sftp internal-sftp
+CFG
+  install -m 0755 "$HERE/etcd-ctl.sh" "$dir/run/bin/etcd-ctl"
+  install -m 0755 "$HERE/apiserver-ctl.sh" "$dir/run/bin/apiserver-ctl"
+  install -m 0755 "$build/sim/drlab-apiserver" "$dir/run/bin/drlab-apiserver"
+  write_host_env "$name" "$i" "$n"
+  echo "$addr $(cut -d' ' -f1,2 "$dir/ssh/host_ed25519.pub")" >> "$LAB/known_hosts"
+
+  ip netns add "$PREFIX-$name"
+  ip link add "dl-$name" netns "$PREFIX-$name" type veth peer name "db-$name" netns "$PREFIX-br"
+  ip -n "$PREFIX-br" link set "db-$name" master br0 up
+  ip -n "$PREFIX-$name" link set lo up
+  ip -n "$PREFIX-$name" addr add "$addr/24" dev "dl-$name"
+  ip -n "$PREFIX-$name" link set "dl-$name" up
+
+  # sshd in the host's network namespace and a private mount namespace with the host's own directories.
+  # The host's run dir covers $LAB (the operator's key is not visible on the hosts).
+  ip netns exec "$PREFIX-$name" unshare --mount --propagation private /bin/sh -c "
+    mkdir -p /var/lib/etcd /etc/kubernetes /run/etcd-dr-lab /run/sshd &&
+    mount --bind '$dir/var-lib-etcd' /var/lib/etcd &&
+    mount --bind '$dir/etc-kubernetes' /etc/kubernetes &&
+    mount --bind '$dir/run' /run/etcd-dr-lab &&
+    exec /usr/sbin/sshd -D -e -f '$dir/ssh/sshd_config'" > "$dir/sshd.log" 2>&1 &
+  echo $! > "$dir/sshd.pid"
+}
+
+wait_port() {  # NAME ADDR PORT SECONDS
+  local deadline=$((SECONDS + $4))
+  until ip netns exec "$PREFIX-op" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || die "$1: nothing listens on $2:$3 after $4 s (see $HOSTS/$1/*.log)"
+    sleep 0.1
+  done
+}
+
+cmd_up() {
+  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build}
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --hosts) n=$2; shift 2 ;;
+      --build) build=$2; shift 2 ;;
+      *) die "up: unknown option $1" ;;
+    esac
+  done
+  [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 9 ] || die "up: --hosts must be 1..9"
+  [ -x "$build/sim/drlab-apiserver" ] || die "up: $build/sim/drlab-apiserver not built (./run build)"
+  preflight
+  [ -e "$LAB/hosts.count" ] && die "a lab is already up ($LAB); run: $0 down"
+  cmd_down >/dev/null 2>&1 || true
+  mkdir -p "$LAB"
+  echo "$n" > "$LAB/hosts.count"
+  ssh-keygen -q -t ed25519 -N '' -C drlab-operator -f "$LAB/id_ed25519"
+  : > "$LAB/known_hosts"
+  write_inventory "$n"
+
+  ip netns add "$PREFIX-br"
+  ip -n "$PREFIX-br" link add br0 type bridge
+  ip -n "$PREFIX-br" link set br0 up
+  ip netns add "$PREFIX-op"
+  ip link add "dl-op" netns "$PREFIX-op" type veth peer name "db-op" netns "$PREFIX-br"
+  ip -n "$PREFIX-br" link set db-op master br0 up
+  ip -n "$PREFIX-op" link set lo up
+  ip -n "$PREFIX-op" addr add "$OP_ADDR/24" dev dl-op
+  ip -n "$PREFIX-op" link set dl-op up
+
+  for ((i = 1; i <= n; i++)); do make_host "lab-$i" "$i" "$n" "$(cd "$build" && pwd)"; done
+  for name in $(host_names); do wait_port "$name" "$(host_addr "${name#lab-}")" 22 10; done
+  for name in $(host_names); do cmd_exec "$name" /run/etcd-dr-lab/bin/etcd-ctl start; done
+  for name in $(host_names); do wait_port "$name" "$(host_addr "${name#lab-}")" 2379 20; done
+  local endpoints
+  endpoints=$(grep ^ENDPOINTS= "$HOSTS/lab-1/run/host.env" | cut -d= -f2)
+  local deadline=$((SECONDS + 30))
+  until ip netns exec "$PREFIX-op" env ETCDCTL_API=3 etcdctl --endpoints="$endpoints" endpoint health >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "etcd cluster not healthy after 30 s (see $HOSTS/*/run/log/etcd.log)"
+    sleep 0.2
+  done
+  for name in $(host_names); do cmd_exec "$name" /run/etcd-dr-lab/bin/apiserver-ctl start; done
+  say "up: $n hosts ($(host_names | tr '\n' ' ')), etcd healthy, API-server stand-ins started"
+  say "inventory: $(cmd_inventory)"
+}
+
+cmd_down() {
+  local ns pids
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] && kill -TERM $pids 2>/dev/null || true
+  done
+  # Give daemons a moment for a clean exit, then make sure.
+  local deadline=$((SECONDS + 5)) left
+  while :; do
+    left=""
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
+      for p in $(ip netns pids "$ns" 2>/dev/null || true); do alive "$p" && left+=" $p"; done
+    done
+    [ -z "$left" ] && break
+    if [ $SECONDS -ge $deadline ]; then kill -KILL $left 2>/dev/null || true; sleep 0.2; fi
+    [ $SECONDS -ge $((deadline + 5)) ] && die "down: processes will not die:$left"
+    sleep 0.1
+  done
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  rm -rf "$LAB" "$HOSTS"
+  say "down: nothing left"
+}
+
+cmd_status() {
+  [ -e "$LAB/hosts.count" ] || { echo "lab is down"; return 0; }
+  for name in $(host_names); do
+    printf '%-6s %-12s sshd:%s etcd:%s apiserver:%s\n' "$name" "$(host_addr "${name#lab-}")" \
+      "$(alive "$(sshd_pid "$name")" && echo up || echo down)" \
+      "$(cmd_exec "$name" /run/etcd-dr-lab/bin/etcd-ctl status >/dev/null 2>&1 && echo up || echo down)" \
+      "$(cmd_exec "$name" /run/etcd-dr-lab/bin/apiserver-ctl status >/dev/null 2>&1 && echo up || echo down)"
+  done
+}
+
+cmd_exec() {
+  local name=$1; shift
+  local pid
+  pid=$(sshd_pid "$name") || die "exec: no such host $name"
+  alive "$pid" || die "exec: $name's sshd (pid $pid) is not running"
+  nsenter --target "$pid" --net --mount -- "$@"
+}
+
+cmd_op() { ip netns exec "$PREFIX-op" "$@"; }
+
+cmd_inventory() { echo "$LAB/inventory.yaml"; }
+
+# The inventory that describes the lab, the same shape as inventory/lab-3.yaml for any number of hosts.
+write_inventory() {  # COUNT
+  local n=$1 out="$LAB/inventory.yaml"
+  cat > "$out" <<YAML
+# The game-day lab made by sim/lab/lab.sh: $n hosts in network namespaces on this machine.
+cluster: lab
+defaults:
+  ssh: {user: root, port: 22, identity_file: $LAB/id_ed25519, known_hosts: $LAB/known_hosts, become: none}
+  data_dir: /var/lib/etcd/data
+  etcd_user: root
+  etcd_group: root
+  etcd_service: {kind: command, start: /run/etcd-dr-lab/bin/etcd-ctl start, stop: /run/etcd-dr-lab/bin/etcd-ctl stop, status: /run/etcd-dr-lab/bin/etcd-ctl status}
+  apiserver_service: {kind: command, start: /run/etcd-dr-lab/bin/apiserver-ctl start, stop: /run/etcd-dr-lab/bin/apiserver-ctl stop, status: /run/etcd-dr-lab/bin/apiserver-ctl status}
+tooling:
+  restore_tool: etcdctl
+  etcdctl: /usr/bin/etcdctl
+  bump_revision: false
+members:
+YAML
+  for ((i = 1; i <= n; i++)); do
+    local a; a=$(host_addr "$i")
+    printf '  - {name: lab-%d, address: %s, peer_url: http://%s:2380, client_url: http://%s:2379}\n' "$i" "$a" "$a" "$a" >> "$out"
+  done
+  echo "api_servers:" >> "$out"
+  for ((i = 1; i <= n; i++)); do
+    printf '  - {host: lab-%d, readyz_url: http://%s:6443/readyz}\n' "$i" "$(host_addr "$i")" >> "$out"
+  done
+}
+
+main() {
+  local cmd=${1:-}; shift || true
+  case $cmd in
+    up) cmd_up "$@" ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    exec) [ $# -ge 2 ] || die "usage: lab.sh exec HOST CMD..."; cmd_exec "$@" ;;
+    op) cmd_op "$@" ;;
+    inventory) cmd_inventory ;;
+    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 2 ;;
+  esac
+}
+main "$@"
