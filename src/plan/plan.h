@@ -22,6 +22,8 @@ struct FileUpload {
   std::string local_path;
   std::string remote_path;
   std::string sha256;
+
+  bool operator==(const FileUpload&) const = default;
 };
 
 struct Step {
@@ -39,6 +41,8 @@ struct Step {
   std::chrono::seconds timeout{300};
   int retries = 0;
   bool idempotent = false;
+
+  bool operator==(const Step&) const = default;
 };
 
 struct Plan {
@@ -50,6 +54,8 @@ struct Plan {
   std::map<std::string, std::string> inputs;  // e.g. "inventory.sha256", "snapshot.sha256", "template.sha256", "run.token"
 
   const Step* find(const std::string& id) const;
+
+  bool operator==(const Plan&) const = default;
 };
 
 }  // namespace dr

@@ -1,0 +1,53 @@
+// The Planner binds a plan template to one inventory and one snapshot: it expands every foreach into concrete
+// steps (one per member, per API server or once), resolves needs into step ids, substitutes every ${variable}
+// (shell-quoted; command-valued variables such as ${member.service.stop} are built here from quoted parts),
+// orders the steps topologically and stamps the plan with its fingerprint. The same inputs always give the same
+// plan, byte for byte: that is what lets a journal refuse to resume a run whose plan changed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "etcd/snapshot_file.h"
+#include "inventory/inventory.h"
+#include "plan/plan.h"
+#include "plan/plan_template.h"
+
+namespace dr {
+
+struct PlanOptions {
+  std::string run_id = "preview";
+  std::string token;  // etcd's new --initial-cluster-token; empty: derived from cluster name and run id
+  // Where the snapshot is staged on every member: REMOTE_DIR/RUN_ID/snapshot.db.
+  std::string remote_snapshot_dir = "/var/tmp/etcd-dr";
+};
+
+struct PlanBuild {
+  std::optional<Plan> plan;  // set only when there are no errors
+  std::vector<Diagnostic> diagnostics;
+};
+
+class Planner {
+ public:
+  static PlanBuild build(const Inventory& inventory, const SnapshotInfo& snapshot, const PlanTemplate& plan_template,
+                         const PlanOptions& options = {});
+};
+
+// The token used when PlanOptions::token is empty: "CLUSTER-RUN_ID-" plus 8 hex digits of a hash of both, so
+// two runs never share a token and the same run always gets the same one.
+std::string deriveClusterToken(const std::string& cluster_name, const std::string& run_id);
+
+// Every variable a template may use, with a one-line meaning, for docs and `--help`; per foreach kind.
+struct VariableInfo {
+  std::string name;
+  std::string meaning;
+  bool command_valued = false;  // inserted as it is (already a command), not quoted
+  std::optional<Foreach> only_in;  // member.* only in etcd_members steps, apiserver.* only in api_servers steps
+};
+const std::vector<VariableInfo>& templateVariables();
+
+}  // namespace dr
