@@ -38,6 +38,9 @@ struct CommandRequest {
   // Called with output chunks (stdout and stderr, in arrival order) while the command runs; may be empty.
   // Called on the thread that called run().
   std::function<void(std::string_view chunk)> on_output;
+  // Polled while the command runs (may be empty); once it returns true the command is ended as on timeout (the
+  // remote process too) and run() returns with timed_out set. The executor's cancel path: a second SIGINT.
+  std::function<bool()> cancelled;
 };
 
 struct CommandResult {
