@@ -1,0 +1,253 @@
+// The run directory: layout, atomic file replacement, run ids and step log names (see run_dir.h).
+#include "exec/run_dir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "core/sha256.h"
+
+namespace dr {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr std::size_t kMaxStepFileName = 200;
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+Status fsyncDirectory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail("{}: cannot open directory to sync it: {}", dir.string(), errnoText(errno));
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) return fail("{}: fsync of directory failed: {}", dir.string(), errnoText(saved));
+  return {};
+}
+
+// Relative names inside the run directory only: no absolute paths, no "..", no empty components.
+Status validateRelativeName(std::string_view name) {
+  if (name.empty()) return fail("empty file name");
+  fs::path p{std::string(name)};
+  if (p.is_absolute()) return fail("{}: must be relative to the run directory", name);
+  for (const auto& part : p) {
+    if (part == ".." || part == "." || part.empty()) return fail("{}: must not contain '.', '..' or empty parts", name);
+  }
+  return {};
+}
+
+std::string randomHex(std::size_t digits) {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  std::uniform_int_distribution<int> nibble(0, 15);
+  std::string out;
+  for (std::size_t i = 0; i < digits; ++i) out.push_back("0123456789abcdef"[nibble(generator)]);
+  return out;
+}
+
+bool isSafeIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-';
+}
+
+}  // namespace
+
+std::string runInfoToJson(const RunInfo& info) {
+  Json j = {{"run_id", info.run_id},
+            {"cluster", info.cluster},
+            {"inventory_path", info.inventory_path},
+            {"snapshot_path", info.snapshot_path},
+            {"plan_template", info.plan_template},
+            {"fingerprint", info.fingerprint},
+            {"created_ms", info.created_ms},
+            {"options", info.options}};
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+Result<RunInfo> runInfoFromJson(std::string_view json, std::string_view source) {
+  Json j = Json::parse(json, nullptr, false);
+  if (j.is_discarded()) return fail("{}: not valid JSON", source);
+  if (!j.is_object()) return fail("{}: expected a JSON object", source);
+  try {
+    RunInfo info;
+    info.run_id = j.at("run_id").get<std::string>();
+    info.cluster = j.value("cluster", "");
+    info.inventory_path = j.value("inventory_path", "");
+    info.snapshot_path = j.value("snapshot_path", "");
+    info.plan_template = j.value("plan_template", "");
+    info.fingerprint = j.value("fingerprint", "");
+    info.created_ms = j.value("created_ms", std::int64_t{0});
+    if (auto it = j.find("options"); it != j.end()) info.options = it->get<std::map<std::string, std::string>>();
+    return info;
+  } catch (const Json::exception& e) {
+    return fail("{}: bad run info: {}", source, e.what());
+  }
+}
+
+RunDirectory::RunDirectory(fs::path path, std::string run_id) : path_(std::move(path)), run_id_(std::move(run_id)) {}
+
+Result<RunDirectory> RunDirectory::create(const fs::path& runs_root, const std::string& run_id) {
+  if (auto valid = validateRunId(run_id); !valid) return valid.error();
+  std::error_code ec;
+  fs::create_directories(runs_root, ec);
+  if (ec) return fail("{}: cannot create the runs directory: {}", runs_root.string(), ec.message());
+  fs::path dir = runs_root / run_id;
+  // mkdir, not create_directories: its EEXIST is what makes two runs with one id impossible.
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    if (errno == EEXIST) return fail("{}: run {} exists already", dir.string(), run_id);
+    return fail("{}: cannot create the run directory: {}", dir.string(), errnoText(errno));
+  }
+  for (const char* sub : {"logs", "report"}) {
+    if (::mkdir((dir / sub).c_str(), 0755) != 0) {
+      return fail("{}: cannot create: {}", (dir / sub).string(), errnoText(errno));
+    }
+  }
+  if (auto synced = fsyncDirectory(dir); !synced) return synced.error();
+  if (auto synced = fsyncDirectory(runs_root); !synced) return synced.error();
+  return RunDirectory(dir, run_id);
+}
+
+Result<RunDirectory> RunDirectory::open(const fs::path& runs_root, const std::string& run_id) {
+  if (auto valid = validateRunId(run_id); !valid) return valid.error();
+  fs::path dir = runs_root / run_id;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    std::string known;
+    if (auto runs = listRuns(runs_root); runs && !runs->empty()) {
+      known = fmt::format(" (the latest there: {})", runs->back());
+    }
+    return fail("{}: no such run{}", dir.string(), known);
+  }
+  return RunDirectory(dir, run_id);
+}
+
+fs::path RunDirectory::journalPath() const { return path_ / "journal"; }
+fs::path RunDirectory::planPath() const { return path_ / "plan.json"; }
+fs::path RunDirectory::runInfoPath() const { return path_ / "run.json"; }
+fs::path RunDirectory::stepLogPath(std::string_view step_id) const {
+  return path_ / "logs" / (stepFileName(step_id) + ".log");
+}
+fs::path RunDirectory::reportDir() const { return path_ / "report"; }
+
+Status RunDirectory::writeFileAtomically(std::string_view name, std::string_view contents) {
+  if (auto valid = validateRelativeName(name); !valid) return fail("{}: {}", path_.string(), valid.error().message);
+  fs::path target = path_ / std::string(name);
+  fs::path dir = target.parent_path();
+  // A dot-name in the same directory: rename() is atomic only within one file system.
+  fs::path temp = dir / fmt::format(".{}.tmp.{}.{}", target.filename().string(), ::getpid(), randomHex(8));
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("{}: cannot create a temp file: {}", temp.string(), errnoText(errno));
+  auto cleanup = [&](std::string why) -> Status {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return fail("{}: cannot write: {}", target.string(), why);
+  };
+  std::size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return cleanup(errnoText(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) return cleanup("fsync: " + errnoText(errno));
+  if (::close(fd) != 0) {
+    ::unlink(temp.c_str());
+    return fail("{}: cannot write: close: {}", target.string(), errnoText(errno));
+  }
+  if (::rename(temp.c_str(), target.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(temp.c_str());
+    return fail("{}: cannot rename into place: {}", target.string(), errnoText(saved));
+  }
+  return fsyncDirectory(dir);
+}
+
+Result<std::string> RunDirectory::readFile(std::string_view name) const {
+  if (auto valid = validateRelativeName(name); !valid) return fail("{}: {}", path_.string(), valid.error().message);
+  fs::path target = path_ / std::string(name);
+  std::ifstream in(target, std::ios::binary);
+  if (!in) return fail("{}: cannot read: {}", target.string(), errnoText(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return fail("{}: read error", target.string());
+  return buffer.str();
+}
+
+Status RunDirectory::writeRunInfo(const RunInfo& info) { return writeFileAtomically("run.json", runInfoToJson(info)); }
+
+Result<RunInfo> RunDirectory::readRunInfo() const {
+  auto text = readFile("run.json");
+  if (!text) return text.error();
+  return runInfoFromJson(*text, runInfoPath().string());
+}
+
+std::string newRunId() {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
+  return fmt::format("{}-{}", stamp, randomHex(6));
+}
+
+Status validateRunId(std::string_view run_id) {
+  if (run_id.empty()) return fail("a run id must not be empty");
+  if (run_id.size() > 128) return fail("run id '{}...' is longer than 128 characters", run_id.substr(0, 32));
+  if (run_id.front() == '.') return fail("run id '{}' must not start with '.'", run_id);
+  if (!std::all_of(run_id.begin(), run_id.end(), isSafeIdChar)) {
+    return fail("run id '{}' may contain only letters, digits, '.', '_' and '-'", run_id);
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> listRuns(const fs::path& runs_root) {
+  std::vector<std::string> runs;
+  std::error_code ec;
+  if (!fs::exists(runs_root, ec)) return runs;
+  if (!fs::is_directory(runs_root, ec)) return fail("{}: not a directory", runs_root.string());
+  fs::directory_iterator it(runs_root, ec);
+  if (ec) return fail("{}: cannot list runs: {}", runs_root.string(), ec.message());
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return fail("{}: cannot list runs: {}", runs_root.string(), ec.message());
+    std::string name = it->path().filename().string();
+    // locks/ lives beside the runs; it is not one. A run is a directory with a valid id.
+    if (name == "locks" || !it->is_directory(ec) || !validateRunId(name)) continue;
+    runs.push_back(std::move(name));
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
+std::string stepFileName(std::string_view id) {
+  std::string out;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool keep = isSafeIdChar(c) && !(c == '.' && i == 0);
+    if (keep) {
+      out.push_back(c);
+    } else {
+      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    }
+  }
+  if (out.empty()) out = "%";  // the empty id; no other id encodes to a lone '%'
+  if (out.size() > kMaxStepFileName) {
+    // '~' never appears in an encoded name, so a shortened name cannot equal a plain one.
+    out = out.substr(0, kMaxStepFileName - 65) + "~" + sha256Hex(id);
+  }
+  return out;
+}
+
+}  // namespace dr
