@@ -87,14 +87,17 @@ int main(int argc, char** argv) {
   });
   std::thread http([&] { server.listen(listen.substr(0, colon), std::stoi(listen.substr(colon + 1))); });
 
-  log.line(fmt::format("started name={} etcd={} listen={}", name, etcd, listen));
+  // Keys carry this process's start time, so a restarted stand-in never overwrites what an earlier one wrote:
+  // a game day can tell exactly which writes a restore kept and which it discarded.
+  const std::int64_t epoch = nowMs();
+  log.line(fmt::format("started name={} epoch={} etcd={} listen={}", name, epoch, etcd, listen));
   httplib::Client client(etcd);
   client.set_connection_timeout(std::chrono::milliseconds(500));
   client.set_read_timeout(std::chrono::seconds(2));
   std::int64_t seq = 0;
   std::int64_t failures = 0;
   while (!g_stop) {
-    const std::string key = fmt::format("/registry/standin/{}/{:010}", name, seq + 1);
+    const std::string key = fmt::format("/registry/standin/{}/{}/{:010}", name, epoch, seq + 1);
     const std::string value = fmt::format("seq={} host={} at={}", seq + 1, name, nowMs());
     const std::string body = fmt::format(R"({{"key":"{}","value":"{}"}})", base64(key), base64(value));
     auto res = client.Post("/v3/kv/put", body, "application/json");

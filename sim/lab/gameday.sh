@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# A game day: a real recovery of a real etcd cluster over real SSH, on the lab (sim/lab/lab.sh), checked end to end.
+#
+#   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep]
+#
+# lab up -> load data -> drctl snapshot save -> writes after the snapshot -> the disaster (every member's etcd
+# killed and its data destroyed) -> drctl apply --dry-run (must change nothing) -> drctl apply (over SSH from the
+# operator namespace) -> checks -> lab down. Exit 0 only when every check passed; each check prints PASS or FAIL.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$ROOT/build
+HOSTS_N=3
+WORK=""
+KEEP=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --hosts) HOSTS_N=$2; shift 2 ;;
+    --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "gameday: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+WORK=${WORK:-$(mktemp -d /tmp/etcd-dr-gameday.XXXXXX)}
+mkdir -p "$WORK"
+LAB="$HERE/lab.sh"
+DRCTL="$BUILD/orchestrator/drctl"
+FAILURES=0
+T0=$(date +%s.%N)
+
+step() { printf '\n== %s\n' "$*"; }
+pass() { printf 'PASS  %s\n' "$*"; }
+failc() { printf 'FAIL  %s\n' "$*"; FAILURES=$((FAILURES + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else failc "$what"; fi; }
+op() { "$LAB" op "$@"; }
+on() { local h=$1; shift; "$LAB" exec "$h" "$@"; }
+ectl() { op env ETCDCTL_API=3 etcdctl --command-timeout=5s "$@"; }
+hosts() { for ((i = 1; i <= HOSTS_N; i++)); do echo "lab-$i"; done; }
+addr() { echo "10.213.0.$((10 + ${1#lab-}))"; }
+endpoints() { local e=""; for h in $(hosts); do e+="${e:+,}http://$(addr "$h"):2379"; done; echo "$e"; }
+
+cleanup() {
+  local rc=$?
+  if [ $KEEP -eq 0 ]; then "$LAB" down >/dev/null 2>&1 || true; fi
+  exit $rc
+}
+trap cleanup EXIT
+
+# key<TAB>value lines of every key under PREFIX on one endpoint, read locally (serializable) from that member.
+dump() {  # ENDPOINT PREFIX
+  ectl --endpoints="$1" get --prefix "$2" --consistency=s | paste - - | sort
+}
+cluster_id() { ectl --endpoints="$1" endpoint status -w json | grep -o '"cluster_id":[0-9]*' | head -1 | cut -d: -f2; }
+# sha256 of every file under the host's etcd and kubernetes dirs (logs and pid files change by themselves).
+host_files_digest() { on "$1" sh -c 'cd / && find var/lib/etcd etc/kubernetes -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum'; }
+
+step "lab up: $HOSTS_N hosts"
+"$LAB" down >/dev/null 2>&1 || true
+"$LAB" up --hosts "$HOSTS_N" --build "$BUILD"
+INV=$("$LAB" inventory)
+cp "$INV" "$WORK/inventory.yaml"
+INV=$WORK/inventory.yaml
+OLD_CLUSTER_ID=$(cluster_id "http://$(addr lab-1):2379")
+
+step "data: 3,000 keys, 21 MB"
+op "$BUILD/sim/drlab-load" --etcd "http://$(addr lab-1):2379" --prefix /gameday/data/ --keys 3000 --value-bytes 7000
+
+step "drctl snapshot save"
+op "$DRCTL" snapshot save -i "$INV" -o "$WORK/snapshot.db"
+ls -l "$WORK/snapshot.db"*
+
+step "writes after the snapshot (a restore must discard them)"
+op "$BUILD/sim/drlab-load" --etcd "http://$(addr lab-1):2379" --prefix /gameday/after/ --keys 200 --value-bytes 100
+
+step "what the snapshot holds: restored into a throwaway etcd in the operator namespace"
+SNAPDIR=$WORK/snapshot-contents
+op env ETCDCTL_API=3 etcdctl snapshot restore "$WORK/snapshot.db" --data-dir "$SNAPDIR" --name probe \
+  --initial-cluster probe=http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 >/dev/null
+op /usr/bin/etcd --name probe --data-dir "$SNAPDIR" --listen-peer-urls http://127.0.0.1:23800 \
+  --listen-client-urls http://127.0.0.1:23790 --advertise-client-urls http://127.0.0.1:23790 >"$WORK/probe.log" 2>&1 &
+PROBE=$!
+for _ in $(seq 100); do ectl --endpoints=http://127.0.0.1:23790 endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
+dump http://127.0.0.1:23790 / > "$WORK/snapshot.kv"
+kill "$PROBE"; wait "$PROBE" 2>/dev/null || true
+echo "snapshot holds $(wc -l < "$WORK/snapshot.kv") keys under /"
+check "the snapshot holds all 3,000 data keys" test "$(grep -c '^/gameday/data/' "$WORK/snapshot.kv")" -eq 3000
+check "the snapshot holds none of the later writes" test "$(grep -c '^/gameday/after/' "$WORK/snapshot.kv" || true)" -eq 0
+
+step "the disaster: every member's etcd killed and its data destroyed"
+for h in $(hosts); do
+  on "$h" sh -c 'kill -9 $(cat /run/etcd-dr-lab/etcd.pid); sleep 0.2; rm -rf /var/lib/etcd/data/member; echo "destroyed by the game day" > /var/lib/etcd/data/DISASTER'
+done
+
+step "dry-run first: it must change nothing on any host"
+for h in $(hosts); do host_files_digest "$h" > "$WORK/before-$h.sha"; done
+op "$DRCTL" apply --dry-run -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/runs" --yes
+for h in $(hosts); do host_files_digest "$h" > "$WORK/after-$h.sha"; done
+for h in $(hosts); do check "dry-run left $h's files byte-identical" cmp -s "$WORK/before-$h.sha" "$WORK/after-$h.sha"; done
+check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null)"
+
+step "the recovery: drctl apply over SSH from the operator namespace"
+R0=$(date +%s.%N)
+op "$DRCTL" apply -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/runs" --yes --report "$WORK/report"
+R1=$(date +%s.%N)
+RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | head -1)
+printf 'recovery took %.1f s (run %s)\n' "$(awk "BEGIN{print $R1 - $R0}")" "$RUN_ID"
+
+step "checks"
+EP=$(endpoints)
+check "every endpoint healthy" ectl --endpoints="$EP" endpoint health
+LEADERS=$(ectl --endpoints="$EP" endpoint status -w json | grep -o '"leader":[0-9]*' | sort -u | wc -l)
+check "all members agree on one leader" test "$LEADERS" -eq 1
+NEW_CLUSTER_ID=$(cluster_id "http://$(addr lab-1):2379")
+check "a new cluster id ($OLD_CLUSTER_ID -> $NEW_CLUSTER_ID)" test "$NEW_CLUSTER_ID" != "$OLD_CLUSTER_ID"
+for h in $(hosts); do
+  dump "http://$(addr "$h"):2379" / > "$WORK/after-$h.kv"
+  MISSING=$(comm -23 "$WORK/snapshot.kv" "$WORK/after-$h.kv" | wc -l)
+  check "$h holds every key of the snapshot with the same value ($MISSING missing or different)" test "$MISSING" -eq 0
+  check "$h holds none of the writes made after the snapshot" test "$(grep -c '^/gameday/after/' "$WORK/after-$h.kv" || true)" -eq 0
+  check "$h kept its old data dir" on "$h" test -f "/var/lib/etcd/data.before-$RUN_ID/DISASTER"
+done
+STATUS=$(op "$DRCTL" status "$RUN_ID" --runs "$WORK/runs" 2>&1 || true)
+echo "$STATUS" | tail -n 5
+check "the journal says the run finished" grep -qi finished <<<"$STATUS"
+
+T1=$(date +%s.%N)
+printf '\ngame day: %d hosts, %.1f s in all, %s\n' "$HOSTS_N" "$(awk "BEGIN{print $T1 - $T0}")" \
+  "$([ $FAILURES -eq 0 ] && echo 'every check passed' || echo "$FAILURES checks FAILED")"
+echo "work dir: $WORK"
+[ $FAILURES -eq 0 ]
