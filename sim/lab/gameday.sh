@@ -28,18 +28,14 @@ mkdir -p "$WORK"
 LAB="$HERE/lab.sh"
 DRCTL="$BUILD/orchestrator/drctl"
 FAILURES=0
-T0=$(date +%s.%N)
+T0=$(now)
 
 step() { printf '\n== %s\n' "$*"; }
 pass() { printf 'PASS  %s\n' "$*"; }
 failc() { printf 'FAIL  %s\n' "$*"; FAILURES=$((FAILURES + 1)); }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else failc "$what"; fi; }
-op() { "$LAB" op "$@"; }
-on() { local h=$1; shift; "$LAB" exec "$h" "$@"; }
-ectl() { op env ETCDCTL_API=3 etcdctl --command-timeout=5s "$@"; }
-hosts() { for ((i = 1; i <= HOSTS_N; i++)); do echo "lab-$i"; done; }
-addr() { echo "10.213.0.$((10 + ${1#lab-}))"; }
-endpoints() { local e=""; for h in $(hosts); do e+="${e:+,}http://$(addr "$h"):2379"; done; echo "$e"; }
+# shellcheck source=scenario.sh
+. "$HERE/scenario.sh"
 
 cleanup() {
   local rc=$?
@@ -57,22 +53,18 @@ cluster_id() { ectl --endpoints="$1" endpoint status -w json | grep -o '"cluster
 host_files_digest() { on "$1" sh -c 'cd / && find var/lib/etcd etc/kubernetes -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum'; }
 
 step "lab up: $HOSTS_N hosts"
-"$LAB" down >/dev/null 2>&1 || true
-"$LAB" up --hosts "$HOSTS_N" --build "$BUILD"
-INV=$("$LAB" inventory)
-cp "$INV" "$WORK/inventory.yaml"
-INV=$WORK/inventory.yaml
+scenario_lab_up
 OLD_CLUSTER_ID=$(cluster_id "http://$(addr lab-1):2379")
 
 step "data: 3,000 keys, 21 MB"
-op "$BUILD/sim/drlab-load" --etcd "http://$(addr lab-1):2379" --prefix /gameday/data/ --keys 3000 --value-bytes 7000
+scenario_load /gameday/data/ 3000 7000
 
 step "drctl snapshot save"
-op "$DRCTL" snapshot save -i "$INV" -o "$WORK/snapshot.db"
+scenario_snapshot "$WORK/snapshot.db"
 ls -l "$WORK/snapshot.db"*
 
 step "writes after the snapshot (a restore must discard them)"
-op "$BUILD/sim/drlab-load" --etcd "http://$(addr lab-1):2379" --prefix /gameday/after/ --keys 200 --value-bytes 100
+scenario_load /gameday/after/ 200 100
 
 step "what the snapshot holds: restored into a throwaway etcd in the operator namespace"
 SNAPDIR=$WORK/snapshot-contents
@@ -89,9 +81,7 @@ check "the snapshot holds all 3,000 data keys" test "$(grep -c '^/gameday/data/'
 check "the snapshot holds none of the later writes" test "$(grep -c '^/gameday/after/' "$WORK/snapshot.kv" || true)" -eq 0
 
 step "the disaster: every member's etcd killed and its data destroyed"
-for h in $(hosts); do
-  on "$h" sh -c 'kill -9 $(cat /run/etcd-dr-lab/etcd.pid); sleep 0.2; rm -rf /var/lib/etcd/data/member; echo "destroyed by the game day" > /var/lib/etcd/data/DISASTER'
-done
+scenario_disaster
 
 step "dry-run first: it must change nothing on any host"
 for h in $(hosts); do host_files_digest "$h" > "$WORK/before-$h.sha"; done
@@ -101,11 +91,11 @@ for h in $(hosts); do check "dry-run left $h's files byte-identical" cmp -s "$WO
 check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null)"
 
 step "the recovery: drctl apply over SSH from the operator namespace"
-R0=$(date +%s.%N)
+R0=$(now)
 op "$DRCTL" apply -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/runs" --yes --report "$WORK/report"
-R1=$(date +%s.%N)
+R1=$(now)
 RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | head -1)
-printf 'recovery took %.1f s (run %s)\n' "$(awk "BEGIN{print $R1 - $R0}")" "$RUN_ID"
+printf 'recovery took %s s (run %s)\n' "$(elapsed "$R0" "$R1")" "$RUN_ID"
 
 step "checks"
 EP=$(endpoints)
@@ -125,8 +115,8 @@ STATUS=$(op "$DRCTL" status "$RUN_ID" --runs "$WORK/runs" 2>&1 || true)
 echo "$STATUS" | tail -n 5
 check "the journal says the run finished" grep -qi finished <<<"$STATUS"
 
-T1=$(date +%s.%N)
-printf '\ngame day: %d hosts, %.1f s in all, %s\n' "$HOSTS_N" "$(awk "BEGIN{print $T1 - $T0}")" \
+T1=$(now)
+printf '\ngame day: %d hosts, %s s in all, %s\n' "$HOSTS_N" "$(elapsed "$T0" "$T1")" \
   "$([ $FAILURES -eq 0 ] && echo 'every check passed' || echo "$FAILURES checks FAILED")"
 echo "work dir: $WORK"
 [ $FAILURES -eq 0 ]

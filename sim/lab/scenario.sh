@@ -1,0 +1,47 @@
+# Shared steps of lab scenarios (sourced by sim/lab/gameday.sh and bench/rto.sh; needs LAB, BUILD, HOSTS_N, WORK).
+# Each function does one thing of a game day on the lab made by sim/lab/lab.sh.
+
+op() { "$LAB" op "$@"; }
+on() { local h=$1; shift; "$LAB" exec "$h" "$@"; }
+ectl() { op env ETCDCTL_API=3 etcdctl --command-timeout=5s "$@"; }
+hosts() { for ((i = 1; i <= HOSTS_N; i++)); do echo "lab-$i"; done; }
+addr() { echo "10.213.0.$((10 + ${1#lab-}))"; }
+endpoints() { local e=""; for h in $(hosts); do e+="${e:+,}http://$(addr "$h"):2379"; done; echo "$e"; }
+now() { date +%s.%N; }
+elapsed() { awk "BEGIN{printf \"%.2f\", $2 - $1}"; }
+
+# The lab up with HOSTS_N hosts; sets INV to a copy of its inventory in WORK.
+scenario_lab_up() {
+  "$LAB" down >/dev/null 2>&1 || true
+  "$LAB" up --hosts "$HOSTS_N" --build "$BUILD"
+  cp "$("$LAB" inventory)" "$WORK/inventory.yaml"
+  INV=$WORK/inventory.yaml
+}
+
+# KEYS keys of BYTES bytes under PREFIX, through lab-1.
+scenario_load() {  # PREFIX KEYS BYTES
+  op "$BUILD/sim/drlab-load" --etcd "http://$(addr lab-1):2379" --prefix "$1" --keys "$2" --value-bytes "$3"
+}
+
+scenario_snapshot() {  # FILE
+  op "$BUILD/orchestrator/drctl" snapshot save -i "$INV" -o "$1"
+}
+
+# The disaster: every member's etcd killed and its data destroyed (the data dir itself stays, empty but for a
+# marker, as after a disk wipe of the member's files).
+scenario_disaster() {
+  for h in $(hosts); do
+    on "$h" sh -c 'kill -9 $(cat /run/etcd-dr-lab/etcd.pid) 2>/dev/null; sleep 0.2
+                   rm -rf /var/lib/etcd/data/member /var/lib/etcd/data.*
+                   mkdir -p /var/lib/etcd/data && echo "destroyed by the game day" > /var/lib/etcd/data/DISASTER'
+  done
+}
+
+# Leaves the lab as it was before a recovery ran, so the same disaster can be recovered again: old data dirs and
+# staged snapshots of earlier runs removed, every API-server stand-in stopped, etcd killed and data destroyed.
+scenario_reset_to_disaster() {
+  for h in $(hosts); do
+    on "$h" sh -c '/run/etcd-dr-lab/bin/apiserver-ctl stop; rm -rf /var/tmp/etcd-dr'
+  done
+  scenario_disaster
+}
