@@ -24,6 +24,9 @@ struct PlanOptions {
   std::string token;  // etcd's new --initial-cluster-token; empty: derived from cluster name and run id
   // Where the snapshot is staged on every member: REMOTE_DIR/RUN_ID/snapshot.db.
   std::string remote_snapshot_dir = "/var/tmp/etcd-dr";
+  // SHA-256 of the inventory file's bytes when the caller has them; empty: hashed from inventory.source (or, for
+  // an inventory built in memory, from its fields).
+  std::string inventory_sha256;
 };
 
 struct PlanBuild {

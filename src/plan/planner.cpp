@@ -1,0 +1,469 @@
+// The Planner: template + inventory + snapshot -> concrete, ordered, fingerprinted Plan. See planner.h.
+#include "plan/planner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <queue>
+#include <set>
+#include <tuple>
+
+#include "core/sha256.h"
+#include "core/shell.h"
+#include "plan/plan_json.h"
+#include "plan/service_commands.h"
+#include "plan/template_text.h"
+
+namespace dr {
+
+namespace {
+
+constexpr std::uint64_t kFreeSpaceMargin = 1ULL << 30;  // 1 GiB on top of twice the snapshot
+constexpr const char* kBumpRevisionBy = "1000000000";
+
+// A variable's value in both forms: `shell` goes into commands (quoted, or a command inserted as it is), `raw`
+// into upload paths and hashes (never seen by a shell).
+struct Value {
+  std::string raw;
+  std::string shell;
+};
+using Values = std::map<std::string, Value>;
+
+void setValue(Values& values, const std::string& name, const std::string& raw) {
+  values[name] = Value{raw, shellQuote(raw)};
+}
+void setCommand(Values& values, const std::string& name, const std::string& command) {
+  values[name] = Value{command, command};
+}
+
+std::string withoutTrailingSlash(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+bool isSafeRunId(const std::string& id) {
+  return !id.empty() && id != "." && id != ".." && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
+  });
+}
+
+// The inventory's bytes when it came from a file; otherwise a digest of every field, so that an inventory built in
+// memory still changes the fingerprint whenever it changes.
+std::string inventoryDigest(const Inventory& inventory) {
+  if (!inventory.source.empty()) {
+    if (auto hex = sha256FileHex(inventory.source)) return *hex;
+  }
+  Sha256 hash;
+  auto add = [&](const std::string& field) {
+    hash.update(field);
+    hash.update(std::string_view("\0", 1));
+  };
+  auto addSsh = [&](const SshSettings& ssh) {
+    add(ssh.user);
+    add(std::to_string(ssh.port));
+    add(ssh.identity_file);
+    add(ssh.known_hosts);
+    add(ssh.become == Become::Sudo ? "sudo" : "none");
+  };
+  auto addService = [&](const ServiceControl& s) {
+    add(std::to_string(static_cast<int>(s.kind)));
+    for (const auto* f : {&s.unit, &s.manifest, &s.parked_dir, &s.container_name, &s.start, &s.stop, &s.status}) {
+      add(*f);
+    }
+  };
+  add(inventory.cluster_name);
+  for (const auto& m : inventory.members) {
+    for (const auto* f : {&m.name, &m.address, &m.peer_url, &m.client_url, &m.data_dir, &m.etcd_user, &m.etcd_group}) {
+      add(*f);
+    }
+    addSsh(m.ssh);
+    addService(m.service);
+  }
+  for (const auto& a : inventory.api_servers) {
+    add(a.host);
+    add(a.address);
+    add(a.readyz_url);
+    addSsh(a.ssh);
+    addService(a.service);
+  }
+  add(inventory.tooling.restore_tool == RestoreTool::Etcdutl ? "etcdutl" : "etcdctl");
+  add(inventory.tooling.etcdctl);
+  add(inventory.tooling.etcdutl);
+  add(inventory.tooling.bump_revision ? "bump" : "no-bump");
+  add(inventory.tls.ca);
+  add(inventory.tls.cert);
+  add(inventory.tls.key);
+  return hash.finishHex();
+}
+
+std::string restoreCommand(const Inventory& inventory, const EtcdMember& member, const Values& values) {
+  const auto& tooling = inventory.tooling;
+  std::string command = tooling.restore_tool == RestoreTool::Etcdctl
+                            ? "ETCDCTL_API=3 " + shellQuote(tooling.etcdctl) + " snapshot restore"
+                            : shellQuote(tooling.etcdutl) + " snapshot restore";
+  // Every flag, always: left out, etcd falls back to --name default, token etcd-cluster and a localhost peer URL.
+  // Continuation lines keep it readable in the printed plan.
+  command += " " + values.at("member.snapshot_path").shell;
+  command += " \\\n    --name " + shellQuote(member.name);
+  command += " \\\n    --initial-cluster " + values.at("cluster.initial_cluster").shell;
+  command += " \\\n    --initial-cluster-token " + values.at("run.token").shell;
+  command += " \\\n    --initial-advertise-peer-urls " + shellQuote(member.peer_url);
+  command += " \\\n    --data-dir " + values.at("member.restore_dir").shell;
+  if (tooling.bump_revision) command += std::string(" \\\n    --bump-revision ") + kBumpRevisionBy + " --mark-compacted";
+  return command;
+}
+
+std::string etcdctlTlsFlags(const TlsFiles& tls) {
+  std::string flags;
+  auto add = [&](const char* flag, const std::string& file) {
+    if (file.empty()) return;
+    if (!flags.empty()) flags += ' ';
+    flags += std::string(flag) + " " + shellQuote(file);
+  };
+  add("--cacert", tls.ca);
+  add("--cert", tls.cert);
+  add("--key", tls.key);
+  return flags;
+}
+
+// One concrete step before ordering: which template step and which instance it came from.
+struct Instance {
+  std::size_t template_index = 0;
+  std::size_t instance_index = 0;
+  std::string key;  // member name, API server host, or empty for once
+  Step step;
+};
+
+class PlanBuilder {
+ public:
+  PlanBuilder(const Inventory& inventory, const SnapshotInfo& snapshot, const PlanTemplate& plan_template,
+              const PlanOptions& options)
+      : inventory_(inventory), snapshot_(snapshot), template_(plan_template), options_(options) {}
+
+  PlanBuild build() {
+    checkInputs();
+    if (hasErrors(diagnostics_)) return finish();
+    token_ = options_.token.empty() ? deriveClusterToken(inventory_.cluster_name, options_.run_id) : options_.token;
+    setCommonValues();
+    expand();
+    if (hasErrors(diagnostics_)) return finish();
+    resolveNeeds();
+    if (hasErrors(diagnostics_)) return finish();
+    order();
+    if (hasErrors(diagnostics_)) return finish();
+
+    Plan plan;
+    plan.name = template_.name;
+    for (auto& instance : instances_) plan.steps.push_back(std::move(instance.step));
+    if (!inventory_.tooling.bump_revision) {
+      plan.warnings.push_back(
+          "no revision bump: the restore tool is not known to support --bump-revision/--mark-compacted "
+          "(etcd >= 3.4.27 / 3.5.10; set tooling.bump_revision when it does). The restored cluster restarts at the "
+          "snapshot's revision, so watchers that saw later revisions (API server caches, controllers, operators) "
+          "may miss events until they re-list: restart them after the restore");
+    }
+    if (!snapshot_.revision) {
+      plan.warnings.push_back("the snapshot's revision is unknown: verify-etcd can only check that a revision exists");
+    }
+    plan.inputs = {{"inventory.sha256", options_.inventory_sha256.empty() ? inventoryDigest(inventory_)
+                                                                          : options_.inventory_sha256},
+                   {"snapshot.sha256", snapshot_.sha256},
+                   {"template.sha256", template_.source_sha256},
+                   {"run.id", options_.run_id},
+                   {"run.token", token_}};
+    plan.fingerprint = computeFingerprint(plan);
+    PlanBuild out = finish();
+    out.plan = std::move(plan);
+    return out;
+  }
+
+ private:
+  PlanBuild finish() {
+    PlanBuild out;
+    out.diagnostics = std::move(diagnostics_);
+    return out;
+  }
+  void error(SourceLocation where, std::string message) {
+    diagnostics_.push_back({Severity::Error, std::move(where), std::move(message)});
+  }
+  SourceLocation inventoryWhere() const { return {inventory_.source.string(), 0, 0}; }
+
+  void checkInputs() {
+    if (inventory_.members.empty()) error(inventoryWhere(), "the inventory has no etcd members: nothing to restore");
+    if (!isSafeRunId(options_.run_id)) {
+      error(inventoryWhere(), "run id '" + options_.run_id +
+                                  "' must be letters, digits, '.', '-' and '_' only (it becomes part of paths)");
+    }
+    if (snapshot_.sha256.size() != 64) {
+      error({snapshot_.path.string(), 0, 0}, "the snapshot has no SHA-256: inspect it first (inspectSnapshot)");
+    }
+  }
+
+  void setCommonValues() {
+    setValue(common_, "cluster.name", inventory_.cluster_name);
+    setValue(common_, "cluster.initial_cluster", inventory_.initialCluster());
+    std::string client_urls;
+    for (const auto& m : inventory_.members) client_urls += (client_urls.empty() ? "" : ",") + m.client_url;
+    setValue(common_, "cluster.client_urls", client_urls);
+    setValue(common_, "cluster.member_count", std::to_string(inventory_.members.size()));
+    setValue(common_, "run.id", options_.run_id);
+    setValue(common_, "run.token", token_);
+    setValue(common_, "snapshot.path", snapshot_.path.string());
+    setValue(common_, "snapshot.sha256", snapshot_.sha256);
+    setValue(common_, "snapshot.size", std::to_string(snapshot_.size));
+    setValue(common_, "snapshot.revision", std::to_string(snapshot_.revision.value_or(0)));
+    setValue(common_, "snapshot.min_free_bytes", std::to_string(2 * snapshot_.size + kFreeSpaceMargin));
+    setValue(common_, "tool.etcdctl", inventory_.tooling.etcdctl);
+    setValue(common_, "tool.etcdutl", inventory_.tooling.etcdutl);
+    setValue(common_, "tool.restore", inventory_.tooling.restore_tool == RestoreTool::Etcdctl
+                                          ? inventory_.tooling.etcdctl
+                                          : inventory_.tooling.etcdutl);
+    std::string inventory_path;
+    if (!inventory_.source.empty()) {
+      std::error_code ec;
+      auto absolute = std::filesystem::absolute(inventory_.source, ec);
+      inventory_path = (ec ? inventory_.source : absolute.lexically_normal()).string();
+    }
+    setValue(common_, "inventory.path", inventory_path);
+    setValue(common_, "tls.ca", inventory_.tls.ca);
+    setValue(common_, "tls.cert", inventory_.tls.cert);
+    setValue(common_, "tls.key", inventory_.tls.key);
+    setCommand(common_, "tls.etcdctl_flags", etcdctlTlsFlags(inventory_.tls));
+  }
+
+  std::optional<Values> memberValues(const EtcdMember& member) {
+    Values values = common_;
+    const std::string data_dir = withoutTrailingSlash(member.data_dir);
+    const std::string snapshot_dir = withoutTrailingSlash(options_.remote_snapshot_dir) + "/" + options_.run_id;
+    setValue(values, "member.name", member.name);
+    setValue(values, "member.address", member.address);
+    setValue(values, "member.peer_url", member.peer_url);
+    setValue(values, "member.client_url", member.client_url);
+    setValue(values, "member.data_dir", data_dir);
+    setValue(values, "member.data_parent_dir", std::filesystem::path(data_dir).parent_path().string());
+    setValue(values, "member.etcd_user", member.etcd_user);
+    setValue(values, "member.etcd_group", member.etcd_group);
+    setValue(values, "member.restore_dir", data_dir + ".restore-" + options_.run_id);
+    setValue(values, "member.old_data_dir", data_dir + ".before-" + options_.run_id);
+    setValue(values, "member.snapshot_dir", snapshot_dir);
+    setValue(values, "member.snapshot_path", snapshot_dir + "/snapshot.db");
+    setCommand(values, "member.restore_command", restoreCommand(inventory_, member, values));
+    auto service = buildServiceCommands(member.service, "member " + member.name);
+    if (!service) {
+      error(member.where.file.empty() ? inventoryWhere() : member.where, service.error().message);
+      return std::nullopt;
+    }
+    setServiceValues(values, "member.service.", *service);
+    return values;
+  }
+
+  std::optional<Values> apiServerValues(const ApiServer& api) {
+    Values values = common_;
+    setValue(values, "apiserver.host", api.host);
+    setValue(values, "apiserver.address", api.address);
+    setValue(values, "apiserver.readyz_url",
+             api.readyz_url.empty() ? "https://" + api.address + ":6443/readyz" : api.readyz_url);
+    auto service = buildServiceCommands(api.service, "API server " + api.host);
+    if (!service) {
+      error(api.where.file.empty() ? inventoryWhere() : api.where, service.error().message);
+      return std::nullopt;
+    }
+    setServiceValues(values, "apiserver.service.", *service);
+    return values;
+  }
+
+  static void setServiceValues(Values& values, const std::string& prefix, const ServiceCommands& service) {
+    setCommand(values, prefix + "start", service.start);
+    setCommand(values, prefix + "stop", service.stop);
+    setCommand(values, prefix + "status", service.status);
+    setCommand(values, prefix + "wait_stopped", service.wait_stopped);
+    setCommand(values, prefix + "wait_running", service.wait_running);
+  }
+
+  std::string substitute(const CommandTemplate& text, const Values& values, const StepTemplate& step, bool raw) {
+    auto result = substituteVariables(text.text, [&](const std::string& name) -> std::optional<std::string> {
+      auto it = values.find(name);
+      if (it == values.end()) return std::nullopt;
+      return raw ? it->second.raw : it->second.shell;
+    });
+    if (!result) {
+      error(text.where.line ? text.where : step.where, result.error().message + " in step '" + step.id + "'");
+      return "";
+    }
+    return std::move(result).value();
+  }
+
+  void addInstance(std::size_t template_index, std::size_t instance_index, const std::string& key,
+                   const std::string& host, const std::string& member, const Values& values) {
+    const StepTemplate& t = template_.steps[template_index];
+    Instance instance;
+    instance.template_index = template_index;
+    instance.instance_index = instance_index;
+    instance.key = key;
+    Step& step = instance.step;
+    step.id = key.empty() ? t.id : t.id + "@" + key;
+    step.template_id = t.id;
+    step.action = t.action;
+    step.description = t.description;
+    step.host = host;
+    step.member = member;
+    step.command = substitute(t.run, values, t, false);
+    step.check = substitute(t.check, values, t, false);
+    step.undo = substitute(t.undo, values, t, false);
+    if (t.upload) {
+      FileUpload upload;
+      upload.local_path = substitute({t.upload->from, t.upload->from_where}, values, t, true);
+      upload.remote_path = substitute({t.upload->to, t.upload->to_where}, values, t, true);
+      upload.sha256 = substitute({t.upload->sha256, t.upload->sha256_where}, values, t, true);
+      step.upload = std::move(upload);
+    }
+    step.timeout = t.timeout;
+    step.retries = t.retries;
+    step.idempotent = t.idempotent;
+    if (!index_.emplace(step.id, instances_.size()).second) {
+      error(t.where, "two steps would both be named '" + step.id + "' (duplicate member name or API server host?)");
+      return;
+    }
+    by_template_[t.id].push_back(instances_.size());
+    instances_.push_back(std::move(instance));
+  }
+
+  void expand() {
+    std::vector<std::optional<Values>> member_values;
+    for (const auto& member : inventory_.members) member_values.push_back(memberValues(member));
+    std::vector<std::optional<Values>> api_values;
+    for (const auto& api : inventory_.api_servers) api_values.push_back(apiServerValues(api));
+    if (hasErrors(diagnostics_)) return;
+    for (std::size_t t = 0; t < template_.steps.size(); ++t) {
+      switch (template_.steps[t].foreach) {
+        case Foreach::Once:
+          addInstance(t, 0, "", kControllerHost, "", common_);
+          break;
+        case Foreach::EtcdMembers:
+          for (std::size_t i = 0; i < inventory_.members.size(); ++i) {
+            const auto& m = inventory_.members[i];
+            addInstance(t, i, m.name, m.address, m.name, *member_values[i]);
+          }
+          break;
+        case Foreach::ApiServers:
+          for (std::size_t i = 0; i < inventory_.api_servers.size(); ++i) {
+            const auto& a = inventory_.api_servers[i];
+            addInstance(t, i, a.host, a.address, "", *api_values[i]);
+          }
+          break;
+      }
+    }
+  }
+
+  // `needs: [X]` is the same instance of X when both steps are per-instance steps of the same kind, every
+  // instance of X otherwise; `all:X` is always every instance.
+  void resolveNeeds() {
+    for (auto& instance : instances_) {
+      const StepTemplate& t = template_.steps[instance.template_index];
+      std::set<std::string> needs;
+      for (const auto& need : t.needs) {
+        const StepTemplate* other = template_.find(need.step_id);
+        if (!other) {
+          error(need.where, "unknown step id '" + need.step_id + "' in the needs of step '" + t.id + "'");
+          continue;
+        }
+        const bool same_instance = !need.every_instance && t.foreach != Foreach::Once && other->foreach == t.foreach;
+        if (same_instance) {
+          needs.insert(other->id + "@" + instance.key);
+        } else {
+          for (std::size_t j : by_template_[other->id]) needs.insert(instances_[j].step.id);
+        }
+      }
+      needs.erase(instance.step.id);  // a self-need is a cycle the loader reports; do not deadlock on it here
+      instance.step.needs.assign(needs.begin(), needs.end());
+    }
+  }
+
+  // Kahn's algorithm; among the steps that are ready, the earliest in the template, then in the inventory, goes
+  // first, so the order is deterministic and reads like the template.
+  void order() {
+    const std::size_t n = instances_.size();
+    std::vector<int> waiting(n, 0);
+    std::vector<std::vector<std::size_t>> dependents(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const auto& need : instances_[i].step.needs) {
+        const std::size_t j = index_.at(need);
+        dependents[j].push_back(i);
+        ++waiting[i];
+      }
+    }
+    using Key = std::tuple<std::size_t, std::size_t, std::size_t>;
+    std::priority_queue<Key, std::vector<Key>, std::greater<>> ready;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (waiting[i] == 0) ready.emplace(instances_[i].template_index, instances_[i].instance_index, i);
+    }
+    std::vector<std::size_t> sorted;
+    while (!ready.empty()) {
+      const std::size_t i = std::get<2>(ready.top());
+      ready.pop();
+      sorted.push_back(i);
+      for (std::size_t d : dependents[i]) {
+        if (--waiting[d] == 0) ready.emplace(instances_[d].template_index, instances_[d].instance_index, d);
+      }
+    }
+    if (sorted.size() != n) {
+      reportCycle(waiting);
+      return;
+    }
+    std::vector<Instance> ordered;
+    ordered.reserve(n);
+    for (std::size_t i : sorted) ordered.push_back(std::move(instances_[i]));
+    instances_ = std::move(ordered);
+  }
+
+  // Steps left waiting after Kahn's algorithm lie on or behind a cycle: walk needs among them until one repeats.
+  void reportCycle(const std::vector<int>& waiting) {
+    std::size_t at = 0;
+    while (waiting[at] == 0) ++at;
+    std::vector<std::size_t> path;
+    std::map<std::size_t, std::size_t> position;
+    while (!position.count(at)) {
+      position[at] = path.size();
+      path.push_back(at);
+      for (const auto& need : instances_[at].step.needs) {
+        const std::size_t j = index_.at(need);
+        if (waiting[j] > 0) {
+          at = j;
+          break;
+        }
+      }
+    }
+    std::string cycle;
+    for (std::size_t k = position[at]; k < path.size(); ++k) cycle += instances_[path[k]].step.id + " -> ";
+    cycle += instances_[at].step.id;
+    error(template_.steps[instances_[at].template_index].where, "cycle in needs: " + cycle);
+  }
+
+  const Inventory& inventory_;
+  const SnapshotInfo& snapshot_;
+  const PlanTemplate& template_;
+  const PlanOptions& options_;
+  std::string token_;
+  Values common_;
+  std::vector<Instance> instances_;
+  std::map<std::string, std::size_t> index_;  // step id -> position in instances_ (before ordering)
+  std::map<std::string, std::vector<std::size_t>> by_template_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+}  // namespace
+
+std::string deriveClusterToken(const std::string& cluster_name, const std::string& run_id) {
+  const std::string digest = sha256Hex(cluster_name + '\0' + run_id);
+  return cluster_name + "-" + run_id + "-" + digest.substr(0, 8);
+}
+
+PlanBuild Planner::build(const Inventory& inventory, const SnapshotInfo& snapshot, const PlanTemplate& plan_template,
+                         const PlanOptions& options) {
+  return PlanBuilder(inventory, snapshot, plan_template, options).build();
+}
+
+}  // namespace dr

@@ -1,0 +1,68 @@
+// See service_commands.h.
+#include "plan/service_commands.h"
+
+#include <filesystem>
+
+#include "core/shell.h"
+
+namespace dr {
+
+namespace {
+
+std::string q(const std::string& value) { return shellQuote(value); }
+
+// timeout(1) bounds the poll; the loop itself is a second shell so the condition may be any command list.
+std::string pollWhile(const std::string& condition) {
+  return "timeout " + std::to_string(kServiceWaitSeconds) + " sh -c " +
+         q("while " + condition + "; do sleep 1; done");
+}
+std::string pollUntil(const std::string& condition) {
+  return "timeout " + std::to_string(kServiceWaitSeconds) + " sh -c " +
+         q("until " + condition + "; do sleep 1; done");
+}
+
+}  // namespace
+
+Result<ServiceCommands> buildServiceCommands(const ServiceControl& service, const std::string& what) {
+  ServiceCommands out;
+  switch (service.kind) {
+    case ServiceKind::Systemd: {
+      if (service.unit.empty()) return fail("{}: service kind systemd needs a unit", what);
+      // --no-block: with Type=notify, `systemctl start` waits for etcd to report ready, which a restored member
+      // started alone never does (no quorum). Health is verified later, once every member is started.
+      out.start = "systemctl start --no-block " + q(service.unit);
+      out.stop = "systemctl stop " + q(service.unit);
+      out.status = "systemctl is-active --quiet " + q(service.unit);
+      break;
+    }
+    case ServiceKind::StaticPod: {
+      if (service.manifest.empty() || service.parked_dir.empty() || service.container_name.empty()) {
+        return fail("{}: service kind static-pod needs manifest, parked_dir and container_name", what);
+      }
+      const std::string parked =
+          (std::filesystem::path(service.parked_dir) / std::filesystem::path(service.manifest).filename()).string();
+      // Idempotent both ways, so a retried or resumed step finds the manifest where it left it.
+      out.stop = "if [ -e " + q(service.manifest) + " ]; then mkdir -p " + q(service.parked_dir) + " && mv " +
+                 q(service.manifest) + " " + q(parked) + "; fi";
+      out.start = "if [ -e " + q(parked) + " ]; then mv " + q(parked) + " " + q(service.manifest) + "; fi";
+      out.status = "test -n \"$(crictl ps --name " + q(service.container_name) + " -q)\"";
+      break;
+    }
+    case ServiceKind::Command: {
+      if (service.start.empty() || service.stop.empty() || service.status.empty()) {
+        return fail("{}: service kind command needs start, stop and status commands", what);
+      }
+      // Braced so that each stays one command inside a template's `a && b` chain, and `! ${...status}` negates
+      // all of it.
+      out.start = "{ " + service.start + "; }";
+      out.stop = "{ " + service.stop + "; }";
+      out.status = "{ " + service.status + "; }";
+      break;
+    }
+  }
+  out.wait_stopped = pollWhile(out.status);
+  out.wait_running = pollUntil(out.status);
+  return out;
+}
+
+}  // namespace dr
