@@ -52,7 +52,8 @@ void putLe32(std::string& out, std::uint32_t value) {
 
 std::uint32_t getLe32(std::string_view bytes, std::size_t at) {
   std::uint32_t value = 0;
-  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+  for (int i = 3; i >= 0; --i)
+    value = (value << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
   return value;
 }
 
@@ -108,7 +109,24 @@ bool allZero(std::string_view bytes) {
   return bytes.find_first_not_of('\0') == std::string_view::npos;
 }
 
-std::string errnoText() { return std::strerror(errno); }
+// Whether a whole, CRC-valid record starts anywhere in bytes[from..]. A torn tail is the one record the writer
+// was writing when it died, so it can hold no whole record after its start; if one is found, the "torn" record is
+// in fact damage in the middle (a corrupted length, say) and must be reported, not skipped. Payloads are JSON,
+// whose encoder escapes control bytes, so a type byte (1..11) followed by '{' is rare outside a real header.
+bool wholeRecordWithin(std::string_view bytes, std::size_t from) {
+  for (std::size_t p = from; p + kJournalHeaderSize + 2 <= bytes.size(); ++p) {
+    if (!isKnownType(static_cast<std::uint8_t>(bytes[p + 8])) || bytes[p + 9] != '{') continue;
+    std::uint32_t length = getLe32(bytes, p);
+    if (length < 2 || length > bytes.size() - p - kJournalHeaderSize) continue;
+    if (bytes[p + kJournalHeaderSize + length - 1] != '}') continue;
+    if (maskCrc(crc32c(bytes.substr(p + 8, 1 + length))) == getLe32(bytes, p + 4)) return true;
+  }
+  return false;
+}
+
+std::string errnoText() {
+  return std::strerror(errno);
+}
 
 Status fsyncDirectoryOf(const std::filesystem::path& file) {
   auto dir = file.parent_path();
@@ -144,7 +162,9 @@ std::uint32_t crc32c(std::string_view data) {
   return crc.checksum();
 }
 
-std::uint32_t maskCrc(std::uint32_t crc) { return ((crc >> 15) | (crc << 17)) + kMaskDelta; }
+std::uint32_t maskCrc(std::uint32_t crc) {
+  return ((crc >> 15) | (crc << 17)) + kMaskDelta;
+}
 
 std::uint32_t unmaskCrc(std::uint32_t masked) {
   std::uint32_t rotated = masked - kMaskDelta;
@@ -175,58 +195,55 @@ Result<JournalContents> parseJournal(std::string_view bytes, std::string_view so
   JournalContents contents;
   std::size_t offset = 0;
   std::size_t number = 1;
-  auto tornAt = [&](std::string note) {
-    contents.torn_tail = true;
-    contents.tail_note = std::move(note);
+  std::optional<std::string> torn;  // set when the bytes from `offset` on look like a torn tail
+  auto corrupt = [&](std::string what) {
+    return fail("{}: journal corrupt at byte offset {} (record {}): {}", source, offset, number, what);
   };
   while (offset < bytes.size()) {
     std::size_t remaining = bytes.size() - offset;
     if (remaining < kJournalHeaderSize) {
-      tornAt(fmt::format("record {} at offset {}: partial header of {} bytes ignored", number, offset, remaining));
+      torn = fmt::format("partial header of {} bytes", remaining);
       break;
     }
     std::uint32_t length = getLe32(bytes, offset);
     std::uint32_t stored_crc = getLe32(bytes, offset + 4);
     auto type_byte = static_cast<std::uint8_t>(bytes[offset + 8]);
-    std::string_view rest = bytes.substr(offset);
+    bool zero_tail = allZero(bytes.substr(offset));  // a crash can leave the file's new size with zeroed blocks
     if (length > kJournalMaxPayload) {
-      if (allZero(rest)) {
-        tornAt(fmt::format("record {} at offset {}: {} zero bytes at the end ignored", number, offset, remaining));
+      if (zero_tail) {
+        torn = fmt::format("{} zero bytes", remaining);
         break;
       }
-      return fail("{}: journal corrupt at byte offset {} (record {}): length {} exceeds the {} byte limit", source,
-                  offset, number, length, kJournalMaxPayload);
+      return corrupt(fmt::format("length {} exceeds the {} byte limit", length, kJournalMaxPayload));
     }
     if (kJournalHeaderSize + length > remaining) {
-      tornAt(fmt::format("record {} at offset {}: needs {} payload bytes, only {} present; ignored", number, offset,
-                         length, remaining - kJournalHeaderSize));
+      torn = fmt::format("needs {} payload bytes, only {} present", length, remaining - kJournalHeaderSize);
       break;
     }
     std::string_view body = bytes.substr(offset + 8, 1 + length);
     if (maskCrc(crc32c(body)) != stored_crc) {
-      bool ends_at_eof = kJournalHeaderSize + length == remaining;
-      if (ends_at_eof || allZero(rest)) {
-        tornAt(fmt::format("record {} at offset {}: last record fails its CRC; treated as torn and ignored", number,
-                           offset));
+      if (kJournalHeaderSize + length == remaining || zero_tail) {
+        torn = "the last record fails its CRC";
         break;
       }
-      return fail("{}: journal corrupt at byte offset {} (record {}): CRC mismatch with {} more bytes after it", source,
-                  offset, number, remaining - kJournalHeaderSize - length);
+      return corrupt(
+          fmt::format("CRC mismatch with {} more bytes after the record", remaining - kJournalHeaderSize - length));
     }
-    if (!isKnownType(type_byte)) {
-      return fail("{}: journal corrupt at byte offset {} (record {}): unknown record type {}", source, offset, number,
-                  static_cast<int>(type_byte));
-    }
+    if (!isKnownType(type_byte)) return corrupt(fmt::format("unknown record type {}", static_cast<int>(type_byte)));
     try {
       contents.records.push_back(decodePayload(static_cast<RecordType>(type_byte), body.substr(1)));
     } catch (const std::exception& e) {
-      return fail("{}: journal corrupt at byte offset {} (record {}): bad payload: {}", source, offset, number,
-                  e.what());
+      return corrupt(fmt::format("bad payload: {}", e.what()));
     }
     offset += kJournalHeaderSize + length;
     ++number;
   }
-  contents.valid_bytes = contents.torn_tail ? offset : bytes.size();
+  if (torn) {
+    if (wholeRecordWithin(bytes, offset + 1)) return corrupt("damaged record followed by valid records");
+    contents.torn_tail = true;
+    contents.tail_note = fmt::format("torn tail ignored: record {} at byte offset {}: {}", number, offset, *torn);
+  }
+  contents.valid_bytes = offset;
   return contents;
 }
 
@@ -287,7 +304,7 @@ Result<JournalWriter> JournalWriter::openForAppend(const std::filesystem::path& 
   impl->options = options;
   impl->end = contents->valid_bytes;
   if (contents->torn_tail) {
-    if (::ftruncate(fd, static_cast<off_t>(contents->valid_bytes)) != 0 || ::fsync(fd) != 0) {
+    if (::ftruncate(fd, static_cast<off_t>(contents->valid_bytes)) != 0 || (options.sync && ::fsync(fd) != 0)) {
       return fail("{}: cannot cut the torn tail at offset {}: {}", path.string(), contents->valid_bytes, errnoText());
     }
   }
@@ -297,7 +314,8 @@ Result<JournalWriter> JournalWriter::openForAppend(const std::filesystem::path& 
 Status JournalWriter::append(const JournalRecord& record) {
   std::string bytes = encodeJournalRecord(record);
   std::lock_guard lock(impl_->mutex);
-  if (impl_->broken) return fail("{}: journal unusable after an earlier failure: {}", impl_->path.string(), impl_->broken_why);
+  if (impl_->broken)
+    return fail("{}: journal unusable after an earlier failure: {}", impl_->path.string(), impl_->broken_why);
   // One pwrite of the whole record at the known end: a crash leaves a prefix of it at most, which the reader
   // treats as a torn tail.
   ssize_t written;
@@ -326,8 +344,12 @@ Status JournalWriter::append(const JournalRecord& record) {
   return {};
 }
 
-const std::filesystem::path& JournalWriter::path() const { return impl_->path; }
+const std::filesystem::path& JournalWriter::path() const {
+  return impl_->path;
+}
 
-std::uint64_t JournalWriter::syncCount() const { return impl_->syncs.load(std::memory_order_relaxed); }
+std::uint64_t JournalWriter::syncCount() const {
+  return impl_->syncs.load(std::memory_order_relaxed);
+}
 
 }  // namespace dr

@@ -13,12 +13,12 @@
 //     (a crash can leave a record whose size reached the disk but whose bytes did not)
 //   - a length over the cap, or a bad CRC with more bytes after the record        -> corruption error
 //   - a good CRC but an unknown type or a payload that is not a record's JSON     -> corruption error
-// Corruption errors name the file, the byte offset and the 0-based record number.
+// Corruption errors name the file, the byte offset and the record number (1-based, in file order).
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,7 +63,7 @@ struct JournalRecord {
   bool operator==(const JournalRecord&) const = default;
 };
 
-inline constexpr std::size_t kJournalHeaderSize = 9;             // length u32 + crc u32 + type u8
+inline constexpr std::size_t kJournalHeaderSize = 9;            // length u32 + crc u32 + type u8
 inline constexpr std::uint32_t kJournalMaxPayload = 16u << 20;  // a larger length is garbage, not an allocation
 
 // "RunStarted", "StepFinished", ... (used in the payload-free parts of messages and by `drctl status`).
@@ -104,7 +104,7 @@ class JournalWriter {
   Status append(const JournalRecord& record);
 
   const std::filesystem::path& path() const;
-  // How many fsync() calls this writer has issued (tests check that every append is synced).
+  // How many fsync() calls this writer has issued for appends (tests check that every append is synced).
   std::uint64_t syncCount() const;
 
  private:
@@ -115,7 +115,7 @@ class JournalWriter {
 
 struct JournalContents {
   std::vector<JournalRecord> records;
-  bool torn_tail = false;        // the last record was cut short (or failed its CRC at EOF) and ignored
+  bool torn_tail = false;         // the last record was cut short (or failed its CRC at EOF) and ignored
   std::uint64_t valid_bytes = 0;  // offset just past the last whole record: where the next append goes
   std::string tail_note;          // when torn_tail: what was ignored and at which offset, for `drctl status`
 };

@@ -25,7 +25,9 @@ using Json = nlohmann::json;
 
 constexpr std::size_t kMaxStepFileName = 200;
 
-std::string errnoText(int err) { return std::strerror(err); }
+std::string errnoText(int err) {
+  return std::strerror(err);
+}
 
 Status fsyncDirectory(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -57,8 +59,7 @@ std::string randomHex(std::size_t digits) {
 }
 
 bool isSafeIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 }  // namespace
@@ -132,13 +133,21 @@ Result<RunDirectory> RunDirectory::open(const fs::path& runs_root, const std::st
   return RunDirectory(dir, run_id);
 }
 
-fs::path RunDirectory::journalPath() const { return path_ / "journal"; }
-fs::path RunDirectory::planPath() const { return path_ / "plan.json"; }
-fs::path RunDirectory::runInfoPath() const { return path_ / "run.json"; }
+fs::path RunDirectory::journalPath() const {
+  return path_ / "journal";
+}
+fs::path RunDirectory::planPath() const {
+  return path_ / "plan.json";
+}
+fs::path RunDirectory::runInfoPath() const {
+  return path_ / "run.json";
+}
 fs::path RunDirectory::stepLogPath(std::string_view step_id) const {
   return path_ / "logs" / (stepFileName(step_id) + ".log");
 }
-fs::path RunDirectory::reportDir() const { return path_ / "report"; }
+fs::path RunDirectory::reportDir() const {
+  return path_ / "report";
+}
 
 Status RunDirectory::writeFileAtomically(std::string_view name, std::string_view contents) {
   if (auto valid = validateRelativeName(name); !valid) return fail("{}: {}", path_.string(), valid.error().message);
@@ -186,7 +195,9 @@ Result<std::string> RunDirectory::readFile(std::string_view name) const {
   return buffer.str();
 }
 
-Status RunDirectory::writeRunInfo(const RunInfo& info) { return writeFileAtomically("run.json", runInfoToJson(info)); }
+Status RunDirectory::writeRunInfo(const RunInfo& info) {
+  return writeFileAtomically("run.json", runInfoToJson(info));
+}
 
 Result<RunInfo> RunDirectory::readRunInfo() const {
   auto text = readFile("run.json");

@@ -34,7 +34,7 @@ struct RunInfo {
   bool operator==(const RunInfo&) const = default;
 };
 
-std::string runInfoToJson(const RunInfo& info);                                    // pretty JSON, trailing newline
+std::string runInfoToJson(const RunInfo& info);                                   // pretty JSON, trailing newline
 Result<RunInfo> runInfoFromJson(std::string_view json, std::string_view source);  // source names it in errors
 
 class RunDirectory {

@@ -25,7 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-std::string errnoText(int err) { return std::strerror(err); }
+std::string errnoText(int err) {
+  return std::strerror(err);
+}
 
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -100,8 +102,8 @@ Result<LockHolder> judgeHolder(int fd, const fs::path& path) {
     holder.run_id = j.at("run_id").get<std::string>();
     holder.since_ms = j.at("since").get<std::int64_t>();
   } catch (const Json::exception& e) {
-    return fail("{}: lock file lacks a field ({}); check that no run is active, then remove it by hand",
-                path.string(), e.what());
+    return fail("{}: lock file lacks a field ({}); check that no run is active, then remove it by hand", path.string(),
+                e.what());
   }
   holder.same_host = holder.hostname == thisHostname();
   if (!holder.same_host) return holder;  // a pid on another host means nothing here
@@ -112,8 +114,8 @@ Result<LockHolder> judgeHolder(int fd, const fs::path& path) {
     holder.stale_reason = *gone;
   } else if (flock_free) {
     holder.stale = true;
-    holder.stale_reason = fmt::format("nobody holds the lock file's flock (pid {} now belongs to another process)",
-                                      holder.pid);
+    holder.stale_reason =
+        fmt::format("nobody holds the lock file's flock (pid {} now belongs to another process)", holder.pid);
   }
   return holder;
 }
@@ -152,7 +154,9 @@ fs::path RunLock::lockPath(const fs::path& runs_root, const std::string& cluster
 
 RunLock::RunLock(int fd, fs::path path) : fd_(fd), path_(std::move(path)) {}
 
-RunLock::RunLock(RunLock&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
+RunLock::RunLock(RunLock&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
+  other.fd_ = -1;
+}
 
 RunLock& RunLock::operator=(RunLock&& other) noexcept {
   if (this != &other) {
@@ -164,7 +168,9 @@ RunLock& RunLock::operator=(RunLock&& other) noexcept {
   return *this;
 }
 
-RunLock::~RunLock() { (void)release(); }
+RunLock::~RunLock() {
+  (void)release();
+}
 
 Result<RunLock> RunLock::acquire(const fs::path& runs_root, const std::string& cluster, const std::string& run_id) {
   if (cluster.empty()) return fail("cannot lock a cluster with an empty name");
@@ -174,8 +180,8 @@ Result<RunLock> RunLock::acquire(const fs::path& runs_root, const std::string& c
   fs::create_directories(dir, ec);
   if (ec) return fail("{}: cannot create the locks directory: {}", dir.string(), ec.message());
 
-  Json j = {{"pid", ::getpid()}, {"hostname", thisHostname()}, {"run_id", run_id}, {"since", nowMs()},
-            {"cluster", cluster}};
+  Json j = {
+      {"pid", ::getpid()}, {"hostname", thisHostname()}, {"run_id", run_id}, {"since", nowMs()}, {"cluster", cluster}};
   std::string contents = j.dump() + "\n";
 
   // The holder may vanish between our failed link() and our look at it; then simply try again.
@@ -208,8 +214,8 @@ Result<RunLock> RunLock::acquire(const fs::path& runs_root, const std::string& c
     if (!*holder) continue;
     std::string message = fmt::format("cluster {} is locked by {}", cluster, describeLockHolder(**holder, nowMs()));
     if ((*holder)->stale) {
-      message += fmt::format(". The holder is gone; after checking, break the lock with: {}",
-                             breakStaleCommand(cluster));
+      message +=
+          fmt::format(". The holder is gone; after checking, break the lock with: {}", breakStaleCommand(cluster));
     } else if (!(*holder)->same_host) {
       message += fmt::format(". If that run is certainly over, remove {} by hand", path.string());
     }
