@@ -4,7 +4,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <grpc/support/log.h>
+
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "etcd_rpc.grpc.pb.h"
@@ -87,7 +90,15 @@ EtcdClient::EtcdClient(EtcdClient&&) noexcept = default;
 EtcdClient& EtcdClient::operator=(EtcdClient&&) noexcept = default;
 EtcdClient::~EtcdClient() = default;
 
+// gRPC logs transport errors (refused connections, TLS alerts) straight to stderr. The library never prints: those
+// failures reach the caller as the failed call's Error instead.
+static void silenceGrpcLogging() {
+  static std::once_flag once;
+  std::call_once(once, [] { gpr_set_log_function([](gpr_log_func_args*) {}); });
+}
+
 Result<EtcdClient> EtcdClient::open(const std::string& client_url, const ClientOptions& options) {
+  silenceGrpcLogging();
   auto target = grpcTarget(client_url);
   if (!target) return target.error();
   std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -217,6 +228,23 @@ Status EtcdClient::put(const std::string& key, const std::string& value) {
   etcdserverpb::PutResponse response;
   const auto rpc = impl_->kv->Put(&context, request, &response);
   if (!rpc.ok()) return fail("{}: put: {}", endpoint_, describe(rpc));
+  return {};
+}
+
+Status EtcdClient::activateAlarm(std::uint64_t member_id, const std::string& alarm) {
+  etcdserverpb::AlarmType type = etcdserverpb::NONE;
+  if (!etcdserverpb::AlarmType_Parse(alarm, &type) || type == etcdserverpb::NONE) {
+    return fail("unknown alarm {}: expected NOSPACE or CORRUPT", alarm);
+  }
+  grpc::ClientContext context;
+  impl_->deadline(context, impl_->options.timeout);
+  etcdserverpb::AlarmRequest request;
+  request.set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+  request.set_memberid(member_id);
+  request.set_alarm(type);
+  etcdserverpb::AlarmResponse response;
+  const auto rpc = impl_->maintenance->Alarm(&context, request, &response);
+  if (!rpc.ok()) return fail("{}: activate alarm: {}", endpoint_, describe(rpc));
   return {};
 }
 

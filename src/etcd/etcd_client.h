@@ -96,6 +96,8 @@ class EtcdClient {
   Result<RangeResult> range(const std::string& key, const std::string& range_end, bool linearizable,
                             bool count_only = false);
   Status put(const std::string& key, const std::string& value);
+  // Raises an alarm ("NOSPACE" or "CORRUPT") on a member, as etcd would itself: for tests and game-day drills.
+  Status activateAlarm(std::uint64_t member_id, const std::string& alarm);
   // Streams the backend database, handing each chunk to `sink` in order; a sink error cancels the stream.
   Result<SnapshotStreamInfo> snapshot(const std::function<Status(std::string_view chunk)>& sink);
 

@@ -1,0 +1,152 @@
+// drctl snapshot save, as a library function. See snapshot_save.h.
+#include "etcd/snapshot_save.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+
+#include "core/sha256.h"
+#include "etcd/atomic_file.h"
+#include "etcd/cluster_check.h"
+#include "etcd/snapshot_file.h"
+
+namespace dr {
+
+namespace {
+
+constexpr std::size_t kTrailerSize = 32;
+
+// Hashes a stream twice in one pass: everything (the file's SHA-256) and everything but the last 32 bytes (what
+// etcd's trailer must equal), without knowing the length in advance: the last 32 bytes seen are held back.
+class TrailerHasher {
+ public:
+  void update(std::string_view chunk) {
+    whole_.update(chunk);
+    if (chunk.size() >= kTrailerSize) {
+      body_.update(tail_);
+      body_.update(chunk.substr(0, chunk.size() - kTrailerSize));
+      tail_.assign(chunk.substr(chunk.size() - kTrailerSize));
+    } else {
+      tail_.append(chunk);
+      if (tail_.size() > kTrailerSize) {
+        body_.update(std::string_view(tail_).substr(0, tail_.size() - kTrailerSize));
+        tail_.erase(0, tail_.size() - kTrailerSize);
+      }
+    }
+  }
+  std::string wholeHex() { return whole_.finishHex(); }
+  bool trailerMatches() { return tail_.size() == kTrailerSize && body_.finishRaw() == tail_; }
+
+ private:
+  Sha256 whole_;
+  Sha256 body_;
+  std::string tail_;
+};
+
+std::string utcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+// A healthy follower first (the leader is busy enough), then the healthy leader.
+Result<const EndpointReport*> chooseSource(const ClusterReport& report, const std::string& wanted) {
+  const EndpointReport* leader = nullptr;
+  std::string problems;
+  for (const auto& e : report.endpoints) {
+    if (!wanted.empty() && e.member != wanted) continue;
+    if (!e.healthy()) {
+      problems += fmt::format("\n  {} ({}): {}", e.member, e.endpoint, e.status ? e.read_error : e.status_error);
+      continue;
+    }
+    if (!wanted.empty() || !e.status->isLeader()) return &e;
+    leader = &e;
+  }
+  if (leader != nullptr) return leader;
+  if (!wanted.empty() && problems.empty()) return fail("member {} is not in the inventory", wanted);
+  return fail("no healthy etcd member to take the snapshot from:{}", problems);
+}
+
+}  // namespace
+
+Result<SavedSnapshot> saveSnapshot(const Inventory& inventory, const std::filesystem::path& out,
+                                   const SnapshotSaveOptions& options) {
+  const ClusterReport report = probeCluster(inventory, options.client);
+  auto source = chooseSource(report, options.member);
+  if (!source) return source.error();
+  const EndpointReport& from = **source;
+  auto client = EtcdClient::open(from.endpoint, options.client);
+  if (!client) return client.error();
+
+  auto file = AtomicFile::create(out);
+  if (!file) return file.error();
+  TrailerHasher hasher;
+  const auto started = std::chrono::steady_clock::now();
+  auto stream = client->snapshot([&](std::string_view chunk) -> Status {
+    hasher.update(chunk);
+    return file->write(chunk);
+  });
+  if (!stream) return stream.error();
+
+  SavedSnapshot saved;
+  saved.path = std::filesystem::absolute(out);
+  saved.size = stream->bytes;
+  saved.sha256 = hasher.wholeHex();
+  saved.has_trailer = saved.size % 512 == kTrailerSize && hasher.trailerMatches();
+  if (saved.size % 512 == kTrailerSize && !saved.has_trailer) {
+    return fail("{}: snapshot stream from {} failed its integrity check (etcd's trailer does not match); nothing saved",
+                out.string(), from.endpoint);
+  }
+  if (saved.size == 0) return fail("{}: empty snapshot stream; nothing saved", from.endpoint);
+  if (auto committed = file->commit(); !committed) return committed.error();
+  saved.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  saved.member = from.member;
+  saved.endpoint = from.endpoint;
+  saved.etcd_version = from.status->version;
+  saved.cluster_id = stream->header.cluster_id != 0 ? stream->header.cluster_id : from.status->header.cluster_id;
+  saved.member_id = stream->header.member_id != 0 ? stream->header.member_id : from.status->header.member_id;
+  // The stream's header revision (or, failing that, the one read just before) is a lower bound of the snapshot's;
+  // etcdctl reads the exact one from the file.
+  saved.revision = std::max(stream->header.revision, from.read_revision.value_or(0));
+  saved.revision_source = "stream-header";
+  if (!options.etcdctl.empty()) {
+    auto status = etcdctlSnapshotStatus(saved.path, options.etcdctl);
+    if (status) {
+      saved.revision = status->revision;
+      saved.key_count = status->total_keys;
+      saved.revision_source = "etcdctl";
+    }
+  }
+  saved.time = utcNow();
+  saved.checksum_path = snapshotChecksumPath(saved.path);
+  saved.sidecar_path = snapshotSidecarPath(saved.path);
+  const std::string checksum = fmt::format("{}  {}\n", saved.sha256, saved.path.filename().string());
+  if (auto written = writeFileAtomically(saved.checksum_path, checksum); !written) return written.error();
+  if (auto written = writeFileAtomically(saved.sidecar_path, sidecarJson(saved)); !written) return written.error();
+  return saved;
+}
+
+std::string sidecarJson(const SavedSnapshot& saved) {
+  nlohmann::ordered_json json;
+  json["file"] = saved.path.filename().string();
+  json["size"] = saved.size;
+  json["sha256"] = saved.sha256;
+  json["has_trailer"] = saved.has_trailer;
+  json["revision"] = saved.revision;
+  json["revision_source"] = saved.revision_source;
+  json["key_count"] = saved.key_count ? nlohmann::ordered_json(*saved.key_count) : nlohmann::ordered_json(nullptr);
+  json["time"] = saved.time;
+  json["cluster_id"] = memberIdHex(saved.cluster_id);
+  json["member"] = saved.member;
+  json["member_id"] = memberIdHex(saved.member_id);
+  json["endpoint"] = saved.endpoint;
+  json["etcd_version"] = saved.etcd_version;
+  return json.dump(2) + "\n";
+}
+
+}  // namespace dr
