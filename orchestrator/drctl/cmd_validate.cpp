@@ -1,7 +1,49 @@
-// TEMPORARY scaffold: replaced by the helper that owns this subcommand before anything lands.
+// `drctl validate -i FILE`: checks an inventory and prints every problem at once, one `FILE:LINE:COLUMN: message`
+// line each on stderr (the contract in DESIGN.md). Exit 0 when valid (warnings allowed), 2 when not.
+#include <cstdio>
+#include <memory>
+#include <string>
+
 #include "commands.h"
+#include "inventory/inventory_loader.h"
+
 namespace dr::cli {
-CommandRunner declareValidate(CLI::App&) {
-  return [] { return kExitFailed; };
+namespace {
+
+constexpr const char* kValidateFooter = R"(Every problem is reported at once, one line each on stderr:
+  FILE:LINE:COLUMN: message            an error (exit 2: nothing can be run from this file)
+  FILE:LINE:COLUMN: warning: message   a warning (the file is still valid)
+A valid file prints "FILE: valid: N members, M API servers" on stdout and exits 0.
+The keys are described in docs/inventory.md.
+
+Example:
+  drctl validate -i inventory/kubeadm-3.yaml
+  inventory/kubeadm-3.yaml: valid: 3 members, 3 API servers
+)";
+
+std::string plural(std::size_t count, const char* one, const char* many) {
+  return std::to_string(count) + " " + (count == 1 ? one : many);
 }
+
+}  // namespace
+
+CommandRunner declareValidate(CLI::App& command) {
+  command.description(
+      "Check an inventory file: keys, types, required fields, duplicate members, URLs that do not match their\n"
+      "member, service control. Nothing is contacted: this reads the file only.");
+  command.footer(kValidateFooter);
+  auto file = std::make_shared<std::string>();
+  command.add_option("-i,--inventory", *file, "The inventory file (YAML) to check")->required();
+
+  return [file] {
+    const InventoryLoad load = loadInventory(*file);
+    for (const auto& diagnostic : load.diagnostics) std::fprintf(stderr, "%s\n", diagnostic.str().c_str());
+    if (!load.inventory) return kExitBadInput;
+    std::printf("%s: valid: %s, %s\n", file->c_str(),
+                plural(load.inventory->members.size(), "member", "members").c_str(),
+                plural(load.inventory->api_servers.size(), "API server", "API servers").c_str());
+    return kExitOk;
+  };
+}
+
 }  // namespace dr::cli
