@@ -33,7 +33,7 @@ CommandRunner declareValidate(CLI::App& command) {
       "member, service control. Nothing is contacted: this reads the file only.");
   command.footer(kValidateFooter);
   auto file = std::make_shared<std::string>();
-  command.add_option("-i,--inventory", *file, "The inventory file (YAML) to check")->required();
+  command.add_option("-i,--inventory", *file, "The inventory file (YAML) to check")->required()->type_name("FILE");
 
   return [file] {
     const InventoryLoad load = loadInventory(*file);
