@@ -26,5 +26,10 @@ struct Subcommand {
 
 CommandRunner declareValidate(CLI::App& command);
 CommandRunner declarePlan(CLI::App& command);
+CommandRunner declareApply(CLI::App& command);
+CommandRunner declareResume(CLI::App& command);
+CommandRunner declareRollback(CLI::App& command);
+CommandRunner declareStatus(CLI::App& command);
+CommandRunner declareUnlock(CLI::App& command);
 
 }  // namespace dr::cli

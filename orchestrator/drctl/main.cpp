@@ -15,6 +15,12 @@ const Subcommand kSubcommands[] = {
     {"validate", "Check an inventory file; print every problem as FILE:LINE:COLUMN: message", declareValidate},
     {"plan", "Show the recovery plan (a DAG of steps with exact commands) for an inventory and a snapshot",
      declarePlan},
+    {"apply", "Run the plan for real (or --dry-run: connect, preflight and check only), with a checkpoint per step",
+     declareApply},
+    {"resume", "Continue an interrupted or failed run from its journal (refuses when the inputs changed)", declareResume},
+    {"rollback", "Undo the done steps of a run in reverse order: old data dirs back, old cluster started", declareRollback},
+    {"status", "Show a run's state from its journal, or list the runs", declareStatus},
+    {"unlock", "Break a stale cluster lock left by a dead run", declareUnlock},
 };
 
 constexpr const char* kFooter = R"(Exit codes: 0 success, 1 the run failed or was refused for safety,
