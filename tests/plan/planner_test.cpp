@@ -1,0 +1,388 @@
+// The planner on 1, 3, 5 and 7 members with the real full-restore template: the expansion, the ordering
+// properties DESIGN.md requires (checked on the DAG, transitively), the restore flags, the token, warnings, and
+// the planner's own errors.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "plan/plan_json.h"
+#include "plan/planner.h"
+#include "plan_test_support.h"
+
+using namespace dr;
+
+namespace {
+
+std::vector<const Step*> stepsOf(const Plan& plan, const std::string& action) {
+  std::vector<const Step*> out;
+  for (const auto& step : plan.steps) {
+    if (step.action == action) out.push_back(&step);
+  }
+  return out;
+}
+
+// Every step `from` transitively needs.
+std::set<std::string> ancestors(const Plan& plan, const std::string& from) {
+  std::set<std::string> seen;
+  std::function<void(const std::string&)> visit = [&](const std::string& id) {
+    const Step* step = plan.find(id);
+    REQUIRE(step);
+    for (const auto& need : step->needs) {
+      if (seen.insert(need).second) visit(need);
+    }
+  };
+  visit(from);
+  return seen;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the planner expands full-restore on 1, 3, 5 and 7 members", "[planner]") {
+  for (int n : {1, 3, 5, 7}) {
+    DYNAMIC_SECTION(n << " members") {
+      const Plan plan = test::buildPlan(test::makeInventory(n));
+      CHECK(plan.name == "full-restore");
+      // 6 per-member templates, 4 per-API-server templates (one API server per member here), 1 once.
+      CHECK(plan.steps.size() == static_cast<std::size_t>(6 * n + 4 * n + 1));
+      for (const char* action : {"stop-etcd", "upload-snapshot", "restore", "swap-data-dir", "start-etcd"}) {
+        CHECK(stepsOf(plan, action).size() == static_cast<std::size_t>(n));
+      }
+      CHECK(stepsOf(plan, "verify-etcd").size() == 1);
+      CHECK(stepsOf(plan, "preflight").size() == static_cast<std::size_t>(2 * n));
+
+      const Step* restore = plan.find("restore@etcd-1");
+      REQUIRE(restore);
+      CHECK(restore->host == "10.0.0.1");
+      CHECK(restore->member == "etcd-1");
+      const Step* verify = plan.find("verify-etcd");
+      REQUIRE(verify);
+      CHECK(verify->host == kControllerHost);
+      CHECK(verify->member.empty());
+      const Step* api = plan.find("stop-apiserver@10.0.0.1");
+      REQUIRE(api);
+      CHECK(api->host == "10.0.0.1");
+
+      // The steps are in a topological order, every need names a step, needs are sorted and unique.
+      std::set<std::string> done;
+      for (const auto& step : plan.steps) {
+        INFO(step.id);
+        CHECK(std::is_sorted(step.needs.begin(), step.needs.end()));
+        CHECK(std::adjacent_find(step.needs.begin(), step.needs.end()) == step.needs.end());
+        for (const auto& need : step.needs) CHECK(done.count(need) == 1);
+        done.insert(step.id);
+      }
+      CHECK(plan.fingerprint == computeFingerprint(plan));
+    }
+  }
+}
+
+TEST_CASE("ordering properties of full-restore hold on the DAG", "[planner]") {
+  for (int n : {1, 3, 5, 7}) {
+    DYNAMIC_SECTION(n << " members") {
+      const Plan plan = test::buildPlan(test::makeInventory(n));
+      const auto stop_etcd = stepsOf(plan, "stop-etcd");
+      const auto stop_api = stepsOf(plan, "stop-apiserver");
+      const auto swaps = stepsOf(plan, "swap-data-dir");
+
+      for (const Step* swap : swaps) {
+        const auto before = ancestors(plan, swap->id);
+        for (const Step* s : stop_etcd) CHECK(before.count(s->id) == 1);
+        for (const Step* s : stop_api) CHECK(before.count(s->id) == 1);
+      }
+      for (const Step* restore : stepsOf(plan, "restore")) {
+        const auto before = ancestors(plan, restore->id);
+        CHECK(before.count("upload-snapshot@" + restore->member) == 1);
+        for (const Step* s : stop_etcd) CHECK(before.count(s->id) == 1);
+        for (const Step* s : stop_api) CHECK(before.count(s->id) == 1);
+      }
+      for (const Step* stop : stop_etcd) {
+        const auto before = ancestors(plan, stop->id);
+        for (const Step* s : stop_api) CHECK(before.count(s->id) == 1);
+      }
+      for (const Step* start : stepsOf(plan, "start-etcd")) {
+        const auto before = ancestors(plan, start->id);
+        for (const Step* swap : swaps) CHECK(before.count(swap->id) == 1);
+        // Start together: no member's start waits on another member's start.
+        for (const Step* other : stepsOf(plan, "start-etcd")) CHECK(before.count(other->id) == 0);
+      }
+      for (const Step* start : stepsOf(plan, "start-apiserver")) {
+        CHECK(std::count(start->needs.begin(), start->needs.end(), "verify-etcd") == 1);
+      }
+      for (const Step* verify : stepsOf(plan, "verify-apiserver")) {
+        const std::string host = verify->id.substr(verify->id.find('@') + 1);
+        CHECK(verify->needs == std::vector<std::string>{"start-apiserver@" + host});
+      }
+      // The upload runs beside the stops: it needs only its own member's preflight.
+      for (const Step* upload : stepsOf(plan, "upload-snapshot")) {
+        CHECK(upload->needs == std::vector<std::string>{"preflight-member@" + upload->member});
+        REQUIRE(upload->upload);
+        CHECK(upload->upload->local_path == "/backup/snap.db");
+        CHECK(upload->upload->remote_path == "/var/tmp/etcd-dr/preview/snapshot.db");
+        CHECK(upload->upload->sha256 == std::string(64, 'a'));
+      }
+      // Nothing changes before every preflight passed.
+      for (const Step* stop : stop_api) {
+        const auto before = ancestors(plan, stop->id);
+        for (const Step* pre : stepsOf(plan, "preflight")) CHECK(before.count(pre->id) == 1);
+      }
+      const auto verify_before = ancestors(plan, "verify-etcd");
+      for (const Step* start : stepsOf(plan, "start-etcd")) CHECK(verify_before.count(start->id) == 1);
+    }
+  }
+}
+
+TEST_CASE("without API servers, nothing runs before the preflights", "[planner]") {
+  const Plan plan = test::buildPlan(test::makeInventory(3, 0));
+  CHECK(stepsOf(plan, "stop-apiserver").empty());
+  for (const Step* stop : stepsOf(plan, "stop-etcd")) {
+    const auto before = ancestors(plan, stop->id);
+    for (const Step* pre : stepsOf(plan, "preflight")) CHECK(before.count(pre->id) == 1);
+  }
+}
+
+TEST_CASE("every member restores with its own name and peer URL, the same token and initial-cluster", "[planner]") {
+  PlanOptions options;
+  options.run_id = "r42";
+  const Inventory inventory = test::makeInventory(5);
+  const Plan plan = test::buildPlan(inventory, test::makeSnapshot(), options);
+  const std::string initial_cluster =
+      "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380,etcd-3=https://10.0.0.3:2380,"
+      "etcd-4=https://10.0.0.4:2380,etcd-5=https://10.0.0.5:2380";
+  const std::string token = deriveClusterToken("prod", "r42");
+  CHECK(plan.inputs.at("run.token") == token);
+  for (const auto& member : inventory.members) {
+    const Step* restore = plan.find("restore@" + member.name);
+    REQUIRE(restore);
+    INFO(restore->command);
+    CHECK(contains(restore->command, "ETCDCTL_API=3 etcdctl snapshot restore /var/tmp/etcd-dr/r42/snapshot.db"));
+    CHECK(contains(restore->command, "--name " + member.name + " "));
+    CHECK(contains(restore->command, "--initial-advertise-peer-urls " + member.peer_url + " "));
+    CHECK(contains(restore->command, "--initial-cluster " + initial_cluster + " "));
+    CHECK(contains(restore->command, "--initial-cluster-token " + token + " "));
+    CHECK(contains(restore->command, "--data-dir /var/lib/etcd.restore-r42"));
+    CHECK_FALSE(contains(restore->command, "--bump-revision"));
+    CHECK(restore->check == "test -f /var/lib/etcd.restore-r42/member/snap/db");
+
+    const Step* swap = plan.find("swap-data-dir@" + member.name);
+    REQUIRE(swap);
+    CHECK(contains(swap->command, "mv /var/lib/etcd /var/lib/etcd.before-r42"));
+    CHECK(contains(swap->command, "mv /var/lib/etcd.restore-r42 /var/lib/etcd"));
+    CHECK(contains(swap->command, "chown -R etcd:etcd /var/lib/etcd"));
+    CHECK_FALSE(contains(swap->command, "rm "));  // the old data is never deleted
+    CHECK_FALSE(contains(swap->undo, "rm "));
+  }
+  CHECK(plan.warnings.size() == 1);
+  CHECK(contains(plan.warnings[0], "no revision bump"));
+}
+
+TEST_CASE("the restore command follows the tooling", "[planner]") {
+  Inventory inventory = test::makeInventory(3);
+  inventory.tooling.restore_tool = RestoreTool::Etcdutl;
+  inventory.tooling.etcdutl = "/opt/etcd/bin/etcdutl";
+  inventory.tooling.bump_revision = true;
+  const Plan plan = test::buildPlan(inventory);
+  const Step* restore = plan.find("restore@etcd-2");
+  REQUIRE(restore);
+  CHECK(contains(restore->command, "/opt/etcd/bin/etcdutl snapshot restore /var/tmp/etcd-dr/preview/snapshot.db"));
+  CHECK_FALSE(contains(restore->command, "ETCDCTL_API"));
+  CHECK(contains(restore->command, "--bump-revision 1000000000 --mark-compacted"));
+  CHECK(plan.warnings.empty());
+  CHECK(contains(plan.find("preflight-member@etcd-1")->command, "command -v /opt/etcd/bin/etcdutl"));
+}
+
+TEST_CASE("service control: systemd, static-pod and command", "[planner]") {
+  Inventory inventory = test::makeInventory(3);
+  inventory.members[1].service = {};
+  inventory.members[1].service.kind = ServiceKind::Command;
+  inventory.members[1].service.start = "/lab/etcd-ctl start";
+  inventory.members[1].service.stop = "/lab/etcd-ctl stop";
+  inventory.members[1].service.status = "/lab/etcd-ctl status";
+  const Plan plan = test::buildPlan(inventory);
+
+  const Step* stop1 = plan.find("stop-etcd@etcd-1");
+  CHECK(stop1->command ==
+        "systemctl stop etcd &&\ntimeout 120 sh -c 'while systemctl is-active --quiet etcd; do sleep 1; done'");
+  CHECK(stop1->check == "! systemctl is-active --quiet etcd");
+  // A restored member alone has no quorum: starting must not wait for readiness.
+  CHECK(plan.find("start-etcd@etcd-1")->command == "systemctl start --no-block etcd");
+
+  CHECK(plan.find("start-etcd@etcd-2")->command == "{ /lab/etcd-ctl start; }");
+  CHECK(plan.find("stop-etcd@etcd-2")->check == "! { /lab/etcd-ctl status; }");
+
+  const Step* stop_api = plan.find("stop-apiserver@10.0.0.1");
+  CHECK(contains(stop_api->command, "mv /etc/kubernetes/manifests/kube-apiserver.yaml "
+                                    "/etc/kubernetes/parked/kube-apiserver.yaml"));
+  CHECK(contains(stop_api->command, "crictl ps --name kube-apiserver -q"));
+  CHECK(contains(plan.find("start-apiserver@10.0.0.1")->command,
+                 "mv /etc/kubernetes/parked/kube-apiserver.yaml /etc/kubernetes/manifests/kube-apiserver.yaml"));
+  CHECK(contains(plan.find("verify-apiserver@10.0.0.1")->command,
+                 "curl -fsS -k --max-time 5 https://10.0.0.1:6443/readyz"));
+}
+
+TEST_CASE("verify-etcd calls drctl with the inventory's absolute path and the snapshot's revision", "[planner]") {
+  Inventory inventory = test::makeInventory(3);
+  inventory.source = "relative/inv.yaml";
+  const Plan plan = test::buildPlan(inventory);
+  const std::string absolute = (std::filesystem::current_path() / "relative/inv.yaml").string();
+  CHECK(plan.find("verify-etcd")->command ==
+        "drctl etcd verify -i " + absolute + " --min-revision 1234 --wait 120s");
+
+  SnapshotInfo unknown = test::makeSnapshot();
+  unknown.revision.reset();
+  const Plan plan2 = test::buildPlan(inventory, unknown);
+  CHECK(contains(plan2.find("verify-etcd")->command, "--min-revision 0 "));
+  CHECK(plan2.warnings.size() == 2);
+}
+
+TEST_CASE("the token: given, or derived deterministically from cluster and run id", "[planner]") {
+  CHECK(deriveClusterToken("prod", "r1") == deriveClusterToken("prod", "r1"));
+  CHECK(deriveClusterToken("prod", "r1") != deriveClusterToken("prod", "r2"));
+  CHECK(deriveClusterToken("prod", "r1") != deriveClusterToken("prod2", "r1"));
+  CHECK(deriveClusterToken("prod", "r1").rfind("prod-r1-", 0) == 0);
+  PlanOptions options;
+  options.token = "my-token";
+  const Plan plan = test::buildPlan(test::makeInventory(3), test::makeSnapshot(), options);
+  CHECK(contains(plan.find("restore@etcd-3")->command, "--initial-cluster-token my-token "));
+  CHECK(plan.inputs.at("run.token") == "my-token");
+}
+
+TEST_CASE("the plan records its inputs", "[planner]") {
+  const Plan plan = test::buildPlan(test::makeInventory(3));
+  CHECK(plan.inputs.at("snapshot.sha256") == std::string(64, 'a'));
+  CHECK(plan.inputs.at("template.sha256") == test::fullRestoreTemplate().source_sha256);
+  CHECK(plan.inputs.at("run.id") == "preview");
+  CHECK(plan.inputs.at("inventory.sha256").size() == 64);
+}
+
+TEST_CASE("planner errors: no members, a bad run id, missing service fields, clashing ids", "[planner]") {
+  const auto snapshot = test::makeSnapshot();
+  const auto& t = test::fullRestoreTemplate();
+  {
+    auto build = Planner::build(test::makeInventory(0, 0), snapshot, t);
+    CHECK_FALSE(build.plan);
+    CHECK(contains(test::joined(build.diagnostics), "the inventory has no etcd members"));
+  }
+  {
+    PlanOptions options;
+    options.run_id = "../../etc";
+    auto build = Planner::build(test::makeInventory(3), snapshot, t, options);
+    CHECK_FALSE(build.plan);
+    CHECK(contains(test::joined(build.diagnostics), "run id '../../etc' must be letters"));
+  }
+  {
+    Inventory inventory = test::makeInventory(3);
+    inventory.members[2].service.unit.clear();
+    inventory.members[2].where = {"inv.yaml", 12, 5};
+    inventory.api_servers[0].service.parked_dir.clear();
+    auto build = Planner::build(inventory, snapshot, t);
+    CHECK_FALSE(build.plan);
+    const std::string all = test::joined(build.diagnostics);
+    CHECK(contains(all, "inv.yaml:12:5: member etcd-3: service kind systemd needs a unit"));
+    CHECK(contains(all, "API server 10.0.0.1: service kind static-pod needs manifest, parked_dir and container_name"));
+  }
+  {
+    Inventory inventory = test::makeInventory(3);
+    inventory.members[1].name = "etcd-1";
+    auto build = Planner::build(inventory, snapshot, t);
+    CHECK_FALSE(build.plan);
+    CHECK(contains(test::joined(build.diagnostics), "two steps would both be named 'preflight-member@etcd-1'"));
+  }
+  {
+    SnapshotInfo no_hash = snapshot;
+    no_hash.sha256.clear();
+    auto build = Planner::build(test::makeInventory(3), no_hash, t);
+    CHECK_FALSE(build.plan);
+    CHECK(contains(test::joined(build.diagnostics), "the snapshot has no SHA-256"));
+  }
+}
+
+TEST_CASE("needs semantics: same instance, every instance, once", "[planner]") {
+  auto load = parsePlanTemplate(R"YAML(name: t
+steps:
+  - id: m1
+    foreach: etcd_members
+    run: "true"
+  - id: m2
+    foreach: etcd_members
+    needs: [m1]
+    run: "true"
+  - id: m3
+    foreach: etcd_members
+    needs: [all:m1]
+    run: "true"
+  - id: a1
+    foreach: api_servers
+    needs: [m1]
+    run: "true"
+  - id: a2
+    foreach: api_servers
+    needs: [a1]
+    run: "true"
+  - id: o
+    needs: [a2, m2]
+    run: "true"
+)YAML",
+                                "t.yaml");
+  REQUIRE(load.plan_template);
+  const Plan plan = test::buildPlan(test::makeInventory(2), test::makeSnapshot(), {}, *load.plan_template);
+  using V = std::vector<std::string>;
+  CHECK(plan.find("m2@etcd-2")->needs == V{"m1@etcd-2"});
+  CHECK(plan.find("m3@etcd-1")->needs == V{"m1@etcd-1", "m1@etcd-2"});
+  CHECK(plan.find("a1@10.0.0.1")->needs == V{"m1@etcd-1", "m1@etcd-2"});
+  CHECK(plan.find("a2@10.0.0.2")->needs == V{"a1@10.0.0.2"});
+  CHECK(plan.find("o")->needs == V{"a2@10.0.0.1", "a2@10.0.0.2", "m2@etcd-1", "m2@etcd-2"});
+  // Ties are broken by template order then inventory order.
+  V order;
+  for (const auto& step : plan.steps) order.push_back(step.id);
+  CHECK(order == V{"m1@etcd-1", "m1@etcd-2", "m2@etcd-1", "m2@etcd-2", "m3@etcd-1", "m3@etcd-2", "a1@10.0.0.1",
+                   "a1@10.0.0.2", "a2@10.0.0.1", "a2@10.0.0.2", "o"});
+}
+
+TEST_CASE("a cycle in a template built in code is still refused by the planner, named", "[planner]") {
+  PlanTemplate t;
+  t.name = "t";
+  StepTemplate a;
+  a.id = "a";
+  a.foreach = Foreach::EtcdMembers;
+  a.run.text = "true";
+  a.needs.push_back({"b", false, {}});
+  StepTemplate b = a;
+  b.id = "b";
+  b.needs = {{"a", false, {}}};
+  t.steps = {a, b};
+  auto build = Planner::build(test::makeInventory(1), test::makeSnapshot(), t);
+  CHECK_FALSE(build.plan);
+  CHECK(contains(test::joined(build.diagnostics), "cycle in needs: a@etcd-1 -> b@etcd-1 -> a@etcd-1"));
+}
+
+TEST_CASE("every variable in the table is computed by the planner", "[planner]") {
+  for (Foreach kind : {Foreach::Once, Foreach::EtcdMembers, Foreach::ApiServers}) {
+    std::string run;
+    for (const auto& v : templateVariables()) {
+      if (!v.only_in || *v.only_in == kind) run += "echo ${" + v.name + "}\n";
+    }
+    PlanTemplate t;
+    t.name = "all-variables";
+    StepTemplate step;
+    step.id = "s";
+    step.foreach = kind;
+    step.run.text = run;
+    t.steps = {step};
+    Inventory inventory = test::makeInventory(1);
+    inventory.tls = {"/pki/ca.crt", "/pki/client.crt", "/pki/client.key"};
+    auto build = Planner::build(inventory, test::makeSnapshot(), t);
+    INFO(foreachName(kind) << "\n" << test::joined(build.diagnostics));
+    REQUIRE(build.plan);
+    CHECK_FALSE(contains(build.plan->steps[0].command, "${"));
+    if (kind == Foreach::Once) {
+      CHECK(contains(build.plan->steps[0].command, "--cacert /pki/ca.crt --cert /pki/client.crt --key /pki/client.key"));
+      CHECK(contains(build.plan->steps[0].command, "echo 1073750016\n"));  // 2 x 4096 + 1 GiB
+    }
+  }
+}
