@@ -57,7 +57,7 @@ int showRun(const StatusOptions& o) {
   int code = 0;
   auto run = openRun("drctl status", o.runs, o.run_id, code);
   if (!run) return code;
-  const RunSummary& s = run->summary;
+  const JournalSummary& s = run->summary;
   std::printf("run %s (cluster %s, plan %s, fingerprint %s)\n", run->info.run_id.c_str(), run->info.cluster.c_str(),
               run->plan.name.c_str(), run->plan.fingerprint.substr(0, 16).c_str());
   std::printf("state: %s%s\n", phaseText(*run, o.runs).c_str(), s.reason.empty() ? "" : (" (" + s.reason + ")").c_str());

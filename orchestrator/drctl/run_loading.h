@@ -16,7 +16,7 @@ struct OpenedRun {
   RunDirectory dir;
   RunInfo info;
   Plan plan;
-  RunSummary summary;
+  JournalSummary summary;
   bool torn_tail = false;
   std::string tail_note;
 };

@@ -370,12 +370,37 @@ void SignalGuard::watch() {
 
 // ---- running ----------------------------------------------------------------------------------------------------
 
+namespace {
+
+// Test hook for the crash tests (tests/cli/apply_test.cpp): with DRCTL_TEST_CRASH_AFTER_RECORDS=K in the
+// environment, drctl kills itself with SIGKILL right after the executor's K-th journal record is durable, which is
+// the "kill -9 at any moment" of the resume contract made deterministic.
+class CrashAfterRecordsSink final : public JournalSink {
+ public:
+  CrashAfterRecordsSink(JournalSink& inner, long limit) : inner_(inner), limit_(limit) {}
+  Status append(const JournalRecord& record) override {
+    Status written = inner_.append(record);
+    if (++count_ >= limit_) ::kill(::getpid(), SIGKILL);
+    return written;
+  }
+
+ private:
+  JournalSink& inner_;
+  long limit_;
+  std::atomic<long> count_{0};
+};
+
+}  // namespace
+
 int executePlan(ExecutionRequest request) {
   const bool undo = request.options.mode == ExecutionMode::Undo;
   const std::string run_id = request.run_dir->runId();
   SignalGuard signals;  // before the executor's threads exist, so they never see a default SIGINT
   SystemClock clock;
-  JournalWriterSink sink(*request.journal);
+  JournalWriterSink file_sink(*request.journal);
+  const char* crash_after = std::getenv("DRCTL_TEST_CRASH_AFTER_RECORDS");
+  CrashAfterRecordsSink crashing(file_sink, crash_after != nullptr ? std::atol(crash_after) : 0);
+  JournalSink& sink = crash_after != nullptr ? static_cast<JournalSink&>(crashing) : file_sink;
   std::optional<ExecutionResult> outcome;
   std::string error;
   {

@@ -1,4 +1,4 @@
-// Folding a journal into a RunSummary, and the resume and rollback decisions made from it.
+// Folding a journal into a JournalSummary, and the resume and rollback decisions made from it.
 #include "exec/run_state.h"
 
 #include <algorithm>
@@ -39,20 +39,20 @@ const char* runPhaseName(RunPhase phase) {
   return "?";
 }
 
-const StepHistory* RunSummary::find(const std::string& id) const {
+const StepHistory* JournalSummary::find(const std::string& id) const {
   for (const auto& step : steps) {
     if (step.id == id) return &step;
   }
   return nullptr;
 }
 
-bool RunSummary::rollbackStarted() const {
+bool JournalSummary::rollbackStarted() const {
   return phase == RunPhase::RollingBack || phase == RunPhase::RolledBack ||
          std::any_of(steps.begin(), steps.end(), [](const StepHistory& s) { return s.undo != UndoRecordState::None; });
 }
 
-RunSummary summarizeJournal(const std::vector<JournalRecord>& records, const Plan* plan) {
-  RunSummary summary;
+JournalSummary summarizeJournal(const std::vector<JournalRecord>& records, const Plan* plan) {
+  JournalSummary summary;
   std::map<std::string, std::size_t> index;
   auto stepFor = [&](const JournalRecord& r) -> StepHistory& {
     auto [it, inserted] = index.try_emplace(r.step_id, summary.steps.size());
@@ -130,7 +130,7 @@ RunSummary summarizeJournal(const std::vector<JournalRecord>& records, const Pla
   return summary;
 }
 
-std::map<std::string, StepDirective> resumeDirectives(const RunSummary& summary) {
+std::map<std::string, StepDirective> resumeDirectives(const JournalSummary& summary) {
   std::map<std::string, StepDirective> directives;
   for (const auto& step : summary.steps) {
     switch (step.state) {
@@ -144,7 +144,7 @@ std::map<std::string, StepDirective> resumeDirectives(const RunSummary& summary)
   return directives;
 }
 
-RollbackPlan buildRollbackPlan(const Plan& plan, const RunSummary& summary) {
+RollbackPlan buildRollbackPlan(const Plan& plan, const JournalSummary& summary) {
   RollbackPlan rollback;
   rollback.plan.name = plan.name + " (rollback)";
   rollback.plan.fingerprint = plan.fingerprint;

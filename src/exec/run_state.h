@@ -41,7 +41,7 @@ struct StepHistory {
 enum class RunPhase { Running, Halted, Failed, Finished, RollingBack, RolledBack };
 const char* runPhaseName(RunPhase phase);
 
-struct RunSummary {
+struct JournalSummary {
   std::string run_id;
   std::string fingerprint;  // of the first RunStarted
   RunPhase phase = RunPhase::Running;
@@ -56,11 +56,11 @@ struct RunSummary {
 };
 
 // `plan` may be null (status of a run whose plan.json is unreadable): steps then appear in journal order.
-RunSummary summarizeJournal(const std::vector<JournalRecord>& records, const Plan* plan);
+JournalSummary summarizeJournal(const std::vector<JournalRecord>& records, const Plan* plan);
 
 // Resume: finished and skipped steps are done; started-but-unfinished and failed steps run their check first;
 // the rest run.
-std::map<std::string, StepDirective> resumeDirectives(const RunSummary& summary);
+std::map<std::string, StepDirective> resumeDirectives(const JournalSummary& summary);
 
 // Rollback: the undo of every step that may have taken effect, in reverse: the undo of S waits for the undo of
 // every step that needed S. Steps are the plan's own ids with `command` = their undo (no uploads); steps with no
@@ -71,6 +71,6 @@ struct RollbackPlan {
   std::map<std::string, StepDirective> directives;
   int to_undo = 0;  // steps whose undo will (or may) run
 };
-RollbackPlan buildRollbackPlan(const Plan& plan, const RunSummary& summary);
+RollbackPlan buildRollbackPlan(const Plan& plan, const JournalSummary& summary);
 
 }  // namespace dr
