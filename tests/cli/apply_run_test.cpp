@@ -308,3 +308,62 @@ TEST_CASE("resume refuses a changed inventory saying what changed; --force proce
   CHECK_THAT(forced.err, Catch::Contains("--force"));
   CHECK(fs::exists(box.root / "m1/one.moved"));
 }
+
+TEST_CASE("a failed step exits 1 with a per-host summary and the resume and rollback commands", "[cli][apply]") {
+  Sandbox box;
+  fs::create_directories(box.root / "m1/two");  // `echo two > m1/two` cannot write into a directory
+  const auto before = box.memberTree();
+  auto args = applyArgs(box);
+  auto failed = drctl(box, args);
+  CHECK(failed.code == 1);
+  const std::string id = box.runIds().at(0);
+  CHECK_THAT(failed.err, Catch::Contains("FAILED") && Catch::Contains("failed at two@m1") &&
+                             Catch::Contains("drctl resume " + id) && Catch::Contains("drctl rollback " + id));
+  CHECK_FALSE(fs::exists(box.root / "m1/slow"));  // nothing after the failure started
+  auto status = drctl(box, {"status", id, "--runs", box.runs().string()});
+  CHECK_THAT(status.out, Catch::Contains("state: failed"));
+  auto rollback = drctl(box, {"rollback", id, "--runs", box.runs().string(), "--yes"});
+  INFO(rollback.err);
+  CHECK(rollback.code == 0);
+  CHECK(box.memberTree() == before);  // `one` undone; the failed `two` was checked: its effect is absent
+}
+
+TEST_CASE("--log-format json prints one JSON object per event and a final run-ended", "[cli][apply]") {
+  Sandbox box;
+  auto args = applyArgs(box);
+  args.push_back("--log-format");
+  args.push_back("json");
+  auto run = drctl(box, args);
+  CHECK(run.code == 0);
+  std::istringstream lines(run.out);
+  std::string line;
+  int started = 0;
+  std::string last;
+  while (std::getline(lines, line)) {
+    REQUIRE(line.front() == '{');
+    if (line.find("\"event\":\"step-started\"") != std::string::npos) ++started;
+    last = line;
+  }
+  CHECK(started == 6);
+  CHECK_THAT(last, Catch::Contains("\"event\":\"run-ended\"") && Catch::Contains("\"exit_code\":0"));
+  args.back() = "yaml";
+  CHECK(drctl(box, args).code == 2);
+}
+
+TEST_CASE("unlock breaks only a stale lock, and only when asked", "[cli][apply]") {
+  Sandbox box;
+  const std::string runs = box.runs().string();
+  auto none = drctl(box, {"unlock", "--cluster", "apply-test", "--runs", runs, "--break-stale"});
+  CHECK(none.code == 2);
+  auto crashed = drctl(box, applyArgs(box), {"DRCTL_TEST_CRASH_AFTER_RECORDS=2"});
+  REQUIRE(crashed.code == -SIGKILL);
+  auto second = drctl(box, applyArgs(box));  // the dead run's lock still refuses a new run
+  CHECK(second.code == 1);
+  CHECK_THAT(second.err, Catch::Contains("stale"));
+  auto ask = drctl(box, {"unlock", "--cluster", "apply-test", "--runs", runs});
+  CHECK(ask.code == 2);
+  CHECK_THAT(ask.err, Catch::Contains("--break-stale"));
+  auto broken = drctl(box, {"unlock", "--cluster", "apply-test", "--runs", runs, "--break-stale"});
+  CHECK(broken.code == 0);
+  CHECK_FALSE(fs::exists(box.runs() / "locks" / "apply-test.lock"));
+}
