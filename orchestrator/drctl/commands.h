@@ -26,6 +26,7 @@ struct Subcommand {
 
 CommandRunner declareValidate(CLI::App& command);
 CommandRunner declarePlan(CLI::App& command);
+CommandRunner declareReport(CLI::App& command);
 CommandRunner declareApply(CLI::App& command);
 CommandRunner declareResume(CLI::App& command);
 CommandRunner declareRollback(CLI::App& command);

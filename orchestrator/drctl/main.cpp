@@ -15,6 +15,8 @@ const Subcommand kSubcommands[] = {
     {"validate", "Check an inventory file; print every problem as FILE:LINE:COLUMN: message", declareValidate},
     {"plan", "Show the recovery plan (a DAG of steps with exact commands) for an inventory and a snapshot",
      declarePlan},
+    {"report", "Write a run's report (report.md, report.json, junit.xml, timeline.svg) from its run directory",
+     declareReport},
     {"apply", "Run the plan for real (or --dry-run: connect, preflight and check only), with a checkpoint per step",
      declareApply},
     {"resume", "Continue an interrupted or failed run from its journal (refuses when the inputs changed)", declareResume},
