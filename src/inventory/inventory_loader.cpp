@@ -70,8 +70,8 @@ class UniqueValues {
            std::string_view owner_note = "") {
     auto [it, inserted] = first_.emplace(normalized, where);
     if (inserted) return true;
-    sink_.error(where, fmt::format("duplicate {} '{}'{} (first used at line {})", what_, shown, owner_note,
-                                   it->second.line));
+    sink_.error(where,
+                fmt::format("duplicate {} '{}'{} (first used at line {})", what_, shown, owner_note, it->second.line));
     return false;
   }
 
@@ -147,7 +147,7 @@ class InventoryParser {
   // A user or group for chown: no spaces, no ':' (chown's USER:GROUP separator), not an option.
   std::optional<std::string> readAccount(MappingReader& reader, std::string_view key) {
     auto name = reader.string(key);
-    if (name && (!isSafeLabel(*name))) {
+    if (name && !isSafeLabel(*name)) {
       reader.badValue(key, fmt::format("'{}' is not a user or group name (letters, digits, '-', '_', '.')", *name));
       return std::nullopt;
     }
@@ -188,8 +188,8 @@ class InventoryParser {
 
   void readMember(const YAML::Node& item, Inventory& inventory) {
     if (!item.IsMap()) {
-      sink_.error(sink_.at(item), fmt::format("a member must be a mapping (name, address, peer_url...), not {}",
-                                              describeNode(item)));
+      sink_.error(sink_.at(item),
+                  fmt::format("a member must be a mapping (name, address, peer_url...), not {}", describeNode(item)));
       return;
     }
     MappingReader reader(sink_, item, "member", kMemberKeys);
@@ -310,8 +310,7 @@ class InventoryParser {
     } else {
       std::vector<std::string> names;
       for (const auto& m : inventory.members) names.push_back(m.name);
-      std::string message =
-          fmt::format("'{}' is neither a member name nor an IP address or DNS name", server.host);
+      std::string message = fmt::format("'{}' is neither a member name nor an IP address or DNS name", server.host);
       if (auto guess = closestMatch(server.host, names)) message += fmt::format("; did you mean '{}'?", *guess);
       reader.badValue("host", message);
       return;

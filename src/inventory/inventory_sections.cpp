@@ -5,7 +5,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdlib>
 #include <filesystem>
 
@@ -17,8 +16,8 @@ const std::vector<std::string> kKinds = {"systemd", "static-pod", "command"};
 const std::vector<std::string> kSystemdKeys = {"kind", "unit"};
 const std::vector<std::string> kStaticPodKeys = {"kind", "manifest", "parked_dir", "container"};
 const std::vector<std::string> kCommandKeys = {"kind", "start", "stop", "status"};
-const std::vector<std::string> kAllServiceKeys = {"kind",      "unit",  "manifest", "parked_dir", "container",
-                                                  "start",     "stop",  "status"};
+const std::vector<std::string> kAllServiceKeys = {"kind",      "unit",  "manifest", "parked_dir",
+                                                  "container", "start", "stop",     "status"};
 
 constexpr const char* kDefaultParkedDir = "/etc/kubernetes/manifests-parked";
 
@@ -145,7 +144,8 @@ TlsFiles readTls(DiagnosticSink& sink, const YAML::Node& map) {
   TlsFiles tls;
   MappingReader reader(sink, map, "tls", {"ca", "cert", "key"});
   std::vector<std::string> absent;
-  for (const auto& [key, field] : {std::pair{"ca", &tls.ca}, std::pair{"cert", &tls.cert}, std::pair{"key", &tls.key}}) {
+  for (const auto& [key, field] :
+       {std::pair{"ca", &tls.ca}, std::pair{"cert", &tls.cert}, std::pair{"key", &tls.key}}) {
     if (!reader.has(key)) {
       absent.emplace_back(key);
     } else if (auto path = reader.string(key)) {

@@ -111,7 +111,9 @@ bool isPlausibleAddress(std::string_view text) {
   return isIpv4Literal(text) || isIpv6Literal(text) || isDnsName(text);
 }
 
-bool sameHost(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+bool sameHost(std::string_view a, std::string_view b) {
+  return lower(a) == lower(b);
+}
 
 std::string hostForUrl(std::string_view host) {
   if (isIpv6Literal(host)) return "[" + std::string(host) + "]";

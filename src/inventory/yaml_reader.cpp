@@ -29,7 +29,9 @@ void DiagnosticSink::warning(SourceLocation where, std::string message) {
   diagnostics_.push_back(Diagnostic{Severity::Warning, std::move(where), std::move(message)});
 }
 
-bool DiagnosticSink::hasErrors() const { return dr::hasErrors(diagnostics_); }
+bool DiagnosticSink::hasErrors() const {
+  return dr::hasErrors(diagnostics_);
+}
 
 std::size_t DiagnosticSink::errorCount() const {
   return static_cast<std::size_t>(std::count_if(diagnostics_.begin(), diagnostics_.end(),
@@ -79,8 +81,8 @@ MappingReader::MappingReader(DiagnosticSink& sink, const YAML::Node& map, std::s
       if (auto guess = closestMatch(key, known_keys)) {
         sink_.error(key_at, fmt::format("unknown key '{}' in {}; did you mean '{}'?", key, what_, *guess));
       } else {
-        sink_.error(key_at, fmt::format("unknown key '{}' in {} (known keys: {})", key, what_,
-                                        fmt::join(known_keys, ", ")));
+        sink_.error(key_at,
+                    fmt::format("unknown key '{}' in {} (known keys: {})", key, what_, fmt::join(known_keys, ", ")));
       }
       continue;
     }

@@ -1,10 +1,9 @@
 // `drctl validate` as a user runs it: the built binary on a good and a bad file, checking the exit code and the
 // exact lines on stdout and stderr (the FILE:LINE:COLUMN contract other tools parse).
-#include <catch2/catch.hpp>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

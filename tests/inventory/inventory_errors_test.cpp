@@ -1,6 +1,5 @@
 // Every validation error of an inventory, each at its exact LINE:COLUMN (1-based, as editors show them).
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -121,8 +120,9 @@ api_servers: {host: a}
         "'kind' in defaults.etcd_service must be one of systemd, static-pod, command, not 'systmd'; did you mean "
         "'systemd'?");
   CHECK(messageAt(load, 8, 18) == "'bump_revision' in tooling must be true or false, not 'yes'");
-  CHECK(messageAt(load, 9, 17) == "'restore_tool' in tooling must be one of etcdctl, etcdutl, not 'etcdadm'; did you mean "
-                                  "'etcdctl'?");
+  CHECK(messageAt(load, 9, 17) ==
+        "'restore_tool' in tooling must be one of etcdctl, etcdutl, not 'etcdadm'; did you mean "
+        "'etcdctl'?");
   CHECK(messageAt(load, 10, 10) == "'members' in the inventory must be a list ('- ' items), not 'cp-1'");
   CHECK(messageAt(load, 11, 14) == "'api_servers' in the inventory must be a list ('- ' items), not a mapping");
   CHECK(load.diagnostics.size() == 8);
@@ -149,8 +149,9 @@ members:
   - cp-1
   - {name: a, address: 10.0.0.1, peer_url: http://10.0.0.1:2380, ssh: [root]}
 )");
-  CHECK(messageAt(load, 2, 11) == "'defaults' in the inventory must be a mapping (KEY: VALUE lines), not "
-                                  "'/var/lib/etcd'");
+  CHECK(messageAt(load, 2, 11) ==
+        "'defaults' in the inventory must be a mapping (KEY: VALUE lines), not "
+        "'/var/lib/etcd'");
   CHECK(messageAt(load, 4, 5) == "a member must be a mapping (name, address, peer_url...), not 'cp-1'");
   CHECK(messageAt(load, 5, 71) == "'ssh' in member must be a mapping (KEY: VALUE lines), not a list");
   CHECK_THAT(messageAt(load, 3, 1), StartsWith("2 members is an even count"));
@@ -342,8 +343,9 @@ api_servers:
   - host: cp-1
   - host: 10.0.0.11
 )");
-  CHECK(placed(load) == std::vector<std::string>{
-                            "6:11: duplicate API server host '10.0.0.11' (as an API server host) (first used at line 5)"});
+  CHECK(placed(load) ==
+        std::vector<std::string>{
+            "6:11: duplicate API server host '10.0.0.11' (as an API server host) (first used at line 5)"});
 }
 
 TEST_CASE("service control: required keys per kind, keys of another kind", "[inventory][errors]") {
@@ -439,8 +441,8 @@ members:
 TEST_CASE("member names that would break --initial-cluster are refused", "[inventory][errors]") {
   for (const std::string name : {"'a,b'", "'a=b'", "\"a\\tb\""}) {
     INFO(name);
-    const auto load =
-        parse("cluster: c\nmembers:\n  - name: " + name + "\n    address: 10.0.0.1\n    peer_url: http://10.0.0.1:2380\n");
+    const auto load = parse("cluster: c\nmembers:\n  - name: " + name +
+                            "\n    address: 10.0.0.1\n    peer_url: http://10.0.0.1:2380\n");
     REQUIRE(load.diagnostics.size() == 1);
     CHECK_THAT(messageAt(load, 3, 11), StartsWith("'name' in member must not contain"));
   }

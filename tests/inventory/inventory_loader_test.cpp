@@ -1,7 +1,6 @@
 // The inventory loader on valid files: the shipped examples, defaults and overrides, API server resolution,
 // initialCluster(), and hostile member names accepted as data.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -235,8 +234,7 @@ members:
 )");
   REQUIRE(load.inventory);
   // A trailing '/' and an upper-case scheme are normalized: etcd compares these strings with its own.
-  CHECK(load.inventory->initialCluster() ==
-        "z=https://10.0.0.3:2380,a=https://10.0.0.1:2380,m=https://10.0.0.2:12380");
+  CHECK(load.inventory->initialCluster() == "z=https://10.0.0.3:2380,a=https://10.0.0.1:2380,m=https://10.0.0.2:12380");
   CHECK(load.inventory->findMember("m")->address == "10.0.0.2");
   CHECK(load.inventory->findMember("q") == nullptr);
 }
@@ -273,12 +271,14 @@ TEST_CASE("loadInventory reads a file and names it in diagnostics", "[inventory]
     ~Cleanup() { std::filesystem::remove_all(dir); }
   } cleanup{dir};
   const auto file = dir / "bad.yaml";
-  std::ofstream(file) << "cluster: c\nmembers:\n  - {name: a, address: 10.0.0.1, peer_url: http://10.0.0.1:2380, x: 1}\n";
+  std::ofstream(file)
+      << "cluster: c\nmembers:\n  - {name: a, address: 10.0.0.1, peer_url: http://10.0.0.1:2380, x: 1}\n";
   const auto load = dr::loadInventory(file);
   REQUIRE(load.diagnostics.size() == 1);
-  CHECK(load.diagnostics[0].str() == file.string() + ":3:66: unknown key 'x' in member (known keys: name, address, "
-                                                     "peer_url, client_url, data_dir, etcd_user, etcd_group, ssh, "
-                                                     "service)");
+  CHECK(load.diagnostics[0].str() == file.string() +
+                                         ":3:66: unknown key 'x' in member (known keys: name, address, "
+                                         "peer_url, client_url, data_dir, etcd_user, etcd_group, ssh, "
+                                         "service)");
 }
 
 TEST_CASE("URLs and addresses", "[inventory][url]") {

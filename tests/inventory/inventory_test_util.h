@@ -8,7 +8,9 @@
 
 namespace dr::test {
 
-inline InventoryLoad parse(const std::string& text) { return parseInventory(text, "inv.yaml"); }
+inline InventoryLoad parse(const std::string& text) {
+  return parseInventory(text, "inv.yaml");
+}
 
 // Every diagnostic as "LINE:COLUMN: [warning: ]message" (the file name left out), in the loader's order.
 inline std::vector<std::string> placed(const InventoryLoad& load) {
@@ -22,7 +24,6 @@ inline std::vector<std::string> placed(const InventoryLoad& load) {
 
 // The message of the one diagnostic at LINE:COLUMN, or "<none at L:C; have: ...>" so a failure shows what was found.
 inline std::string messageAt(const InventoryLoad& load, int line, int column) {
-  std::string found;
   for (const auto& d : load.diagnostics) {
     if (d.where.line == line && d.where.column == column) return d.message;
   }
