@@ -23,7 +23,7 @@ void testcase(std::string& out, const StepSummary& step) {
         out += "/>\n";
         return;
       }
-      out += fmt::format(">\n      <system-out>{}</system-out>\n", xmlEscape(step.output_tail));
+      out += fmt::format(">\n      <system-out>{}</system-out>\n", xmlEscapeText(step.output_tail));
       break;
     case ReportStepState::Skipped:
       out += fmt::format(">\n      <system-out>{}</system-out>\n",
@@ -32,13 +32,13 @@ void testcase(std::string& out, const StepSummary& step) {
     case ReportStepState::Failed: {
       const std::string type = step.exit_code ? fmt::format("exit code {}", *step.exit_code) : "error";
       out += fmt::format(">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xmlEscape(step.message),
-                         xmlEscape(type), xmlEscape(step.output_tail));
+                         xmlEscape(type), xmlEscapeText(step.output_tail));
       break;
     }
     case ReportStepState::InDoubt:
       out += fmt::format(">\n      <error message=\"{}\" type=\"in-doubt\">{}</error>\n",
                          xmlEscape("started, and no record says how it ended (drctl stopped mid-step)"),
-                         xmlEscape(step.output_tail));
+                         xmlEscapeText(step.output_tail));
       break;
     case ReportStepState::NotStarted:
       out += ">\n      <skipped message=\"not started\"/>\n";

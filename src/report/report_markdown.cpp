@@ -147,6 +147,20 @@ void failuresSection(std::string& out, const RunSummary& s) {
     }
   }
   if (!any) out += "None.\n\n";
+
+  // Failures a retry or a resume overcame still matter to a post-mortem: they cost time and may recur.
+  std::string overcome;
+  for (const auto& step : s.steps) {
+    if (step.state != ReportStepState::Done && step.state != ReportStepState::Skipped) continue;
+    for (const auto& attempt : step.attempts) {
+      if (attempt.ok) continue;
+      overcome += fmt::format("- {} on {}, at +{} s (session {}, attempt {}): {}\n", markdownInline(step.id),
+                              markdownInline(step.host), formatSeconds(attempt.start_ms - s.start_ms),
+                              attempt.session + 1, attempt.attempt,
+                              attempt.end_ms ? markdownInline(attempt.message) : "no end recorded (drctl stopped)");
+    }
+  }
+  if (!overcome.empty()) out += "### Failed attempts later overcome\n\n" + overcome + "\n";
 }
 
 void rollbackSection(std::string& out, const RunSummary& s) {

@@ -149,6 +149,16 @@ std::string xmlEscape(std::string_view text) {
   return out;
 }
 
+std::string xmlEscapeText(std::string_view text) {
+  std::string out = xmlEscape(text);
+  for (auto [entity, literal] : {std::pair<std::string_view, char>{"&#10;", '\n'}, {"&#9;", '\t'}}) {
+    for (std::size_t at = out.find(entity); at != std::string::npos; at = out.find(entity, at + 1)) {
+      out.replace(at, entity.size(), 1, literal);
+    }
+  }
+  return out;
+}
+
 std::string markdownInline(std::string_view text) {
   const std::string clean = sanitizeText(text);
   std::string out;

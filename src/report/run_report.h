@@ -36,7 +36,8 @@ Status writeReportFiles(const RunSummary& summary, const std::filesystem::path& 
 Status writeRunReport(const RunDirectory& run, const std::filesystem::path& out_dir);
 
 // Escapers, exposed for tests.
-std::string xmlEscape(std::string_view text);        // & < > " ' as entities, after sanitizeText
+std::string xmlEscape(std::string_view text);        // & < > " ' as entities, after sanitizeText (attributes)
+std::string xmlEscapeText(std::string_view text);    // the same, but newlines and tabs stay literal (element text)
 std::string markdownInline(std::string_view text);   // safe inside a table cell or a sentence
 std::string markdownCodeBlock(std::string_view text, std::string_view info = "");  // a fence longer than any inside
 std::string mermaidLabel(std::string_view text);     // safe inside a quoted mermaid label

@@ -125,6 +125,7 @@ TEST_CASE("a failed run's report: the failure with its escaped output, not-start
   CHECK(w.junit.find("error: &lt;/failure&gt;&lt;x&gt;&amp; &quot;quoted&quot; &apos;single&apos; ]]&gt;") !=
         std::string::npos);
   CHECK(w.junit.find("</failure><x>") == std::string::npos);
+  CHECK(w.junit.find(" end\n--- failed: exit code 2 ---</failure>") != std::string::npos);  // text keeps its lines
   CHECK(countOf(w.junit, "<skipped message=\"not started\"/>") == 5);
   CHECK(w.junit.find("failures=\"1\" errors=\"0\" skipped=\"5\"") != std::string::npos);
 
@@ -180,6 +181,8 @@ TEST_CASE("a halted-then-resumed run's report: both sessions, retries, skipped s
   CHECK(w.md.find("| restore@m2 | restore | done | 4.140 | 0.900 (1.260) | 2 | 0 |") != std::string::npos);
   CHECK(w.md.find("| start-etcd@m1 | start-etcd | skipped | 66.100 | – | 0 | 0 |") != std::string::npos);
   CHECK(w.md.find("**68.890 s**") != std::string::npos);
+  CHECK(w.md.find("### Failed attempts later overcome\n\n- restore@m2 on 10.0.0.2, at +4.140 s (session 1, attempt 1): "
+                  "exit code 1: no space left\n") != std::string::npos);
 
   CHECK(w.junit.find("<testcase classname=\"10.0.0.2\" name=\"restore@m2\" time=\"1.260\">") != std::string::npos);
   CHECK(w.junit.find("<system-out>not run: its check passed: already done</system-out>") != std::string::npos);
