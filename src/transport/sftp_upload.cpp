@@ -1,0 +1,216 @@
+// SFTP upload with resume, fsync and on-host SHA-256 verification (see sftp_upload.h).
+#include "transport/sftp_upload.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "core/sha256.h"
+#include "core/shell.h"
+
+namespace dr::ssh {
+namespace {
+
+// No acknowledged progress for this long means the upload is stuck.
+constexpr std::chrono::seconds kStallTimeout{60};
+constexpr std::chrono::seconds kCommandTimeout{600};  // hashing a large file on a slow disk
+
+class LocalFile {
+ public:
+  explicit LocalFile(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  ~LocalFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  LocalFile(const LocalFile&) = delete;
+  LocalFile& operator=(const LocalFile&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string sftpError(LIBSSH2_SFTP* sftp, LIBSSH2_SESSION* session, int rc) {
+  if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL) return lastError(session);
+  switch (libssh2_sftp_last_error(sftp)) {
+    case LIBSSH2_FX_NO_SUCH_FILE: return "no such file or directory";
+    case LIBSSH2_FX_PERMISSION_DENIED: return "permission denied";
+    case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM: return "no space left on the file system";
+    case LIBSSH2_FX_QUOTA_EXCEEDED: return "quota exceeded";
+    case LIBSSH2_FX_OP_UNSUPPORTED: return "operation not supported by the server";
+    default: return fmt::format("SFTP error {}", libssh2_sftp_last_error(sftp));
+  }
+}
+
+bool isSha256Hex(std::string_view text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+std::string parentOf(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The size and SHA-256 of the staging file, when one exists: "size N\nHASH  PATH".
+struct StagingState {
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+std::optional<StagingState> parseStaging(const std::string& output) {
+  auto at = output.find("size ");
+  if (at == std::string::npos) return std::nullopt;
+  StagingState state;
+  std::size_t end = at + 5;
+  try {
+    state.size = std::stoull(output.substr(end), &end);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  auto newline = output.find('\n', at);
+  if (newline == std::string::npos || output.size() < newline + 65) return std::nullopt;
+  state.sha256 = output.substr(newline + 1, 64);
+  return state;
+}
+
+}  // namespace
+
+std::string uploadStagingPath(const HostTarget& target, const std::string& remote_path) {
+  if (target.ssh.become != Become::Sudo) return remote_path + ".part";
+  // The SSH user may not write the destination: stage in a world-writable sticky dir under a name that is
+  // stable across attempts (so it can be resumed) and distinct per user and destination.
+  return fmt::format("/var/tmp/dr-upload-{}-{}.part", target.ssh.user, sha256Hex(remote_path).substr(0, 16));
+}
+
+Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequest& request) {
+  const HostTarget& target = conn.target();
+  const std::string& remote = request.remote_path;
+  if (!isSha256Hex(request.expected_sha256)) {
+    return fail("upload of {}: expected SHA-256 must be 64 lowercase hex digits", request.local_path.string());
+  }
+  if (remote.empty() || remote.back() == '/') return fail("{}: invalid upload destination '{}'", target.name, remote);
+  LocalFile local(request.local_path);
+  struct stat info {};
+  if (local.fd() < 0 || ::fstat(local.fd(), &info) != 0) {
+    return fail("cannot read {}: {}", request.local_path.string(), std::strerror(errno));
+  }
+  const auto total = static_cast<std::uint64_t>(info.st_size);
+  const bool sudo = target.ssh.become == Become::Sudo;
+  const std::string staging = uploadStagingPath(target, remote);
+  const std::string q_staging = shellQuote(staging), q_remote = shellQuote(remote), q_dir = shellQuote(parentOf(remote));
+
+  // 1. Make the destination directory (as the SSH user unless sudo finishes the job) and look at any staging file.
+  CommandRequest prepare;
+  prepare.timeout = kCommandTimeout;
+  prepare.command = fmt::format(
+      "{}if [ -f {} ]; then printf 'size %s\\n' \"$(stat -c %s -- {})\"; sha256sum -- {}; fi",
+      sudo ? "" : fmt::format("mkdir -p -- {} || exit 1; ", q_dir), q_staging, q_staging, q_staging);
+  auto prepared = session.execute(prepare, Become::None, 64 * 1024);
+  if (!prepared) return prepared.error();
+  if (prepared->exit_code != 0) {
+    return fail("{}: cannot prepare the upload of {}: {}", target.name, remote, prepared->output);
+  }
+  std::uint64_t offset = 0;
+  if (auto existing = parseStaging(prepared->output); existing && existing->size > 0 && existing->size <= total) {
+    auto local_prefix = sha256FileHex(request.local_path, existing->size);
+    if (local_prefix && *local_prefix == existing->sha256) offset = existing->size;
+  }
+
+  // 2. Write from `offset` with a sliding window: libssh2 pipelines every SFTP write request in the window and
+  //    returns as acknowledgements arrive; we pass the unacknowledged rest again, topped up from the file.
+  auto sftp_deadline = Clock::now() + kStallTimeout;
+  auto sftp = conn.sftp(sftp_deadline);
+  if (!sftp) return sftp.error();
+  unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (offset == 0 ? LIBSSH2_FXF_TRUNC : 0);
+  LIBSSH2_SFTP_HANDLE* raw = nullptr;
+  int rc = conn.call(sftp_deadline, [&] {
+    raw = libssh2_sftp_open_ex(*sftp, staging.c_str(), static_cast<unsigned>(staging.size()), flags, 0600,
+                               LIBSSH2_SFTP_OPENFILE);
+    return raw != nullptr ? 0 : libssh2_session_last_errno(conn.session());
+  });
+  if (raw == nullptr) {
+    if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+      return fail("{}: cannot create {}: {}", target.name, staging, sftpError(*sftp, conn.session(), rc));
+    }
+    return conn.broken("opening " + staging, rc);
+  }
+  SftpHandlePtr handle(raw, conn.sftpHandleFree());
+  libssh2_sftp_seek64(raw, offset);
+
+  std::vector<char> window(kUploadWindowBytes);
+  std::size_t begin = 0, end = 0;  // window[begin, end) is read from the file and not yet acknowledged
+  std::uint64_t read_at = offset, acknowledged = offset;
+  bool at_eof = false;
+  if (request.on_progress) request.on_progress(acknowledged, total);
+  auto last_progress = Clock::now();
+  while (true) {
+    if (begin >= window.size() / 2) {  // keep the window full without copying on every acknowledgement
+      std::memmove(window.data(), window.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    while (!at_eof && end < window.size()) {
+      ssize_t n = ::pread(local.fd(), window.data() + end, window.size() - end, static_cast<off_t>(read_at));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail("cannot read {}: {}", request.local_path.string(), std::strerror(errno));
+      if (n == 0) at_eof = true;
+      end += static_cast<std::size_t>(n);
+      read_at += static_cast<std::uint64_t>(n);
+    }
+    if (begin == end) break;
+    ssize_t written = libssh2_sftp_write(raw, window.data() + begin, end - begin);
+    if (written > 0) {
+      begin += static_cast<std::size_t>(written);
+      acknowledged += static_cast<std::uint64_t>(written);
+      last_progress = Clock::now();
+      if (request.on_progress) request.on_progress(acknowledged, total);
+    } else if (written == LIBSSH2_ERROR_EAGAIN) {
+      if (!conn.wait(last_progress + kStallTimeout)) return conn.broken("uploading " + staging, LIBSSH2_ERROR_TIMEOUT);
+    } else if (written == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+      return fail("{}: writing {} failed: {}", target.name, staging, sftpError(*sftp, conn.session(), static_cast<int>(written)));
+    } else {
+      return conn.broken("uploading " + staging, static_cast<int>(written));
+    }
+  }
+  if (acknowledged != total) {
+    return fail("{}: {} changed while it was uploaded", target.name, request.local_path.string());
+  }
+
+  // 3. Make the data durable before it can be renamed into place. Servers without fsync@openssh.com get `sync`.
+  rc = conn.call(Clock::now() + kCommandTimeout, [&] { return libssh2_sftp_fsync(raw); });
+  bool synced = rc == 0;
+  if (rc != 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL) return conn.broken("syncing " + staging, rc);
+  handle.reset();
+
+  // 4. Verify on the host, then rename over the final name; a mismatch removes the staging file.
+  std::string check = fmt::format(
+      "{}h=$(sha256sum -- {}) || exit 3; h=${{h%% *}}; "
+      "if [ \"$h\" != {} ]; then rm -f -- {}; echo \"sha256 $h\"; exit 4; fi; ",
+      synced ? "" : fmt::format("sync -- {} || exit 3; ", q_staging), q_staging, request.expected_sha256, q_staging);
+  std::string place =
+      sudo ? fmt::format("mkdir -p -- {0} && mv -f -- {1} {2}.part && sync -- {2}.part && mv -f -- {2}.part {2} || exit 5; ",
+                         q_dir, q_staging, q_remote)
+           : fmt::format("mv -f -- {} {} || exit 5; ", q_staging, q_remote);
+  CommandRequest finish;
+  finish.timeout = kCommandTimeout;
+  finish.command = check + place + fmt::format("sync -- {} 2>/dev/null; echo \"sha256 $h\"", q_dir);
+  auto finished = session.execute(finish, target.ssh.become, 64 * 1024);
+  if (!finished) return finished.error();
+  std::string output = finished->output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  if (finished->exit_code == 4) {
+    return fail("{}: uploaded {} has SHA-256 {} on the host but {} was expected: refused, the file was removed",
+                target.name, remote, output.substr(output.rfind(' ') + 1), request.expected_sha256);
+  }
+  if (finished->exit_code != 0 || output.find("sha256 " + request.expected_sha256) == std::string::npos) {
+    return fail("{}: cannot verify and place {} (exit {}): {}", target.name, remote, finished->exit_code, output);
+  }
+  return {};
+}
+
+}  // namespace dr::ssh

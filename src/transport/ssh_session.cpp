@@ -1,0 +1,164 @@
+// Running commands and reading files over one SSH connection (see ssh_session.h and remote_command.h).
+#include "transport/ssh_session.h"
+
+#include "core/shell.h"
+#include "transport/remote_command.h"
+#include "transport/sftp_upload.h"
+#include "transport/ssh_transport.h"
+
+namespace dr {
+namespace ssh {
+namespace {
+
+// After a timeout: how long to wait for the killed command's channel to close, and for the kill command itself.
+constexpr std::chrono::seconds kKillGrace{3};
+// How often a running command polls CommandRequest::cancelled.
+constexpr std::chrono::milliseconds kCancelPoll{100};
+
+// Keeps the last `cap` bytes of everything appended, without copying on every chunk.
+class OutputTail {
+ public:
+  explicit OutputTail(std::size_t cap) : cap_(cap) {}
+  void append(std::string_view chunk) {
+    text_.append(chunk);
+    if (text_.size() > 2 * cap_ + 65536) text_.erase(0, text_.size() - cap_);
+  }
+  std::string take() {
+    if (text_.size() > cap_) text_.erase(0, text_.size() - cap_);
+    return std::move(text_);
+  }
+
+ private:
+  std::size_t cap_;
+  std::string text_;
+};
+
+}  // namespace
+
+Result<CommandResult> SshSession::run(const CommandRequest& request) {
+  return execute(request, connection_->target().ssh.become, kMaxOutputBytes);
+}
+
+Result<CommandResult> SshSession::execute(const CommandRequest& request, Become become, std::size_t max_output) {
+  SshConnection& conn = *connection_;
+  const auto start = Clock::now();
+  const auto deadline = start + request.timeout;
+  if (auto alive = conn.keepalive(); !alive) return alive.error();
+  // Opening the channel gets its own bound: a command's timeout must not be spent waiting on a dead connection.
+  auto channel = conn.exec(wrapCommand(request.command, become),
+                           std::max(deadline, start + conn.target().connect_timeout));
+  if (!channel) return channel.error();
+  LIBSSH2_CHANNEL* ch = channel->get();
+
+  CommandResult result;
+  GroupMarkerFilter marker;
+  OutputTail tail(max_output);
+  auto deliver = [&](std::string_view text) {
+    if (text.empty()) return;
+    tail.append(text);
+    if (request.on_output) request.on_output(text);
+  };
+  bool cancel_seen = false, request_cancel_off = false;
+  auto cancelled = [&] {
+    if (!cancel_seen && !request_cancel_off && request.cancelled && request.cancelled()) cancel_seen = true;
+    return cancel_seen;
+  };
+  // Returns true at end of output, false when `until` passed or the request was cancelled.
+  auto read_until_eof = [&](Clock::time_point until) -> Result<bool> {
+    char buffer[65536];
+    for (;;) {
+      ssize_t n = libssh2_channel_read(ch, buffer, sizeof buffer);
+      if (n > 0) {
+        deliver(marker.feed(std::string_view(buffer, static_cast<std::size_t>(n))));
+      } else if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
+        if (libssh2_channel_eof(ch)) return true;
+        if (Clock::now() >= until || cancelled()) return false;
+        if (auto alive = conn.keepalive(); !alive) return alive.error();
+        // With a cancel hook, wake up regularly to poll it.
+        auto wake = Clock::now() + (request.cancelled ? kCancelPoll : conn.target().keepalive_interval);
+        conn.wait(std::min(until, wake));
+      } else {
+        return conn.broken("reading command output", static_cast<int>(n));
+      }
+    }
+  };
+
+  auto finished = read_until_eof(deadline);
+  if (!finished) return finished.error();
+  if (!*finished) {
+    result.timed_out = true;
+    if (auto pgid = marker.groupId()) endProcessGroup(*pgid, become);
+    cancel_seen = false;  // the drain below must not stop at once because of the cancel
+    request_cancel_off = true;
+    auto drained = read_until_eof(Clock::now() + kKillGrace);
+    if (!drained) return drained.error();
+  }
+  deliver(marker.flush());
+
+  // The exit status arrives before the server closes the channel; wait for the close (bounded) to have it.
+  int rc = conn.call(Clock::now() + kKillGrace, [&] { return libssh2_channel_wait_closed(ch); });
+  if (rc != 0 && rc != LIBSSH2_ERROR_TIMEOUT && rc != LIBSSH2_ERROR_INVAL) {
+    return conn.broken("waiting for a command to finish", rc);
+  }
+  char* signal_name = nullptr;
+  std::size_t signal_length = 0;
+  libssh2_channel_get_exit_signal(ch, &signal_name, &signal_length, nullptr, nullptr, nullptr, nullptr);
+  if (signal_name != nullptr) {
+    int number = signalNumber(std::string_view(signal_name, signal_length));
+    result.exit_code = number > 0 ? 128 + number : -1;
+    libssh2_free(conn.session(), signal_name);
+  } else {
+    result.exit_code = libssh2_channel_get_exit_status(ch);
+  }
+  channel->reset();
+  result.output = tail.take();
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  return result;
+}
+
+void SshSession::endProcessGroup(long pgid, Become become) {
+  // Best effort by design: if the kill cannot be delivered the caller still reports the timeout.
+  auto deadline = Clock::now() + kKillGrace;
+  auto channel = connection_->exec(killGroupCommand(pgid, become), deadline);
+  if (!channel) return;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = libssh2_channel_read(channel->get(), buffer, sizeof buffer);
+    if (n > 0) continue;
+    if (libssh2_channel_eof(channel->get())) break;
+    if (n != LIBSSH2_ERROR_EAGAIN && n != 0) break;
+    if (n == LIBSSH2_ERROR_EAGAIN && !connection_->wait(deadline)) break;
+  }
+}
+
+Status SshSession::upload(const UploadRequest& request) { return uploadOverSftp(*connection_, *this, request); }
+
+Result<std::string> SshSession::readFile(const std::string& remote_path, std::size_t max_bytes) {
+  // `head -c MAX+1` lets us tell "exactly max" from "too big" without transferring a huge file.
+  CommandRequest request;
+  request.command = fmt::format("head -c {} -- {}", max_bytes + 1, shellQuote(remote_path));
+  request.timeout = std::chrono::seconds(60);
+  auto result = execute(request, connection_->target().ssh.become, max_bytes + 1);
+  if (!result) return result.error();
+  const std::string& name = connection_->target().name;
+  if (result->timed_out) return fail("{}: reading {} timed out", name, remote_path);
+  if (result->exit_code != 0) {
+    std::string why = result->output.substr(0, 300);
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    return fail("{}: cannot read {}: {}", name, remote_path, why);
+  }
+  if (result->output.size() > max_bytes) {
+    return fail("{}: {} is larger than the {} bytes allowed", name, remote_path, max_bytes);
+  }
+  return std::move(result->output);
+}
+
+}  // namespace ssh
+
+Result<std::unique_ptr<Session>> SshTransport::connect(const HostTarget& target) {
+  auto connection = ssh::SshConnection::open(target);
+  if (!connection) return connection.error();
+  return std::unique_ptr<Session>(std::make_unique<ssh::SshSession>(std::move(*connection)));
+}
+
+}  // namespace dr
