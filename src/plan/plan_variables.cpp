@@ -53,6 +53,9 @@ const std::vector<VariableInfo>& templateVariables() {
         {"member.service.status", "exits 0 when etcd runs", true, member},
         {"member.service.wait_stopped", "waits (bounded, 120 s) until etcd is really stopped", true, member},
         {"member.service.wait_running", "waits (bounded, 120 s) until etcd runs", true, member},
+        {"member.service.probe",
+         "exits 0 when etcd can be controlled on this host (systemctl knows the unit, crictl reaches the runtime)",
+         true, member},
         {"apiserver.host", "the API server's host as written in the inventory", false, api},
         {"apiserver.address", "the API server's host address", false, api},
         {"apiserver.readyz_url", "the URL verify-apiserver polls", false, api},
@@ -62,6 +65,7 @@ const std::vector<VariableInfo>& templateVariables() {
         {"apiserver.service.wait_stopped", "waits (bounded, 120 s) until the API server is really stopped", true,
          api},
         {"apiserver.service.wait_running", "waits (bounded, 120 s) until the API server runs", true, api},
+        {"apiserver.service.probe", "exits 0 when the API server can be controlled on this host", true, api},
     };
   }();
   return table;

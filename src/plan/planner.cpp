@@ -281,6 +281,7 @@ class PlanBuilder {
     setCommand(values, prefix + "status", service.status);
     setCommand(values, prefix + "wait_stopped", service.wait_stopped);
     setCommand(values, prefix + "wait_running", service.wait_running);
+    setCommand(values, prefix + "probe", service.probe);
   }
 
   std::string substitute(const CommandTemplate& text, const Values& values, const StepTemplate& step, bool raw) {

@@ -33,6 +33,7 @@ Result<ServiceCommands> buildServiceCommands(const ServiceControl& service, cons
       out.start = "systemctl start --no-block " + q(service.unit);
       out.stop = "systemctl stop " + q(service.unit);
       out.status = "systemctl is-active --quiet " + q(service.unit);
+      out.probe = "systemctl cat " + q(service.unit) + " >/dev/null";
       break;
     }
     case ServiceKind::StaticPod: {
@@ -46,6 +47,7 @@ Result<ServiceCommands> buildServiceCommands(const ServiceControl& service, cons
                  q(service.manifest) + " " + q(parked) + "; fi";
       out.start = "if [ -e " + q(parked) + " ]; then mv " + q(parked) + " " + q(service.manifest) + "; fi";
       out.status = "test -n \"$(crictl ps --name " + q(service.container_name) + " -q)\"";
+      out.probe = "crictl ps -q >/dev/null";
       break;
     }
     case ServiceKind::Command: {
@@ -57,6 +59,7 @@ Result<ServiceCommands> buildServiceCommands(const ServiceControl& service, cons
       out.start = "{ " + service.start + "; }";
       out.stop = "{ " + service.stop + "; }";
       out.status = "{ " + service.status + "; }";
+      out.probe = "true";  // the operator's commands are theirs to check
       break;
     }
   }

@@ -20,6 +20,9 @@ struct ServiceCommands {
   std::string status;        // exits 0 when the service runs
   std::string wait_stopped;  // polls status until it fails (bounded)
   std::string wait_running;  // polls status until it succeeds (bounded)
+  // exits 0 when this host can control the service at all (systemctl present, crictl reaches the runtime):
+  // without it a missing tool would read as "stopped"
+  std::string probe;
 };
 
 // `what` names the service in error messages ("member etcd-1", "API server 10.0.0.1"). Fails when the fields the

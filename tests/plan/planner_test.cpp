@@ -213,6 +213,9 @@ TEST_CASE("service control: systemd, static-pod and command", "[planner]") {
   CHECK(plan.find("start-etcd@etcd-1")->command == "systemctl start --no-block etcd");
 
   CHECK(plan.find("start-etcd@etcd-2")->command == "{ /lab/etcd-ctl start; }");
+  // A missing systemctl or crictl must fail the preflight, not read as "stopped".
+  CHECK(contains(plan.find("preflight-member@etcd-1")->command, "systemctl cat etcd >/dev/null || fail"));
+  CHECK(contains(plan.find("preflight-apiserver@10.0.0.1")->command, "crictl ps -q >/dev/null || fail"));
   CHECK(plan.find("stop-etcd@etcd-2")->check == "! { /lab/etcd-ctl status; }");
 
   const Step* stop_api = plan.find("stop-apiserver@10.0.0.1");
