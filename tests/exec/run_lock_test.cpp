@@ -119,7 +119,8 @@ TEST_CASE("a held lock names its holder and refuses a second run", "[lock]") {
   REQUIRE_FALSE(second.ok());
   CHECK_THAT(second.error().message, Catch::Contains("cluster prod-east is locked by run run-1") &&
                                          Catch::Contains("pid " + std::to_string(::getpid())) &&
-                                         Catch::Contains("host " + hostname()) && Catch::Contains("for 0s"));
+                                         Catch::Contains("host " + hostname()) &&
+                                         Catch::Contains(", for "));  // the age; its value depends on load
   CHECK_THAT(second.error().message, !Catch::Contains("--break-stale"));
 
   // Another cluster is independent.
