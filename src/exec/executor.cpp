@@ -383,7 +383,9 @@ void Executor::Impl::finish(HostRuntime& host, std::size_t index, StepOutcome ou
   --host.running;
   --running_total;
   const bool done = outcome.state == StepState::Done || outcome.state == StepState::AlreadyDone;
-  if (!done && !failed) {
+  // A step ended by cancelInFlight() is journaled as failed (resume checks it) but the run is interrupted, not
+  // failed: the operator stopped it.
+  if (!done && !failed && !cancel) {
     failed = true;
     failure = fmt::format("step {} on {} failed: {}", outcome.id, outcome.host, outcome.message);
   }

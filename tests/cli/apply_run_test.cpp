@@ -367,3 +367,26 @@ TEST_CASE("unlock breaks only a stale lock, and only when asked", "[cli][apply]"
   CHECK(broken.code == 0);
   CHECK_FALSE(fs::exists(box.runs() / "locks" / "apply-test.lock"));
 }
+
+TEST_CASE("a second SIGINT ends the step in flight; the run stays resumable", "[cli][apply]") {
+  Sandbox box;
+  box.slowSeconds("30");
+  auto child = spawnDrctl(box, applyArgs(box));
+  REQUIRE(waitFor([&] { return fs::exists(box.root / "m1/two"); }));
+  std::this_thread::sleep_for(200ms);
+  const auto sent = std::chrono::steady_clock::now();
+  ::kill(child.pid, SIGINT);
+  std::this_thread::sleep_for(200ms);
+  ::kill(child.pid, SIGINT);
+  auto interrupted = wait(child);
+  INFO(interrupted.err);
+  CHECK(interrupted.code == 3);
+  CHECK(std::chrono::steady_clock::now() - sent < 15s);  // did not wait out the 30 s step
+  CHECK_FALSE(fs::exists(box.root / "m1/slow"));
+  box.slowSeconds("0");
+  const std::string id = box.runIds().at(0);
+  auto resumed = drctl(box, {"resume", id, "--runs", box.runs().string()});
+  INFO(resumed.err);
+  CHECK(resumed.code == 0);
+  CHECK(box.memberTree() == straightRunTree());
+}

@@ -426,6 +426,7 @@ TEST_CASE("a stop request lets in-flight steps finish and starts nothing new; ca
   auto result2 = executor2.run();
   canceller.join();
   REQUIRE(result2.ok());
+  CHECK(result2->outcome == dr::RunOutcome::Stopped);  // interrupted by the operator, not failed
   CHECK(result2->find("long")->state == dr::StepState::Failed);
   CHECK_THAT(result2->find("long")->message, Catch::Contains("cancelled"));
   CHECK(result2->find("next")->state == dr::StepState::NotStarted);
