@@ -146,7 +146,7 @@ TEST_CASE("the text phases group parallel steps per host with their exact comman
     for (const auto& line : all) count += line.rfind(heading, 0) == 0 ? 1 : 0;
     CHECK(count == 1);
   }
-  CHECK(all.back() == "TOTAL  23 steps in 9 phases on 4 hosts: 3 with etcd members (3 members), the controller");
+  CHECK(all.back() == "TOTAL  24 steps in 9 phases on 4 hosts: 3 with etcd members (3 members), the controller");
 }
 
 TEST_CASE("check, undo and needs appear only with --verbose", "[plan][render]") {

@@ -1,0 +1,127 @@
+// Golden files: the text plan of the sample inventories, byte for byte. A change to the template, the planner, the
+// inventories or the renderer that alters what the operator reads shows up here as a diff to review.
+// To accept a change: DR_UPDATE_GOLDEN=1 ./build/tests/test_plan '[golden]' && git diff tests/plan/golden
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/sha256.h"
+#include "etcd/snapshot_file.h"
+#include "inventory/inventory_loader.h"
+#include "plan/plan_render.h"
+#include "plan/plan_template.h"
+#include "plan/planner.h"
+
+using namespace dr;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// A fixed 16 KiB body followed by etcd's trailer (the SHA-256 of the body), as `etcdctl snapshot save` writes it:
+// the same bytes, hence the same hash, on every machine.
+SnapshotInfo fixedSnapshot() {
+  std::string body(32 * 512, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>((i * 31 + 7) % 251);
+  Sha256 hash;
+  hash.update(std::string_view(body));
+  const fs::path path = fs::temp_directory_path() / ("dr-golden-snapshot-" + std::to_string(::getpid()) + ".db");
+  std::ofstream(path, std::ios::binary) << body << hash.finishRaw();
+  auto info = inspectSnapshot(path);
+  fs::remove(path);
+  REQUIRE(info.ok());
+  REQUIRE(info->has_trailer);
+  // The plan shows where the snapshot is; a fixed path keeps the golden file independent of the temp dir.
+  info->path = "/backup/etcd-snapshot.db";
+  info->revision = 48213;
+  return *info;
+}
+
+std::string renderGolden(const std::string& inventory_name, const TextRenderOptions& render_options) {
+  const fs::path inventory_file = fs::path(DR_SOURCE_DIR) / "inventory" / inventory_name;
+  InventoryLoad load = loadInventory(inventory_file);
+  INFO(inventory_file.string());
+  REQUIRE(load.inventory);
+  Inventory inventory = *load.inventory;
+  // Commands mention the inventory's absolute path: pin it so the checkout's location does not matter, and give
+  // the planner the real file's digest so the fingerprint still follows the file's contents.
+  auto digest = sha256FileHex(inventory_file);
+  REQUIRE(digest.ok());
+  inventory.source = "/etc/etcd-dr/" + inventory_name;
+
+  TemplateLoad plan_template = loadPlanTemplateByNameOrPath("full-restore");
+  REQUIRE(plan_template.plan_template);
+  PlanOptions options;
+  options.run_id = "golden-run";
+  options.inventory_sha256 = *digest;
+  PlanBuild build = Planner::build(inventory, fixedSnapshot(), *plan_template.plan_template, options);
+  for (const auto& diagnostic : build.diagnostics) UNSCOPED_INFO(diagnostic.str());
+  REQUIRE(build.plan);
+
+  PlanContext context;
+  context.cluster = inventory.cluster_name;
+  context.inventory_path = "inventory/" + inventory_name;
+  context.template_source = plan_template.plan_template->source.string();
+  context.run_id = options.run_id;
+  context.snapshot = fixedSnapshot();
+  auto text = renderPlanText(*build.plan, context, render_options);
+  REQUIRE(text.ok());
+  return *text;
+}
+
+void compareWithGolden(const std::string& actual, const std::string& golden_name) {
+  const fs::path golden = fs::path(DR_SOURCE_DIR) / "tests" / "plan" / "golden" / golden_name;
+  const char* update = std::getenv("DR_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(golden, std::ios::binary) << actual;
+    WARN("rewrote " << golden.string() << ": review it with git diff");
+    return;
+  }
+  REQUIRE(fs::exists(golden));
+  const std::string expected = readFile(golden);
+  if (actual == expected) return;
+
+  // Leave the actual output beside the build for `diff -u`, and point at the first differing line.
+  const fs::path actual_file = fs::path(DR_BINARY_DIR) / "tests" / (golden_name + ".actual");
+  std::ofstream(actual_file, std::ios::binary) << actual;
+  std::istringstream want(expected);
+  std::istringstream got(actual);
+  std::string want_line;
+  std::string got_line;
+  int line = 0;
+  while (true) {
+    ++line;
+    const bool more_want = static_cast<bool>(std::getline(want, want_line));
+    const bool more_got = static_cast<bool>(std::getline(got, got_line));
+    if (!more_want && !more_got) break;
+    if (!more_want) want_line = "<end of file>";
+    if (!more_got) got_line = "<end of file>";
+    if (want_line != got_line || !more_want || !more_got) break;
+  }
+  FAIL("the text plan differs from " << golden.string() << " at line " << line << ":\n"
+       << "  expected: " << want_line << "\n"
+       << "  actual:   " << got_line << "\n"
+       << "see the whole difference with:\n  diff -u " << golden.string() << " " << actual_file.string() << "\n"
+       << "if the change is intended, regenerate and review:\n"
+       << "  DR_UPDATE_GOLDEN=1 " << DR_BINARY_DIR << "/tests/test_plan '[golden]' && git diff " << golden.string());
+}
+
+}  // namespace
+
+TEST_CASE("golden: the text plan of inventory/lab-3.yaml", "[plan][render][golden]") {
+  compareWithGolden(renderGolden("lab-3.yaml", {}), "lab-3.txt");
+}
+
+TEST_CASE("golden: the verbose text plan of inventory/kubeadm-3.yaml", "[plan][render][golden]") {
+  compareWithGolden(renderGolden("kubeadm-3.yaml", TextRenderOptions{.verbose = true}), "kubeadm-3-verbose.txt");
+}
