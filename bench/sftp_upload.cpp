@@ -62,8 +62,12 @@ int main(int argc, char** argv) {
   }
   const std::string ours_path = (work.path() / "ours.bin").string();
   const auto ours_start = Clock::now();
-  auto uploaded = (*session)->upload({source, ours_path, expected, {}});
+  Clock::time_point transferred = ours_start;  // when the last byte was acknowledged (before fsync + verification)
+  auto uploaded = (*session)->upload({source, ours_path, expected, [&](std::uint64_t sent, std::uint64_t total) {
+                                        if (sent == total) transferred = Clock::now();
+                                      }});
   const double ours_s = seconds(Clock::now() - ours_start);
+  const double transfer_s = seconds(transferred - ours_start);
   if (!uploaded) {
     std::fprintf(stderr, "upload failed: %s\n", uploaded.error().message.c_str());
     return 1;
@@ -89,8 +93,12 @@ int main(int argc, char** argv) {
   std::printf("sftp_upload: %ld MiB sparse file to sshd on 127.0.0.1:%d\n", mib, sshd.port());
   std::printf("  Session::upload (SFTP, fsync, sha256 verified on host): %.2f s, %.1f MB/s\n", ours_s, mb / ours_s);
   std::printf("  scp (OpenSSH 9 default = SFTP protocol, default cipher): %.2f s, %.1f MB/s\n", scp_s, mb / scp_s);
-  std::printf("  ratio (ours / scp throughput): %.2fx  (target >= 0.8x) %s\n", scp_s / ours_s,
-              scp_s / ours_s >= 0.8 ? "OK" : "BELOW TARGET");
+  std::printf("    of which the transfer itself (to the last acknowledged byte): %.2f s, %.1f MB/s\n", transfer_s,
+              mb / transfer_s);
+  std::printf("  ratio (ours / scp throughput), end to end incl. fsync + on-host sha256: %.2fx  (target >= 0.8x) %s\n",
+              scp_s / ours_s, scp_s / ours_s >= 0.8 ? "OK" : "BELOW TARGET");
+  std::printf("  ratio (ours / scp throughput), transfer only (scp neither fsyncs nor verifies): %.2fx  %s\n",
+              scp_s / transfer_s, scp_s / transfer_s >= 0.8 ? "OK" : "BELOW TARGET");
   std::printf("  peak RSS: %.1f MiB (before the upload %.1f MiB; target < 64 MiB) %s\n", rss_after / 1024.0,
               rss_before / 1024.0, rss_after < 64 * 1024 ? "OK" : "ABOVE TARGET");
   std::printf("  (local sha256 of the source, not included above: %.2f s)\n", hash_s);

@@ -30,8 +30,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto connected = Clock::now();
+  dr::CommandRequest trivial;
+  trivial.command = "true";
   for (int i = 0; i < n; ++i) {
-    auto result = (*session)->run({.command = "true"});
+    auto result = (*session)->run(trivial);
     if (!result || result->exit_code != 0) {
       std::fprintf(stderr, "command %d failed\n", i);
       return 1;

@@ -176,3 +176,19 @@ TEST_CASE("local: per-command overhead stays small", "[local][perf]") {
 }
 
 }  // namespace dr
+
+namespace dr {
+
+TEST_CASE("local: a cancelled command is ended like a timed-out one", "[local][cancel]") {
+  auto session = localSession();
+  CommandRequest request = test::command("sleep 34.5", std::chrono::seconds(30));
+  const auto start = std::chrono::steady_clock::now();
+  request.cancelled = [&] { return std::chrono::steady_clock::now() - start > 300ms; };
+  auto result = session->run(request);
+  REQUIRE(result);
+  CHECK(result->timed_out);
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK(test::processesWithCommandLine("sleep 34.5").empty());
+}
+
+}  // namespace dr

@@ -171,3 +171,22 @@ TEST_CASE("ssh: become sudo runs the command through sudo -n", "[ssh]") {
 }
 
 }  // namespace dr
+
+namespace dr {
+
+TEST_CASE("ssh: a cancelled command is ended like a timed-out one, remote process included", "[ssh][cancel]") {
+  test::SshdFixture sshd;
+  SshTransport transport;
+  auto session = transport.connect(sshd.target());
+  REQUIRE(session);
+  CommandRequest request = test::command("sleep 35.5; true", std::chrono::seconds(30));
+  const auto start = std::chrono::steady_clock::now();
+  request.cancelled = [&] { return std::chrono::steady_clock::now() - start > 300ms; };
+  auto result = (*session)->run(request);
+  REQUIRE(result);
+  CHECK(result->timed_out);
+  CHECK(std::chrono::steady_clock::now() - start < 2500ms);
+  CHECK(test::processesWithCommandLine("sleep 35.5").empty());
+}
+
+}  // namespace dr
