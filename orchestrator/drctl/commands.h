@@ -27,6 +27,8 @@ struct Subcommand {
 CommandRunner declareValidate(CLI::App& command);
 CommandRunner declarePlan(CLI::App& command);
 CommandRunner declareReport(CLI::App& command);
+CommandRunner declareSnapshot(CLI::App& command);
+CommandRunner declareEtcd(CLI::App& command);
 CommandRunner declareApply(CLI::App& command);
 CommandRunner declareResume(CLI::App& command);
 CommandRunner declareRollback(CLI::App& command);

@@ -17,6 +17,8 @@ const Subcommand kSubcommands[] = {
      declarePlan},
     {"report", "Write a run's report (report.md, report.json, junit.xml, timeline.svg) from its run directory",
      declareReport},
+    {"snapshot", "Save, verify, inspect, encrypt and decrypt etcd snapshots", declareSnapshot},
+    {"etcd", "Ask the running etcd cluster: per-endpoint status and quorum, or the verify-etcd checks", declareEtcd},
     {"apply", "Run the plan for real (or --dry-run: connect, preflight and check only), with a checkpoint per step",
      declareApply},
     {"resume", "Continue an interrupted or failed run from its journal (refuses when the inputs changed)", declareResume},

@@ -1,0 +1,156 @@
+// drctl etcd status|verify: what the running etcd cluster says about itself, over every endpoint of the inventory.
+// `verify` is the plan's verify-etcd step: exit 0 only when every check passes (see cluster_check.h).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cstdio>
+
+#include "commands.h"
+#include "etcd/certificates.h"
+#include "etcd/cluster_check.h"
+#include "etcd_cli_common.h"
+
+namespace dr::cli {
+
+namespace {
+
+struct EtcdArgs {
+  std::string inventory;
+  std::string timeout = "5s";
+  std::string wait = "0s";
+  std::int64_t min_revision = 0;
+  bool json = false;
+};
+
+void printCertificates(const CertificateReport& certs) {
+  for (const auto& w : certs.warnings) fmt::print(stderr, "warning: {}\n", w);
+  for (const auto& e : certs.errors) fmt::print(stderr, "error: {}\n", e);
+}
+
+nlohmann::ordered_json endpointJson(const EndpointReport& e, const ClusterReport& report) {
+  nlohmann::ordered_json j;
+  j["member"] = e.member;
+  j["endpoint"] = e.endpoint;
+  j["healthy"] = e.healthy();
+  if (e.status) {
+    j["member_id"] = memberIdHex(e.status->header.member_id);
+    j["version"] = e.status->version;
+    j["db_size"] = e.status->db_size;
+    j["db_size_in_use"] = e.status->db_size_in_use;
+    j["leader"] = e.status->leader ? report.nameOf(e.status->leader) : "";
+    j["is_leader"] = e.status->isLeader();
+    j["raft_term"] = e.status->raft_term;
+    j["raft_index"] = e.status->raft_index;
+    j["revision"] = e.read_revision ? *e.read_revision : e.status->header.revision;
+    j["errors"] = e.status->errors;
+  }
+  if (!e.status_error.empty()) j["error"] = e.status_error;
+  else if (!e.read_error.empty()) j["error"] = e.read_error;
+  return j;
+}
+
+int runStatus(const EtcdArgs& args) {
+  auto inventory = loadInventoryForCli(args.inventory);
+  if (!inventory) return kExitBadInput;
+  auto timeout = parseDurationArg(args.timeout, "--timeout");
+  if (!timeout) return kExitBadInput;
+  const auto certs = checkCertificates(inventory->tls);
+  printCertificates(certs);
+  ClientOptions options;
+  options.tls = inventory->tls;
+  options.timeout = *timeout;
+  const ClusterReport report = probeCluster(*inventory, options);
+  const std::size_t healthy = report.healthyCount();
+  const std::size_t total = report.endpoints.size();
+  const std::size_t quorum = total / 2 + 1;
+  const bool has_quorum = healthy >= quorum;
+  if (args.json) {
+    nlohmann::ordered_json j;
+    j["endpoints"] = nlohmann::ordered_json::array();
+    for (const auto& e : report.endpoints) j["endpoints"].push_back(endpointJson(e, report));
+    j["healthy"] = healthy;
+    j["total"] = total;
+    j["quorum"] = quorum;
+    j["has_quorum"] = has_quorum;
+    j["alarms"] = nlohmann::ordered_json::array();
+    for (const auto& a : report.alarms) j["alarms"].push_back({{"member", report.nameOf(a.member_id)}, {"alarm", a.alarm}});
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{:<12} {:<28} {:<8} {:>10} {:<12} {:>6} {:>10} {:>10}  {}\n", "MEMBER", "ENDPOINT", "VERSION", "DB SIZE",
+               "LEADER", "TERM", "INDEX", "REVISION", "ERRORS");
+    for (const auto& e : report.endpoints) {
+      if (!e.status) {
+        fmt::print("{:<12} {:<28} unreachable: {}\n", e.member, e.endpoint, e.status_error);
+        continue;
+      }
+      const auto& s = *e.status;
+      std::string errors = fmt::format("{}", fmt::join(s.errors, "; "));
+      if (!e.read_revision) errors += (errors.empty() ? "" : "; ") + e.read_error;
+      fmt::print("{:<12} {:<28} {:<8} {:>10} {:<12} {:>6} {:>10} {:>10}  {}\n", e.member, e.endpoint, s.version,
+                 s.db_size, s.leader ? report.nameOf(s.leader) + (s.isLeader() ? "*" : "") : "none", s.raft_term,
+                 s.raft_index, e.read_revision ? *e.read_revision : s.header.revision, errors.empty() ? "-" : errors);
+    }
+    for (const auto& a : report.alarms) fmt::print("alarm {} on {}\n", a.alarm, report.nameOf(a.member_id));
+    fmt::print("quorum: {} of {} members healthy (quorum is {}): {}\n", healthy, total, quorum,
+               has_quorum ? "the cluster has quorum" : "QUORUM LOST");
+  }
+  return has_quorum && certs.ok() ? kExitOk : kExitFailed;
+}
+
+int runVerify(const EtcdArgs& args) {
+  auto inventory = loadInventoryForCli(args.inventory);
+  if (!inventory) return kExitBadInput;
+  auto timeout = parseDurationArg(args.timeout, "--timeout");
+  auto wait = parseDurationArg(args.wait, "--wait");
+  if (!timeout || !wait) return kExitBadInput;
+  if (args.min_revision < 0) {
+    fmt::print(stderr, "drctl etcd verify: --min-revision must not be negative\n");
+    return kExitBadInput;
+  }
+  const auto certs = checkCertificates(inventory->tls);
+  printCertificates(certs);
+  if (!certs.ok()) return kExitFailed;
+  ClientOptions options;
+  options.tls = inventory->tls;
+  options.timeout = *timeout;
+  const auto outcome = verifyClusterUntil(*inventory, options, VerifyOptions{args.min_revision}, *wait);
+  if (!outcome.ok) {
+    for (const auto& failure : outcome.failures) fmt::print("{}\n", failure);
+    return kExitFailed;
+  }
+  std::int64_t revision = 0;
+  for (const auto& e : outcome.report.endpoints) revision = std::max(revision, e.read_revision.value_or(0));
+  fmt::print("etcd verified: {} endpoints healthy, member list matches the inventory, one leader, no alarms, "
+             "revision {}{}\n",
+             outcome.report.endpoints.size(), revision,
+             args.min_revision > 0 ? fmt::format(" >= {}", args.min_revision) : "");
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner declareEtcd(CLI::App& command) {
+  auto args = std::make_shared<EtcdArgs>();
+  command.require_subcommand(1);
+  auto* status = command.add_subcommand("status", "Per-endpoint status (version, db size, leader, raft term/index, "
+                                                  "revision, errors) and a quorum verdict; exit 1 without quorum");
+  status->add_option("-i,--inventory", args->inventory, "Inventory file")->required();
+  status->add_option("--timeout", args->timeout, "Deadline of each call (e.g. 5s, 500ms)");
+  status->add_flag("--json", args->json, "Print JSON");
+  auto* verify = command.add_subcommand(
+      "verify", "The verify-etcd step: every endpoint answers a linearizable read, the member list equals the "
+                "inventory, one leader, no alarms, revision >= --min-revision; exit 1 with one line per failure");
+  verify->add_option("-i,--inventory", args->inventory, "Inventory file")->required();
+  verify->add_option("--min-revision", args->min_revision, "The snapshot's revision");
+  verify->add_option("--wait", args->wait, "Keep checking until this long has passed (a restored cluster needs "
+                                           "seconds to elect a leader), e.g. 60s");
+  verify->add_option("--timeout", args->timeout, "Deadline of each call (e.g. 5s)");
+  return [args, status, verify] {
+    if (status->parsed()) return runStatus(*args);
+    if (verify->parsed()) return runVerify(*args);
+    return kExitBadInput;
+  };
+}
+
+}  // namespace dr::cli

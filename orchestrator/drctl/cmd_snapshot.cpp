@@ -1,0 +1,182 @@
+// drctl snapshot save|verify|status|encrypt|decrypt: taking backups and proving them before a recovery needs them.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "etcd/snapshot_crypto.h"
+#include "etcd/snapshot_file.h"
+#include "etcd/snapshot_save.h"
+#include "etcd_cli_common.h"
+
+namespace dr::cli {
+
+namespace {
+
+struct SnapshotArgs {
+  std::string inventory;
+  std::string output;
+  std::string input;
+  std::string file;
+  std::string member;
+  std::string timeout = "10s";
+  std::string etcdctl = "etcdctl";
+  std::string key_file;
+  std::string key_env;
+  bool json = false;
+};
+
+int runSave(const SnapshotArgs& args) {
+  auto inventory = loadInventoryForCli(args.inventory);
+  if (!inventory) return kExitBadInput;
+  auto timeout = parseDurationArg(args.timeout, "--timeout");
+  if (!timeout) return kExitBadInput;
+  SnapshotSaveOptions options;
+  options.client.tls = inventory->tls;
+  options.client.timeout = *timeout;
+  options.member = args.member;
+  options.etcdctl = args.etcdctl;
+  if (!args.member.empty() && inventory->findMember(args.member) == nullptr) {
+    fmt::print(stderr, "drctl snapshot save: --member {}: no such member in {}\n", args.member, args.inventory);
+    return kExitBadInput;
+  }
+  auto saved = saveSnapshot(*inventory, args.output, options);
+  if (!saved) {
+    fmt::print(stderr, "drctl snapshot save: {}\n", saved.error().message);
+    return kExitFailed;
+  }
+  if (args.json) {
+    fmt::print("{}", sidecarJson(*saved));
+  } else {
+    fmt::print("saved {} ({} bytes, revision {}{}) from {} ({}) in {:.2f}s\nsha256 {}\n", saved->path.string(),
+               saved->size, saved->revision,
+               saved->key_count ? fmt::format(", {} keys", *saved->key_count) : std::string(), saved->member,
+               saved->endpoint, saved->seconds, saved->sha256);
+  }
+  return kExitOk;
+}
+
+nlohmann::ordered_json infoJson(const SnapshotInfo& info) {
+  nlohmann::ordered_json j;
+  j["path"] = info.path.string();
+  j["size"] = info.size;
+  j["sha256"] = info.sha256;
+  j["has_trailer"] = info.has_trailer;
+  j["encrypted"] = info.encrypted;
+  j["revision"] = info.revision ? nlohmann::ordered_json(*info.revision) : nlohmann::ordered_json(nullptr);
+  j["key_count"] = info.key_count ? nlohmann::ordered_json(*info.key_count) : nlohmann::ordered_json(nullptr);
+  j["metadata_source"] = info.metadata_source;
+  j["warning"] = info.warning;
+  return j;
+}
+
+// verify: integrity only (trailer, checksum file, sidecar). status: the same plus revision and key count.
+int runInspect(const SnapshotArgs& args, bool with_metadata) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(args.file, ec)) {
+    fmt::print(stderr, "drctl snapshot: {}: no such file\n", args.file);
+    return kExitBadInput;
+  }
+  InspectOptions options;
+  if (with_metadata) options.etcdctl = args.etcdctl;
+  auto info = inspectSnapshot(args.file, options);
+  if (!info) {
+    fmt::print(stderr, "{}\n", info.error().message);
+    return kExitFailed;
+  }
+  if (args.json) {
+    fmt::print("{}\n", infoJson(*info).dump(2));
+    return kExitOk;
+  }
+  if (!with_metadata) {
+    fmt::print("{}: OK ({} bytes, sha256 {}, {})\n", args.file, info->size, info->sha256,
+               info->encrypted      ? "encrypted"
+               : info->has_trailer ? "etcd trailer verified"
+                                   : "no etcd trailer");
+  } else {
+    fmt::print("file       {}\nsize       {}\nsha256     {}\ntrailer    {}\nencrypted  {}\n", info->path.string(),
+               info->size, info->sha256, info->has_trailer ? "present, verified" : "absent",
+               info->encrypted ? "yes" : "no");
+    if (info->revision) fmt::print("revision   {} (from {})\n", *info->revision, info->metadata_source);
+    if (info->key_count) fmt::print("keys       {}\n", *info->key_count);
+  }
+  if (!info->warning.empty()) fmt::print(stderr, "warning: {}\n", info->warning);
+  return kExitOk;
+}
+
+int runCrypt(const SnapshotArgs& args, bool encrypt) {
+  if (args.key_file.empty() == args.key_env.empty()) {
+    fmt::print(stderr, "drctl snapshot {}: give exactly one of --key-file or --key-env\n", encrypt ? "encrypt" : "decrypt");
+    return kExitBadInput;
+  }
+  auto key = args.key_file.empty() ? loadSnapshotKeyEnv(args.key_env) : loadSnapshotKeyFile(args.key_file);
+  if (!key) {
+    fmt::print(stderr, "drctl snapshot: {}\n", key.error().message);
+    return kExitBadInput;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(args.input, ec)) {
+    fmt::print(stderr, "drctl snapshot: {}: no such file\n", args.input);
+    return kExitBadInput;
+  }
+  if (std::filesystem::equivalent(args.input, args.output, ec)) {
+    fmt::print(stderr, "drctl snapshot: input and output are the same file\n");
+    return kExitBadInput;
+  }
+  const Status done = encrypt ? encryptSnapshotFile(args.input, args.output, *key)
+                              : decryptSnapshotFile(args.input, args.output, *key);
+  if (!done) {
+    fmt::print(stderr, "drctl snapshot {}: {}\n", encrypt ? "encrypt" : "decrypt", done.error().message);
+    return kExitFailed;
+  }
+  fmt::print("{} {} -> {}\n", encrypt ? "encrypted" : "decrypted and authenticated", args.input, args.output);
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner declareSnapshot(CLI::App& command) {
+  auto args = std::make_shared<SnapshotArgs>();
+  command.require_subcommand(1);
+  auto* save = command.add_subcommand("save", "Stream a snapshot from a healthy member (a follower when there is one) "
+                                              "into FILE, with FILE.sha256 and the sidecar FILE.json");
+  save->add_option("-i,--inventory", args->inventory, "Inventory file")->required();
+  save->add_option("-o,--output", args->output, "Snapshot file to write")->required();
+  save->add_option("--member", args->member, "Take it from this member");
+  save->add_option("--timeout", args->timeout, "Deadline of each status call (e.g. 10s)");
+  save->add_option("--etcdctl", args->etcdctl, "etcdctl used to read the exact revision and key count ('' to skip)");
+  save->add_flag("--json", args->json, "Print the sidecar JSON");
+
+  auto* verify = command.add_subcommand("verify", "Check a snapshot's integrity: etcd's SHA-256 trailer, FILE.sha256, "
+                                                  "the sidecar; exit 1 when it is damaged");
+  verify->add_option("file", args->file, "Snapshot file")->required();
+  verify->add_flag("--json", args->json, "Print JSON");
+
+  auto* status = command.add_subcommand("status", "Integrity plus revision and key count (from the sidecar or etcdctl)");
+  status->add_option("file", args->file, "Snapshot file")->required();
+  status->add_option("--etcdctl", args->etcdctl, "etcdctl used when there is no sidecar ('' to skip)");
+  status->add_flag("--json", args->json, "Print JSON");
+
+  auto* encrypt = command.add_subcommand("encrypt", "Encrypt a snapshot (AES-256-GCM, authenticated, streaming)");
+  auto* decrypt = command.add_subcommand("decrypt", "Decrypt and authenticate an encrypted snapshot; a tampered or "
+                                                    "truncated file is refused and nothing is written");
+  for (auto* sub : {encrypt, decrypt}) {
+    sub->add_option("-i,--input", args->input, "Input file")->required();
+    sub->add_option("-o,--output", args->output, "Output file (written whole or not at all)")->required();
+    auto* file = sub->add_option("--key-file", args->key_file, "File holding the key: 64 hex digits or 32 bytes");
+    auto* env = sub->add_option("--key-env", args->key_env, "Environment variable holding the key (64 hex digits)");
+    file->excludes(env);
+  }
+  return [=] {
+    if (save->parsed()) return runSave(*args);
+    if (verify->parsed()) return runInspect(*args, false);
+    if (status->parsed()) return runInspect(*args, true);
+    if (encrypt->parsed()) return runCrypt(*args, true);
+    if (decrypt->parsed()) return runCrypt(*args, false);
+    return kExitBadInput;
+  };
+}
+
+}  // namespace dr::cli
