@@ -32,6 +32,7 @@ inline ChildRun runChild(std::vector<std::string> argv, std::vector<std::string>
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", 1, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", 1, 0);
   ChildRun run;
   pid_t pid = -1;
   const auto start = std::chrono::steady_clock::now();
