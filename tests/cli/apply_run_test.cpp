@@ -328,7 +328,7 @@ TEST_CASE("a failed step exits 1 with a per-host summary and the resume and roll
   CHECK(box.memberTree() == before);  // `one` undone; the failed `two` was checked: its effect is absent
 }
 
-TEST_CASE("--log-format json prints one JSON object per event and a final run-ended", "[cli][apply]") {
+TEST_CASE("apply --log-format json prints one JSON object per event and a final run-ended", "[cli][apply]") {
   Sandbox box;
   auto args = applyArgs(box);
   args.push_back("--log-format");
