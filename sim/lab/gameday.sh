@@ -28,7 +28,6 @@ mkdir -p "$WORK"
 LAB="$HERE/lab.sh"
 DRCTL="$BUILD/orchestrator/drctl"
 FAILURES=0
-T0=$(now)
 
 step() { printf '\n== %s\n' "$*"; }
 pass() { printf 'PASS  %s\n' "$*"; }
@@ -36,6 +35,7 @@ failc() { printf 'FAIL  %s\n' "$*"; FAILURES=$((FAILURES + 1)); }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else failc "$what"; fi; }
 # shellcheck source=scenario.sh
 . "$HERE/scenario.sh"
+T0=$(now)
 
 cleanup() {
   local rc=$?
@@ -50,7 +50,11 @@ dump() {  # ENDPOINT PREFIX
 }
 cluster_id() { ectl --endpoints="$1" endpoint status -w json | grep -o '"cluster_id":[0-9]*' | head -1 | cut -d: -f2; }
 # sha256 of every file under the host's etcd and kubernetes dirs (logs and pid files change by themselves).
-host_files_digest() { on "$1" sh -c 'cd / && find var/lib/etcd etc/kubernetes -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum'; }
+# Directories too (an mkdir is a change), including the staging area the upload would use.
+host_files_digest() {
+  on "$1" sh -c 'cd / && { find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -print 2>/dev/null | sort
+                           find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum; } | sha256sum'
+}
 
 step "lab up: $HOSTS_N hosts"
 scenario_lab_up
