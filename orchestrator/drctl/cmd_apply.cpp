@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <iostream>
 
+#include "apply_gates.h"
 #include "commands.h"
 #include "core/shell.h"
 #include "exec/dry_run.h"
 #include "exec/run_lock.h"
 #include "plan/plan_json.h"
+#include "report/run_report.h"
 #include "run_support.h"
 
 namespace dr::cli {
@@ -25,6 +27,9 @@ struct ApplyOptions {
   bool accept_new_host_keys = false;
   std::string log_format = "text";
   bool yes = false;
+  bool force = false;
+  std::string report_dir;
+  SnapshotKeyOptions key;
 };
 
 std::string firstLine(const std::string& text) {
@@ -94,8 +99,24 @@ int runApply(const ApplyOptions& o) {
   const std::string template_arg =
       o.plan_template.find('/') != std::string::npos || o.plan_template.ends_with(".yaml") ? absolute(o.plan_template)
                                                                                            : o.plan_template;
-  auto planned = loadAndPlan(absolute(o.inventory), absolute(o.snapshot), template_arg, run_id, "");
+  // An encrypted snapshot is decrypted on the controller first: into the runs dir for a real run (resume plans
+  // from it again), into a temp file for a dry-run (which writes nothing that outlives it).
+  const std::filesystem::path decrypted =
+      o.dry_run ? std::filesystem::temp_directory_path() / ("drctl-dry-run-" + std::to_string(getpid()) + ".db")
+                : std::filesystem::path(absolute(o.runs)) / "decrypted" / (run_id + ".db");
+  struct RemoveTemp {
+    std::filesystem::path path;
+    ~RemoveTemp() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove(path, ec);
+    }
+  } remove_temp{o.dry_run ? decrypted : std::filesystem::path()};
+  const auto snapshot = usableSnapshot(absolute(o.snapshot), o.key, decrypted);
+  if (!snapshot) return kExitBadInput;
+
+  auto planned = loadAndPlan(absolute(o.inventory), snapshot->string(), template_arg, run_id, "");
   if (!planned) return kExitBadInput;
+  if (int code = checkBeforeRestore(planned->inventory, o.force); code != kExitOk) return code;
   HostRouting routing(planned->inventory, o.accept_new_host_keys);
 
   if (o.dry_run) return printDryRun(planned->plan, dryRun(planned->plan, routing.endpoints(planned->plan)));
@@ -125,7 +146,7 @@ int runApply(const ApplyOptions& o) {
   info.run_id = run_id;
   info.cluster = planned->inventory.cluster_name;
   info.inventory_path = absolute(o.inventory);
-  info.snapshot_path = absolute(o.snapshot);
+  info.snapshot_path = snapshot->string();
   info.plan_template = template_arg;
   info.fingerprint = planned->plan.fingerprint;
   info.created_ms = SystemClock().wallMs();
@@ -170,13 +191,32 @@ int runApply(const ApplyOptions& o) {
   request.options.per_host = o.per_host;
   request.log_format = *format;
   request.runs_root = o.runs;
-  return executePlan(std::move(request));
+  const int code = executePlan(std::move(request));
+  if (!o.report_dir.empty()) {
+    if (Status s = writeRunReport(*run_dir, o.report_dir); !s) {
+      std::fprintf(stderr, "drctl apply: the run ended but its report could not be written: %s\n",
+                   s.error().message.c_str());
+    } else {
+      std::fprintf(stderr, "report: %s/report.md (also report.json, junit.xml, timeline.svg)\n",
+                   o.report_dir.c_str());
+    }
+  }
+  return code;
 }
 
 }  // namespace
 
 CommandRunner declareApply(CLI::App& command) {
   auto options = std::make_shared<ApplyOptions>();
+  command.footer(R"(Before anything is touched: the inputs are validated (exit 2), the certificates checked, and the current
+cluster asked whether a quorum is still healthy (then a full restore is refused: exit 1, unless --force).
+Every step is journaled in RUNS/RUN_ID/; after an interruption (exit 3) or a failure (exit 1) drctl prints
+the exact `drctl resume` and `drctl rollback` commands.
+
+Examples:
+  drctl apply -i inventory/kubeadm-3.yaml -s /backup/etcd.db --dry-run     # rehearse: changes nothing
+  drctl apply -i inventory/kubeadm-3.yaml -s /backup/etcd.db --report out  # the real recovery, with a report
+  drctl apply -i inv.yaml -s etcd.db.enc --key-file /secure/backup.key     # an encrypted snapshot)");
   command.add_option("-i,--inventory", options->inventory, "Inventory file")->required();
   command.add_option("-s,--snapshot", options->snapshot, "Snapshot file to restore")->required();
   command.add_option("-p,--plan", options->plan_template, "Plan template: a built-in name or a file")
@@ -189,6 +229,13 @@ CommandRunner declareApply(CLI::App& command) {
                    "Trust and record unknown host keys (like OpenSSH's accept-new); changed keys are still refused");
   command.add_option("--log-format", options->log_format, "text or json")->capture_default_str();
   command.add_flag("-y,--yes", options->yes, "Do not ask for confirmation (required without a terminal)");
+  command.add_flag("--force", options->force,
+                   "Restore even when a quorum of the current cluster is healthy (normally refused: replace the "
+                   "failed members instead)");
+  command.add_option("--report", options->report_dir,
+                     "Write report.json, report.md, junit.xml and timeline.svg of the run into DIR when it ends");
+  command.add_option("--key-file", options->key.key_file, "Key of an encrypted snapshot (drctl snapshot encrypt)");
+  command.add_option("--key-env", options->key.key_env, "Environment variable holding the key of an encrypted snapshot");
   return [options] { return runApply(*options); };
 }
 
