@@ -10,7 +10,7 @@
 #
 # Each host is a network namespace on a private bridge; the bridge lives in a namespace of its own so nothing routes
 # from the root namespace. Each host's sshd runs in a private mount namespace where /var/lib/etcd, /etc/kubernetes and
-# /run/etcd-dr-lab are the host's own directories: every command that arrives over SSH sees only that host's files.
+# /run/etcd-dr-lab are the host's own directories (and /var/tmp, where snapshots are staged): every command that arrives over SSH sees only that host's files.
 # Addresses: hosts 10.213.0.11.., the operator 10.213.0.100. Traffic goes only to these namespaces.
 set -euo pipefail
 
@@ -64,9 +64,12 @@ ENV
 make_host() {  # NAME INDEX COUNT BUILD
   local name=$1 i=$2 n=$3 build=$4 dir="$HOSTS/$1" addr
   addr=$(host_addr "$i")
-  mkdir -p "$dir"/{ssh,var-lib-etcd,etc-kubernetes/manifests,run/bin,run/log}
+  mkdir -p "$dir"/{ssh,var-lib-etcd,var-tmp,etc-kubernetes/manifests,run/bin,run/log}
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/ssh/host_ed25519"
-  cp "$LAB/id_ed25519.pub" "$dir/ssh/authorized_keys"
+  # SHLVL=1: Debian's bash sources ~/.bashrc for every command sshd runs unless it is a nested shell, and this
+  # machine's root .bashrc (pyenv init) costs about half a second per command. The lab measures recoveries, not
+  # the image's shell start-up; drctl and the OpenSSH script in bench/rto get the same hosts.
+  printf 'environment="SHLVL=1" %s\n' "$(cat "$LAB/id_ed25519.pub")" > "$dir/ssh/authorized_keys"
   cat > "$dir/ssh/sshd_config" <<CFG
 ListenAddress $addr:22
 HostKey $dir/ssh/host_ed25519
@@ -77,6 +80,8 @@ StrictModes no
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
+PermitUserEnvironment SHLVL
+PrintMotd no
 MaxSessions 64
 MaxStartups 64:30:128
 Subsystem sftp internal-sftp
@@ -100,6 +105,7 @@ CFG
     mkdir -p /var/lib/etcd /etc/kubernetes /run/etcd-dr-lab /run/sshd &&
     mount --bind '$dir/var-lib-etcd' /var/lib/etcd &&
     mount --bind '$dir/etc-kubernetes' /etc/kubernetes &&
+    mount --bind '$dir/var-tmp' /var/tmp &&
     mount --bind '$dir/run' /run/etcd-dr-lab &&
     exec /usr/sbin/sshd -D -e -f '$dir/ssh/sshd_config'" > "$dir/sshd.log" 2>&1 &
   echo $! > "$dir/sshd.pid"
