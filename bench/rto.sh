@@ -56,7 +56,7 @@ for n in $MEMBERS; do
   op "$DRCTL" plan -i "$INV" -s "$WORK/snapshot-$n.db" --run-id "script-$n" -o json > "$WORK/plan-$n.json"
   write_sequential_script "$WORK/plan-$n.json" "$WORK/sequential-$n.sh"
 
-  echo "== $n members: sequential ssh script ($(grep -c '' "$WORK/sequential-$n.sh") commands)" >&2
+  echo "== $n members: sequential ssh script ($(jq ".steps | length" "$WORK/plan-$n.json") steps)" >&2
   scenario_reset_to_disaster
   t0=$(now)
   op bash "$WORK/sequential-$n.sh" > "$WORK/sequential-$n.log" 2>&1 || { echo "rto: the script failed, see $WORK/sequential-$n.log" >&2; exit 1; }

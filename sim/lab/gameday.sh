@@ -122,5 +122,6 @@ check "the journal says the run finished" grep -qi finished <<<"$STATUS"
 T1=$(now)
 printf '\ngame day: %d hosts, %s s in all, %s\n' "$HOSTS_N" "$(elapsed "$T0" "$T1")" \
   "$([ $FAILURES -eq 0 ] && echo 'every check passed' || echo "$FAILURES checks FAILED")"
+echo "report: $WORK/report/report.md (junit.xml, report.json, timeline.svg beside it)"
 echo "work dir: $WORK"
 [ $FAILURES -eq 0 ]
