@@ -122,15 +122,20 @@ std::string lastLine(std::string_view output) {
 }  // namespace
 
 struct Executor::Impl {
+  // A host has two lanes: commands (per_host slots) and transfers (one slot, for steps with an upload). A
+  // transfer only writes a file into its staging place, which no other step relies on until it is done, so it
+  // runs beside the host's commands: a snapshot upload then overlaps the stops instead of delaying them.
+  enum Lane : std::size_t { kCommandLane = 0, kTransferLane = 1 };
   struct Slot {
     std::unique_ptr<Session> session;
     std::thread thread;
+    Lane lane = kCommandLane;
   };
   struct HostRuntime {
     std::string name;
     const HostEndpoint* endpoint = nullptr;
-    std::deque<std::size_t> queue;
-    int running = 0;
+    std::deque<std::size_t> queue[2];  // by lane
+    int running[2] = {0, 0};           // by lane
     std::vector<std::unique_ptr<Slot>> slots;
     std::condition_variable wake;
   };
@@ -185,6 +190,7 @@ struct Executor::Impl {
 
   Status validate() const;
   void slotLoop(HostRuntime& host, Slot& slot);
+  Lane laneOf(std::size_t index) const { return plan.steps[index].upload ? kTransferLane : kCommandLane; }
   StepOutcome execute(HostRuntime& host, Slot& slot, std::size_t index);
   AttemptOutcome attemptOnce(HostRuntime& host, Slot& slot, const Step& step, int attempt);
   Result<CommandResult> runCheck(HostRuntime& host, Slot& slot, const Step& step);
@@ -287,9 +293,15 @@ Result<ExecutionResult> Executor::run(const std::map<std::string, StepDirective>
     it->second.name = step.host;
     it->second.endpoint = &s.env.hosts.at(step.host);
   }
+  std::set<std::string> hosts_with_uploads;
+  for (const auto& step : s.plan.steps) {
+    if (step.upload) hosts_with_uploads.insert(step.host);
+  }
   for (auto& [name, host] : s.hosts) {
-    for (int k = 0; k < s.options.per_host; ++k) {
+    const int transfer_slots = hosts_with_uploads.count(name) ? 1 : 0;
+    for (int k = 0; k < s.options.per_host + transfer_slots; ++k) {
       auto slot = std::make_unique<Impl::Slot>();
+      slot->lane = k < s.options.per_host ? Impl::kCommandLane : Impl::kTransferLane;
       Impl::Slot& ref = *slot;
       Impl::HostRuntime& host_ref = host;
       slot->thread = std::thread([&s, &host_ref, &ref] { s.slotLoop(host_ref, ref); });
@@ -304,16 +316,17 @@ Result<ExecutionResult> Executor::run(const std::map<std::string, StepDirective>
         for (auto it = s.ready.begin(); it != s.ready.end();) {
           const std::size_t i = *it;
           Impl::HostRuntime& host = s.hosts.at(s.plan.steps[i].host);
-          if (host.running >= s.options.per_host) {
+          const Impl::Lane lane = s.laneOf(i);
+          if (host.running[lane] >= (lane == Impl::kCommandLane ? s.options.per_host : 1)) {
             ++it;
             continue;
           }
           it = s.ready.erase(it);
           s.outcomes[i].state = StepState::Running;
-          ++host.running;
+          ++host.running[lane];
           ++s.running_total;
-          host.queue.push_back(i);
-          host.wake.notify_one();
+          host.queue[lane].push_back(i);
+          host.wake.notify_all();
         }
       }
       if (s.running_total == 0) break;
@@ -362,16 +375,18 @@ Result<ExecutionResult> Executor::run(const std::map<std::string, StepDirective>
 void Executor::Impl::slotLoop(HostRuntime& host, Slot& slot) {
   std::unique_lock lock(mutex);
   while (true) {
-    host.wake.wait(lock, [&] { return shutdown || !host.queue.empty(); });
-    if (host.queue.empty()) return;
-    const std::size_t index = host.queue.front();
-    host.queue.pop_front();
+    std::deque<std::size_t>& queue = host.queue[slot.lane];
+    host.wake.wait(lock, [&] { return shutdown || !queue.empty(); });
+    if (queue.empty()) return;
+    const std::size_t index = queue.front();
+    queue.pop_front();
     lock.unlock();
     StepOutcome outcome = execute(host, slot, index);
     const bool idle = outcome.state != StepState::Failed;
     lock.lock();
     finish(host, index, std::move(outcome));
-    const bool host_idle = host.queue.empty() && host.running == 0;
+    const bool host_idle = host.queue[kCommandLane].empty() && host.queue[kTransferLane].empty() &&
+                           host.running[kCommandLane] == 0 && host.running[kTransferLane] == 0;
     lock.unlock();
     if (idle && host_idle) notify([&](ExecutionObserver& o) { o.onHostActivity(host.name, HostActivity::Idle, ""); });
     lock.lock();
@@ -380,7 +395,7 @@ void Executor::Impl::slotLoop(HostRuntime& host, Slot& slot) {
 
 // Called with `mutex` held.
 void Executor::Impl::finish(HostRuntime& host, std::size_t index, StepOutcome outcome) {
-  --host.running;
+  --host.running[laneOf(index)];
   --running_total;
   const bool done = outcome.state == StepState::Done || outcome.state == StepState::AlreadyDone;
   // A step ended by cancelInFlight() is journaled as failed (resume checks it) but the run is interrupted, not

@@ -1,6 +1,7 @@
 // The executor runs a Plan's DAG against real (or simulated) hosts: a step starts when all its needs are done;
-// steps on different hosts run in parallel, at most `per_host` at a time on one host; each host's session is
-// opened once and reused. It fails fast: after a failed step nothing new starts, steps in flight finish, and the
+// steps on different hosts run in parallel, at most `per_host` commands at a time on one host, plus at most one
+// transfer (a step with an upload) beside them, since copying a file into its staging place changes nothing the
+// host's other steps rely on; each slot's session is opened once and reused. It fails fast: after a failed step nothing new starts, steps in flight finish, and the
 // result tells each host's state and which steps are done, failed and not started.
 //
 // Every start, finish and failure is appended to the journal (durable on return) before any step that depends on

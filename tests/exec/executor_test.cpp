@@ -122,6 +122,31 @@ TEST_CASE("per_host raises the steps at a time on one host") {
   CHECK(h.transport.connects("h1") == 2);  // one session per slot, each opened once
 }
 
+TEST_CASE("a step with an upload runs beside the host's commands, one transfer at a time") {
+  Harness h;
+  auto up1 = step("upload-1", "h1");
+  up1.upload = dr::FileUpload{"/tmp/snap.db", "/var/tmp/snap-1.db", "abc"};
+  auto up2 = step("upload-2", "h1");
+  up2.upload = dr::FileUpload{"/tmp/snap.db", "/var/tmp/snap-2.db", "abc"};
+  auto plan = planOf({up1, up2, step("stop-a", "h1"), step("stop-b", "h1", {"stop-a"})});
+  for (const auto& s : plan.steps) h.transport.on(s.command, behave([&](FakeBehavior& b) { b.delay = 80ms; }));
+  auto result = h.run(plan);  // per_host = 1
+  CHECK(result.outcome == dr::RunOutcome::Finished);
+  // One command and one transfer overlap; never two commands, never two transfers.
+  CHECK(h.transport.maxConcurrent("h1") == 2);
+  const auto& records = h.journal.records();
+  auto at = [&](dr::RecordType type, const std::string& id) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (records[i].type == type && records[i].step_id == id) return i;
+    }
+    FAIL("no record for " << id);
+    return records.size();
+  };
+  // The second upload waits for the first; stop-a starts while upload-1 runs.
+  CHECK(at(dr::RecordType::StepFinished, "upload-1") < at(dr::RecordType::StepStarted, "upload-2"));
+  CHECK(at(dr::RecordType::StepStarted, "stop-a") < at(dr::RecordType::StepFinished, "upload-1"));
+}
+
 TEST_CASE("needs are honoured under random completion orders") {
   for (unsigned seed = 1; seed <= 6; ++seed) {
     CAPTURE(seed);
