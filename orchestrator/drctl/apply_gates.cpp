@@ -35,7 +35,7 @@ std::optional<std::filesystem::path> usableSnapshot(const std::filesystem::path&
   return decrypted_path;
 }
 
-int checkBeforeRestore(const Inventory& inventory, bool force) {
+int checkBeforeRestore(const Inventory& inventory, bool force, bool rehearsal) {
   const CertificateReport certificates = checkCertificates(inventory.tls);
   for (const auto& warning : certificates.warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   if (!certificates.ok()) {
@@ -51,6 +51,11 @@ int checkBeforeRestore(const Inventory& inventory, bool force) {
   if (!verdict.quorum_healthy) return kExitOk;
   if (force) {
     std::fprintf(stderr, "warning: a quorum is healthy, restoring anyway because of --force\n");
+    return kExitOk;
+  }
+  if (rehearsal) {
+    std::fprintf(stderr, "note: a quorum is healthy, so a real apply would be refused now (--force overrides); "
+                         "rehearsing anyway\n");
     return kExitOk;
   }
   std::fprintf(stderr, "drctl apply: refused: a quorum of the current cluster is healthy, so a full restore would "

@@ -24,7 +24,8 @@ std::optional<std::filesystem::path> usableSnapshot(const std::filesystem::path&
                                                     const std::filesystem::path& decrypted_path);
 
 // Certificates and quorum. Prints what it found; returns 0 to go on, or the exit code to stop with (1: refused
-// for safety). With `force`, a healthy quorum is reported but does not stop the run.
-int checkBeforeRestore(const Inventory& inventory, bool force);
+// for safety). With `force`, a healthy quorum is reported but does not stop the run. A `rehearsal` (dry-run) only
+// reports it: rehearsing against a healthy production cluster is what scheduled rehearsals do.
+int checkBeforeRestore(const Inventory& inventory, bool force, bool rehearsal);
 
 }  // namespace dr::cli

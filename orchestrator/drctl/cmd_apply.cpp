@@ -100,7 +100,7 @@ int runApply(const ApplyOptions& o) {
       o.plan_template.find('/') != std::string::npos || o.plan_template.ends_with(".yaml") ? absolute(o.plan_template)
                                                                                            : o.plan_template;
   // An encrypted snapshot is decrypted on the controller first: into the runs dir for a real run (resume plans
-  // from it again), into a temp file for a dry-run (which writes nothing that outlives it).
+  // from it again; kept once the run directory exists), into a temp file for a dry-run.
   const std::filesystem::path decrypted =
       o.dry_run ? std::filesystem::temp_directory_path() / ("drctl-dry-run-" + std::to_string(getpid()) + ".db")
                 : std::filesystem::path(absolute(o.runs)) / "decrypted" / (run_id + ".db");
@@ -110,13 +110,13 @@ int runApply(const ApplyOptions& o) {
       std::error_code ec;
       if (!path.empty()) std::filesystem::remove(path, ec);
     }
-  } remove_temp{o.dry_run ? decrypted : std::filesystem::path()};
+  } remove_temp{decrypted};  // a plaintext copy never outlives a run that did not start (secrets live in etcd)
   const auto snapshot = usableSnapshot(absolute(o.snapshot), o.key, decrypted);
   if (!snapshot) return kExitBadInput;
 
   auto planned = loadAndPlan(absolute(o.inventory), snapshot->string(), template_arg, run_id, "");
   if (!planned) return kExitBadInput;
-  if (int code = checkBeforeRestore(planned->inventory, o.force); code != kExitOk) return code;
+  if (int code = checkBeforeRestore(planned->inventory, o.force, o.dry_run); code != kExitOk) return code;
   HostRouting routing(planned->inventory, o.accept_new_host_keys);
 
   if (o.dry_run) return printDryRun(planned->plan, dryRun(planned->plan, routing.endpoints(planned->plan)));
@@ -142,6 +142,7 @@ int runApply(const ApplyOptions& o) {
     std::fprintf(stderr, "drctl apply: %s\n", run_dir.error().message.c_str());
     return kExitFailed;
   }
+  if (!o.dry_run) remove_temp.path.clear();  // the run exists now: resume plans from this copy
   RunInfo info;
   info.run_id = run_id;
   info.cluster = planned->inventory.cluster_name;

@@ -1,0 +1,70 @@
+// What drctl apply checks before it touches any host, against a real etcd: a cluster whose quorum is healthy is
+// not fully restored (unless --force), and an encrypted snapshot needs its key and is decrypted first.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "fixtures/etcd_fixture.h"
+
+using namespace dr;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kDrctl = std::string(DR_BINARY_DIR) + "/orchestrator/drctl";
+test::ProgramOutput drctl(std::vector<std::string> args) {
+  args.insert(args.begin(), kDrctl);
+  return test::runProgram(args);
+}
+}  // namespace
+
+TEST_CASE("apply refuses a full restore while a quorum is healthy, and decrypts an encrypted snapshot first",
+          "[etcd][cli][apply][real]") {
+  test::EtcdCluster cluster({.members = 1});
+  const fs::path dir = cluster.dir() / "apply-gates";
+  fs::create_directories(dir);
+  const std::string inventory = cluster.writeInventoryFile().string();
+  const std::string snapshot = (dir / "snap.db").string();
+  const std::string runs = (dir / "runs").string();
+  REQUIRE(drctl({"snapshot", "save", "-i", inventory, "-o", snapshot}).exit_code == 0);
+
+  SECTION("a healthy quorum refuses the restore; nothing is run and no run directory is made") {
+    auto refused = drctl({"apply", "-i", inventory, "-s", snapshot, "--runs", runs, "--yes"});
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.output, Catch::Contains("refused: a quorum of the current cluster is healthy"));
+    CHECK_FALSE(fs::exists(runs));
+    // A rehearsal against a healthy cluster is reported, not refused: scheduled dry-runs do exactly that.
+    auto dry = drctl({"apply", "--dry-run", "-i", inventory, "-s", snapshot, "--runs", runs});
+    CHECK_THAT(dry.output, Catch::Contains("a real apply would be refused now"));
+    CHECK_THAT(dry.output, !Catch::Contains("refused: a quorum"));
+    auto forced = drctl({"apply", "--force", "-i", inventory, "-s", snapshot, "--runs", runs, "--dry-run"});
+    CHECK_THAT(forced.output, Catch::Contains("restoring anyway because of --force"));
+    CHECK_FALSE(fs::exists(runs));
+  }
+
+  SECTION("an encrypted snapshot needs its key; a wrong key is refused; the right one decrypts it") {
+    const std::string key = (dir / "key").string();
+    const std::string wrong = (dir / "wrong").string();
+    std::ofstream(key) << std::string(64, 'a') << "\n";
+    std::ofstream(wrong) << std::string(64, 'b') << "\n";
+    const std::string sealed = (dir / "snap.db.enc").string();
+    REQUIRE(drctl({"snapshot", "encrypt", "--key-file", key, "-i", snapshot, "-o", sealed}).exit_code == 0);
+
+    auto no_key = drctl({"apply", "--dry-run", "-i", inventory, "-s", sealed, "--runs", runs});
+    CHECK(no_key.exit_code == 2);
+    CHECK_THAT(no_key.output, Catch::Contains("is an encrypted snapshot: give its key"));
+    auto bad_key = drctl({"apply", "--dry-run", "-i", inventory, "-s", sealed, "--runs", runs, "--key-file", wrong});
+    CHECK(bad_key.exit_code == 2);
+    auto good_key = drctl({"apply", "-i", inventory, "-s", sealed, "--runs", runs, "--key-file", key, "--yes"});
+    CHECK_THAT(good_key.output, Catch::Contains("decrypted " + sealed));
+    // It then reaches the quorum check (healthy here), which proves the decrypted snapshot was planned.
+    CHECK(good_key.exit_code == 1);
+    CHECK_THAT(good_key.output, Catch::Contains("refused: a quorum"));
+    // The refused run never started: its decrypted copy is gone (a snapshot holds every secret of the cluster).
+    CHECK_FALSE(fs::exists(fs::path(runs) / "locks"));
+    CHECK((!fs::exists(fs::path(runs) / "decrypted") || fs::is_empty(fs::path(runs) / "decrypted")));
+    // A dry-run decrypts into a temp file that does not outlive it.
+    auto rehearsal = drctl({"apply", "--dry-run", "-i", inventory, "-s", sealed, "--runs", runs, "--key-file", key});
+    CHECK_THAT(rehearsal.output, Catch::Contains("decrypted " + sealed));
+    CHECK_THAT(rehearsal.output, Catch::Contains("drctl-dry-run-"));
+  }
+}
