@@ -162,21 +162,9 @@ int runApply(const ApplyOptions& o) {
     std::fprintf(stderr, "drctl apply: %s\n", s.error().message.c_str());
     return kExitFailed;
   }
-  auto journal = JournalWriter::create(run_dir->journalPath());
+  auto journal = startJournalSession(*run_dir, /*new_run=*/true, info, planned->plan.fingerprint, "apply");
   if (!journal) {
     std::fprintf(stderr, "drctl apply: %s\n", journal.error().message.c_str());
-    return kExitFailed;
-  }
-  JournalRecord started;
-  started.type = RecordType::RunStarted;
-  started.time_ms = info.created_ms;
-  started.run_id = run_id;
-  started.fingerprint = planned->plan.fingerprint;
-  started.inventory_path = info.inventory_path;
-  started.snapshot_path = info.snapshot_path;
-  started.mode = "apply";
-  if (Status s = journal->append(started); !s) {
-    std::fprintf(stderr, "drctl apply: %s\n", s.error().message.c_str());
     return kExitFailed;
   }
   if (*format == LogFormat::Text) {

@@ -86,21 +86,10 @@ int runResume(const ResumeOptions& o) {
       return kExitFailed;
     }
   }
-  auto journal = JournalWriter::openForAppend(run->dir.journalPath());
+  const char* mode = o.force && planned->plan.fingerprint != run->plan.fingerprint ? "resume --force" : "resume";
+  auto journal = startJournalSession(run->dir, /*new_run=*/false, run->info, planned->plan.fingerprint, mode);
   if (!journal) {
     std::fprintf(stderr, "%s: %s\n", who, journal.error().message.c_str());
-    return kExitFailed;
-  }
-  JournalRecord started;
-  started.type = RecordType::RunStarted;
-  started.time_ms = SystemClock().wallMs();
-  started.run_id = run->info.run_id;
-  started.fingerprint = planned->plan.fingerprint;
-  started.inventory_path = run->info.inventory_path;
-  started.snapshot_path = run->info.snapshot_path;
-  started.mode = o.force && planned->plan.fingerprint != run->plan.fingerprint ? "resume --force" : "resume";
-  if (Status s = journal->append(started); !s) {
-    std::fprintf(stderr, "%s: %s\n", who, s.error().message.c_str());
     return kExitFailed;
   }
   auto directives = resumeDirectives(run->summary);

@@ -64,21 +64,9 @@ int runRollback(const RollbackOptions& o) {
     std::fprintf(stderr, "%s: %s\n", who, lock.error().message.c_str());
     return kExitFailed;
   }
-  auto journal = JournalWriter::openForAppend(run->dir.journalPath());
+  auto journal = startJournalSession(run->dir, /*new_run=*/false, run->info, run->plan.fingerprint, "rollback");
   if (!journal) {
     std::fprintf(stderr, "%s: %s\n", who, journal.error().message.c_str());
-    return kExitFailed;
-  }
-  JournalRecord started;
-  started.type = RecordType::RunStarted;
-  started.time_ms = SystemClock().wallMs();
-  started.run_id = run->info.run_id;
-  started.fingerprint = run->plan.fingerprint;
-  started.inventory_path = run->info.inventory_path;
-  started.snapshot_path = run->info.snapshot_path;
-  started.mode = "rollback";
-  if (Status s = journal->append(started); !s) {
-    std::fprintf(stderr, "%s: %s\n", who, s.error().message.c_str());
     return kExitFailed;
   }
   if (*format == LogFormat::Text) {

@@ -472,4 +472,20 @@ int executePlan(ExecutionRequest request) {
   return code;
 }
 
+Result<JournalWriter> startJournalSession(const RunDirectory& dir, bool new_run, const RunInfo& info,
+                                          const std::string& fingerprint, const std::string& mode) {
+  auto journal = new_run ? JournalWriter::create(dir.journalPath()) : JournalWriter::openForAppend(dir.journalPath());
+  if (!journal) return journal.error();
+  JournalRecord started;
+  started.type = RecordType::RunStarted;
+  started.time_ms = SystemClock().wallMs();
+  started.run_id = info.run_id;
+  started.fingerprint = fingerprint;
+  started.inventory_path = info.inventory_path;
+  started.snapshot_path = info.snapshot_path;
+  started.mode = mode;
+  if (Status s = journal->append(started); !s) return s.error();
+  return journal;
+}
+
 }  // namespace dr::cli

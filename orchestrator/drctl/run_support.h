@@ -109,6 +109,11 @@ std::string rollbackCommand(const std::string& run_id, const std::string& runs_r
 // so: resuming or rolling back the run is exactly what the lock protects. Any other holder refuses.
 Result<RunLock> acquireRunLock(const std::string& runs_root, const std::string& cluster, const std::string& run_id);
 
+// Opens the run's journal (creates it for a new run) and records the start of this session: RunStarted with the
+// plan's fingerprint and the mode ("apply", "resume", "resume --force", "rollback").
+Result<JournalWriter> startJournalSession(const RunDirectory& dir, bool new_run, const RunInfo& info,
+                                          const std::string& fingerprint, const std::string& mode);
+
 bool stdinIsTerminal();
 bool stderrIsTerminal();
 

@@ -4,8 +4,9 @@
 // game day can prove it was started only after etcd was verified, and which writes a restore discarded.
 //
 //   drlab-apiserver --name lab-1 --listen 10.213.0.11:6443 --etcd http://127.0.0.1:2379 --log FILE [--interval-ms 5]
+#include "etcd_gateway.h"
+
 #include <httplib.h>
-#include <openssl/evp.h>
 
 #include <atomic>
 #include <chrono>
@@ -24,13 +25,6 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -99,8 +93,7 @@ int main(int argc, char** argv) {
   while (!g_stop) {
     const std::string key = fmt::format("/registry/standin/{}/{}/{:010}", name, epoch, seq + 1);
     const std::string value = fmt::format("seq={} host={} at={}", seq + 1, name, nowMs());
-    const std::string body = fmt::format(R"({{"key":"{}","value":"{}"}})", base64(key), base64(value));
-    auto res = client.Post("/v3/kv/put", body, "application/json");
+    auto res = drlab::put(client, key, value);
     if (res && res->status == 200) {
       ++seq;
       written = seq;

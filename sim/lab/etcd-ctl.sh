@@ -7,18 +7,11 @@ RUN=/run/etcd-dr-lab
 . "$RUN/host.env"
 PIDFILE=$RUN/etcd.pid
 
-# Running means: the pid file names a live process (a zombie counts as gone: this machine reaps slowly).
-running() {
-  [ -f "$PIDFILE" ] || return 1
-  pid=$(cat "$PIDFILE")
-  [ -r "/proc/$pid/stat" ] || return 1
-  state=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f1)
-  [ "$state" != Z ]
-}
+. "$RUN/bin/pidfile-service.sh"
 
 case "${1:-}" in
   start)
-    running && exit 0
+    running "$PIDFILE" && exit 0
     mkdir -p "$(dirname "$DATA_DIR")" "$RUN/log"
     # --initial-* only matter for an empty data dir; a restored or existing data dir carries its own membership.
     setsid /usr/bin/etcd --name "$NAME" --data-dir "$DATA_DIR" \
@@ -30,19 +23,11 @@ case "${1:-}" in
     echo $! > "$PIDFILE"
     ;;
   stop)
-    running || exit 0
-    kill -TERM "$pid" 2>/dev/null || true
-    # etcd 3.4's SIGTERM shutdown can take a second or more; give it 20 s, then kill.
-    i=0
-    while running; do
-      i=$((i + 1))
-      [ $i -eq 200 ] && kill -KILL "$pid" 2>/dev/null || true
-      [ $i -gt 300 ] && { echo "etcd-ctl: pid $pid will not stop" >&2; exit 1; }
-      sleep 0.1
-    done
+    # etcd 3.4's SIGTERM shutdown can take a second or more: 20 s before SIGKILL.
+    stop_daemon "$PIDFILE" etcd-ctl 200
     ;;
   status)
-    running
+    running "$PIDFILE"
     ;;
   *)
     echo "usage: etcd-ctl start|stop|status" >&2

@@ -88,6 +88,7 @@ Subsystem sftp internal-sftp
 CFG
   install -m 0755 "$HERE/etcd-ctl.sh" "$dir/run/bin/etcd-ctl"
   install -m 0755 "$HERE/apiserver-ctl.sh" "$dir/run/bin/apiserver-ctl"
+  install -m 0644 "$HERE/pidfile-service.sh" "$dir/run/bin/pidfile-service.sh"
   install -m 0755 "$build/sim/drlab-apiserver" "$dir/run/bin/drlab-apiserver"
   write_host_env "$name" "$i" "$n"
   echo "$addr $(cut -d' ' -f1,2 "$dir/ssh/host_ed25519.pub")" >> "$LAB/known_hosts"

@@ -3,8 +3,9 @@
 // the key, so a check can recompute them: value(i) = "v<i>:" + repeated sha-free filler derived from i.
 //
 //   drlab-load --etcd http://10.213.0.11:2379 --prefix /gameday/data/ --keys 3000 --value-bytes 7000 [--threads 32]
+#include "etcd_gateway.h"
+
 #include <httplib.h>
-#include <openssl/evp.h>
 
 #include <atomic>
 #include <cstdio>
@@ -16,14 +17,6 @@
 #include <fmt/format.h>
 
 namespace {
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::string valueFor(long index, std::size_t bytes) {
   std::string value = fmt::format("v{}:", index);
@@ -56,9 +49,7 @@ int main(int argc, char** argv) {
       client.set_read_timeout(std::chrono::seconds(10));
       for (long i = next++; i < keys; i = next++) {
         const std::string key = fmt::format("{}{:08}", prefix, i);
-        const std::string body =
-            fmt::format(R"({{"key":"{}","value":"{}"}})", base64(key), base64(valueFor(i, value_bytes)));
-        auto res = client.Post("/v3/kv/put", body, "application/json");
+        auto res = drlab::put(client, key, valueFor(i, value_bytes));
         if (!res || res->status != 200) ++failed;
       }
     });

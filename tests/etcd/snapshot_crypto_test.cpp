@@ -36,7 +36,9 @@ TEST_CASE("encrypt then decrypt gives back the same bytes, for sizes around the 
     REQUIRE(encryptSnapshotFile(plain, enc, kKey).ok());
     CHECK(isEncryptedSnapshot(enc));
     CHECK_FALSE(isEncryptedSnapshot(plain));
-    CHECK(readAll(enc).find(bytes.substr(0, std::min<std::size_t>(64, size))) == (size == 0 ? 0 : std::string::npos));
+    // No plaintext shows through: checked where the probe is long enough (>= 16 bytes) not to occur by chance
+    // in random ciphertext (a 1-byte plaintext is found in it often).
+    if (size >= 16) CHECK(readAll(enc).find(bytes.substr(0, 64)) == std::string::npos);
     REQUIRE(decryptSnapshotFile(enc, dec, kKey).ok());
     CHECK(readAll(dec) == bytes);
     fs::remove(plain), fs::remove(enc), fs::remove(dec);
