@@ -13,6 +13,7 @@
 
 #include "core/sha256.h"
 #include "core/shell.h"
+#include "fixtures/temp_dir.h"
 
 using namespace dr;
 namespace fs = std::filesystem;
@@ -25,12 +26,7 @@ struct Output {
   std::string err;
 };
 
-// A temp dir removed whatever happens to the test.
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("dr-plan-cli-" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+using dr::test::TempDir;
 
 std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -10,21 +10,13 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include "fixtures/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-// A temp dir for one test case, removed even when the test fails.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("dr-validate-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  static inline int counter = 0;
-};
+using dr::test::TempDir;
 
 struct Run {
   int exit_code = -1;

@@ -10,25 +10,14 @@
 #include <sstream>
 #include <thread>
 #include <vector>
+#include "fixtures/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace dr;
 
 namespace {
 
-// A temp directory removed when the test ends, whether it passed or not.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dr-journal-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using dr::test::TempDir;
 
 void writeBytes(const fs::path& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

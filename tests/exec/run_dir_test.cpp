@@ -8,24 +8,14 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include "fixtures/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace dr;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dr-rundir-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using dr::test::TempDir;
 
 std::set<std::string> namesIn(const fs::path& dir) {
   std::set<std::string> names;

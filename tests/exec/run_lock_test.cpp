@@ -11,24 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include "fixtures/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace dr;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dr-lock-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using dr::test::TempDir;
 
 std::string hostname() {
   char name[HOST_NAME_MAX + 1] = {};

@@ -14,27 +14,14 @@
 #include "core/shell.h"
 #include "plan/planner.h"
 #include "plan_test_support.h"
+#include "fixtures/temp_dir.h"
 
 using namespace dr;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A temp dir removed at the end of the test, even when it fails.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dr-quoting-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using dr::test::TempDir;
 
 struct ShellRun {
   int exit_code = -1;
