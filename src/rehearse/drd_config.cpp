@@ -1,0 +1,246 @@
+// Loading drd's configuration (see drd_config.h and docs/rehearsals.md). Built on the inventory's YAML reader, so
+// messages, did-you-means and locations read the same as `drctl validate`'s.
+#include "rehearse/drd_config.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "core/suggest.h"
+#include "inventory/yaml_reader.h"
+#include "plan/plan_template.h"
+
+namespace dr {
+namespace {
+
+const std::vector<std::string> kTopKeys = {"schedules", "metrics_listen", "tls", "etcd", "etcdctl"};
+const std::vector<std::string> kTlsKeys = {"ca", "cert", "key"};
+const std::vector<std::string> kScheduleKeys = {"name", "cron", "mode", "inventory", "snapshot", "backup_dir", "plan"};
+const std::vector<std::string> kModes = {"dry-run", "test-restore"};
+
+bool isSafeName(std::string_view text) {
+  if (text.empty() || text.front() == '-' || text.front() == '.') return false;
+  return std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+bool looksLikePlanPath(std::string_view plan) {
+  return plan.find('/') != std::string_view::npos || plan.ends_with(".yaml") || plan.ends_with(".yml");
+}
+
+// "HOST:PORT" with a port in 0..65535 (0: any free port, for tests); "[::1]:PORT" for IPv6.
+std::optional<std::string> listenProblem(const std::string& listen) {
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "must be HOST:PORT, e.g. 127.0.0.1:9464";
+  const std::string port = listen.substr(colon + 1);
+  const bool digits = !port.empty() && port.size() <= 5 &&
+                      std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); });
+  if (!digits || std::stoi(port) > 65535) return fmt::format("has port '{}': expected a number in 0..65535", port);
+  return std::nullopt;
+}
+
+class ConfigParser {
+ public:
+  ConfigParser(DiagnosticSink& sink, std::filesystem::path base_dir) : sink_(sink), base_dir_(std::move(base_dir)) {}
+
+  DrdConfig parse(const YAML::Node& root) {
+    DrdConfig config;
+    MappingReader top(sink_, root, "the drd config", kTopKeys);
+    if (auto listen = top.string("metrics_listen")) {
+      if (auto problem = listenProblem(*listen)) {
+        top.badValue("metrics_listen", *problem);
+      } else {
+        config.metrics_listen = *listen;
+      }
+    }
+    if (auto etcd = top.string("etcd")) config.etcd = *etcd;
+    if (auto etcdctl = top.string("etcdctl")) config.etcdctl = *etcdctl;
+    if (auto tls = top.mapping("tls")) readTls(*tls, config);
+    if (auto schedules = top.sequence("schedules")) {
+      for (const YAML::Node& item : *schedules) {
+        if (!item.IsMap()) {
+          sink_.error(sink_.at(item), fmt::format("a schedule must be a mapping (name, cron, mode, ...), not {}",
+                                                  describeNode(item)));
+          continue;
+        }
+        if (auto schedule = readSchedule(item)) config.schedules.push_back(std::move(*schedule));
+      }
+    }
+    return config;
+  }
+
+ private:
+  // A path value, resolved against the config file's directory and checked to exist.
+  std::optional<std::string> path(MappingReader& map, std::string_view key, bool directory) {
+    auto text = map.string(key);
+    if (!text) return std::nullopt;
+    std::filesystem::path resolved(*text);
+    if (resolved.is_relative()) resolved = base_dir_ / resolved;
+    resolved = resolved.lexically_normal();
+    std::error_code ec;
+    const bool exists = directory ? std::filesystem::is_directory(resolved, ec)
+                                  : std::filesystem::is_regular_file(resolved, ec);
+    if (!exists) {
+      map.badValue(key, fmt::format("names {} {} that does not exist", directory ? "a directory" : "a file",
+                                    resolved.string()));
+      return std::nullopt;
+    }
+    return resolved.string();
+  }
+
+  void readTls(const YAML::Node& node, DrdConfig& config) {
+    MappingReader tls(sink_, node, "tls", kTlsKeys);
+    const std::size_t errors_before = sink_.errorCount();
+    auto ca = path(tls, "ca", false);
+    auto cert = path(tls, "cert", false);
+    auto key = path(tls, "key", false);
+    if (sink_.errorCount() != errors_before) return;
+    // mTLS needs all three: the CA to check clients, and the server's own certificate and key.
+    if (!ca || !cert || !key) {
+      sink_.error(tls.at(), "tls needs all of 'ca' (to check client certificates), 'cert' and 'key'");
+      return;
+    }
+    config.tls_ca = *ca;
+    config.tls_cert = *cert;
+    config.tls_key = *key;
+  }
+
+  std::optional<ScheduleConfig> readSchedule(const YAML::Node& node) {
+    const std::size_t errors_before = sink_.errorCount();
+    ScheduleConfig schedule;
+    // Messages name the schedule when it has a readable name, so a long config's problems are easy to place.
+    const YAML::Node name_node = node["name"];  // an absent key gives an invalid node: ask IsDefined() first
+    const std::string what = name_node.IsDefined() && name_node.IsScalar() && !name_node.Scalar().empty()
+                                 ? fmt::format("schedule '{}'", name_node.Scalar())
+                                 : std::string("schedule");
+    MappingReader map(sink_, node, what, kScheduleKeys);
+    if (auto name = map.string("name", Need::Required)) {
+      if (!isSafeName(*name)) {
+        map.badValue("name", fmt::format("'{}' may hold only letters, digits, '-', '_' and '.' (not first)", *name));
+      } else if (auto [it, inserted] = first_name_line_.emplace(*name, map.keyAt("name").line); !inserted) {
+        map.badValue("name", fmt::format("'{}' is used by another schedule (first at line {})", *name, it->second));
+      } else {
+        schedule.name = *name;
+      }
+    }
+    if (auto cron = map.string("cron", Need::Required)) {
+      schedule.cron = *cron;
+      if (auto parsed = CronSchedule::parse(*cron)) {
+        schedule.schedule = std::move(*parsed);
+      } else {
+        sink_.error(map.valueAt("cron"), fmt::format("'cron' in {}: {}", what, parsed.error().message));
+      }
+    }
+    const auto mode = map.choice("mode", kModes);
+    if (mode) schedule.mode = *mode == "test-restore" ? ScheduleMode::TestRestore : ScheduleMode::DryRun;
+    if (auto inventory = path(map, "inventory", false)) schedule.inventory = *inventory;
+    if (auto snapshot = path(map, "snapshot", false)) schedule.snapshot = *snapshot;
+    if (auto backup_dir = path(map, "backup_dir", true)) schedule.backup_dir = *backup_dir;
+    if (auto plan = map.string("plan")) readPlan(map, *plan, schedule);
+
+    if (map.has("mode") && !mode) {
+      // The mode was misspelt (reported above): which keys it needs is unknown, so say nothing more about them.
+    } else if (schedule.mode == ScheduleMode::DryRun) {
+      if (!map.has("inventory")) sink_.error(map.at(), fmt::format("{} (dry-run) is missing required key 'inventory'", what));
+      if (!map.has("snapshot") && !map.has("backup_dir")) {
+        sink_.error(map.at(), fmt::format("{} (dry-run) needs 'snapshot' or 'backup_dir' (its newest snapshot)", what));
+      }
+    } else {
+      if (!map.has("backup_dir")) {
+        sink_.error(map.at(), fmt::format("{} (test-restore) is missing required key 'backup_dir'", what));
+      }
+      // A test-restore always proves the newest backup; keys it would ignore are refused rather than misleading.
+      for (const char* ignored : {"snapshot", "plan"}) {
+        if (map.has(ignored)) {
+          sink_.error(map.keyAt(ignored),
+                      fmt::format("'{}' has no effect in test-restore mode (it restores the newest snapshot of "
+                                  "backup_dir into a throwaway etcd)",
+                                  ignored));
+        }
+      }
+    }
+    if (sink_.errorCount() != errors_before) return std::nullopt;
+    return schedule;
+  }
+
+  void readPlan(MappingReader& map, const std::string& plan, ScheduleConfig& schedule) {
+    if (looksLikePlanPath(plan)) {
+      if (auto resolved = path(map, "plan", false)) schedule.plan = *resolved;
+      return;
+    }
+    const std::vector<std::string> names = builtinPlanTemplateNames();
+    if (std::find(names.begin(), names.end(), plan) != names.end()) {
+      schedule.plan = plan;
+      return;
+    }
+    std::string message = fmt::format("'{}' is not a built-in plan template ({})", plan, fmt::join(names, ", "));
+    if (auto guess = closestMatch(plan, names)) message += fmt::format("; did you mean '{}'?", *guess);
+    map.badValue("plan", message + "; a file path must contain a '/' or end in .yaml");
+  }
+
+  DiagnosticSink& sink_;
+  std::filesystem::path base_dir_;
+  std::map<std::string, int> first_name_line_;
+};
+
+Result<DrdConfig> fromDiagnostics(std::vector<Diagnostic> diagnostics, std::optional<DrdConfig> config) {
+  std::vector<std::string> lines;
+  for (const Diagnostic& d : diagnostics) {
+    if (d.severity == Severity::Error) lines.push_back(d.str());
+  }
+  if (!lines.empty() || !config) return Error{fmt::format("{}", fmt::join(lines, "\n"))};
+  return std::move(*config);
+}
+
+}  // namespace
+
+const char* scheduleModeName(ScheduleMode mode) {
+  switch (mode) {
+    case ScheduleMode::DryRun:
+      return "dry-run";
+    case ScheduleMode::TestRestore:
+      return "test-restore";
+  }
+  return "unknown";
+}
+
+Result<DrdConfig> parseDrdConfig(const std::string& yaml_text, const std::filesystem::path& file) {
+  DiagnosticSink sink(file.string());
+  std::optional<DrdConfig> config;
+  try {
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (root.IsNull()) {
+      config = DrdConfig{};  // an empty file: nothing scheduled, no metrics endpoint
+    } else if (!root.IsMap()) {
+      sink.error(sink.at(root), fmt::format("the drd config must be a mapping (schedules, metrics_listen, ...), not {}",
+                                            describeNode(root)));
+    } else {
+      std::filesystem::path base = file.parent_path();
+      if (base.empty()) base = ".";
+      config = ConfigParser(sink, std::filesystem::absolute(base)).parse(root);
+    }
+  } catch (const YAML::Exception& e) {
+    sink.error(sink.at(e.mark.line, e.mark.column), fmt::format("YAML syntax error: {}", e.msg));
+  }
+  return fromDiagnostics(sink.take(), std::move(config));
+}
+
+Result<DrdConfig> loadDrdConfig(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) return fail("{}: is a directory, not a config file", file.string());
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail("{}: cannot open: {}", file.string(), std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return fail("{}: cannot read", file.string());
+  return parseDrdConfig(text.str(), file);
+}
+
+}  // namespace dr
