@@ -7,6 +7,7 @@
 
 #include "apply_gates.h"
 #include "commands.h"
+#include "remote_client.h"
 #include "core/shell.h"
 #include "exec/dry_run.h"
 #include "exec/run_lock.h"
@@ -32,7 +33,9 @@ struct ApplyOptions {
   SnapshotKeyOptions key;
 };
 
-std::string firstLine(const std::string& text) {
+}  // namespace
+
+static std::string firstLine(const std::string& text) {
   const auto newline = text.find('\n');
   return newline == std::string::npos ? text : text.substr(0, newline) + " ...";
 }
@@ -64,6 +67,8 @@ int printDryRun(const Plan& plan, const DryRunReport& report) {
                            : "Dry run FAILED: see the hosts above (unreachable host or failed preflight).");
   return ok ? kExitOk : kExitFailed;
 }
+
+namespace {
 
 bool confirm(const PlannedRun& run, const std::string& run_id) {
   std::map<std::string, int> per_host;
@@ -137,12 +142,6 @@ int runApply(const ApplyOptions& o) {
     std::fprintf(stderr, "drctl apply: %s\n", lock.error().message.c_str());
     return kExitFailed;
   }
-  auto run_dir = RunDirectory::create(o.runs, run_id);
-  if (!run_dir) {
-    std::fprintf(stderr, "drctl apply: %s\n", run_dir.error().message.c_str());
-    return kExitFailed;
-  }
-  if (!o.dry_run) remove_temp.path.clear();  // the run exists now: resume plans from this copy
   RunInfo info;
   info.run_id = run_id;
   info.cluster = planned->inventory.cluster_name;
@@ -154,19 +153,15 @@ int runApply(const ApplyOptions& o) {
   info.options = {{"per_host", std::to_string(o.per_host)},
                   {"accept_new_host_keys", o.accept_new_host_keys ? "true" : "false"},
                   {"token", planned->plan.inputs.count("run.token") ? planned->plan.inputs.at("run.token") : ""}};
-  if (Status s = run_dir->writeFileAtomically("plan.json", planToJson(planned->plan).dump(2) + "\n"); !s) {
-    std::fprintf(stderr, "drctl apply: %s\n", s.error().message.c_str());
+  auto created = createRun(o.runs, info, planned->plan);
+  // Once the run directory exists, resume plans from the decrypted copy: keep it.
+  if (std::filesystem::exists(std::filesystem::path(o.runs) / run_id)) remove_temp.path.clear();
+  if (!created) {
+    std::fprintf(stderr, "drctl apply: %s\n", created.error().message.c_str());
     return kExitFailed;
   }
-  if (Status s = run_dir->writeRunInfo(info); !s) {
-    std::fprintf(stderr, "drctl apply: %s\n", s.error().message.c_str());
-    return kExitFailed;
-  }
-  auto journal = startJournalSession(*run_dir, /*new_run=*/true, info, planned->plan.fingerprint, "apply");
-  if (!journal) {
-    std::fprintf(stderr, "drctl apply: %s\n", journal.error().message.c_str());
-    return kExitFailed;
-  }
+  RunDirectory* run_dir = &created->dir;
+  JournalWriter* journal = &created->journal;
   if (*format == LogFormat::Text) {
     std::fprintf(stderr, "run %s: %zu steps, journal %s\n", run_id.c_str(), planned->plan.steps.size(),
                  run_dir->journalPath().c_str());
@@ -174,8 +169,8 @@ int runApply(const ApplyOptions& o) {
 
   ExecutionRequest request;
   request.plan = &planned->plan;
-  request.run_dir = &run_dir.value();
-  request.journal = &journal.value();
+  request.run_dir = run_dir;
+  request.journal = journal;
   request.endpoints = routing.endpoints(planned->plan);
   request.options.per_host = o.per_host;
   request.log_format = *format;
@@ -225,7 +220,17 @@ Examples:
                      "Write report.json, report.md, junit.xml and timeline.svg of the run into DIR when it ends");
   command.add_option("--key-file", options->key.key_file, "Key of an encrypted snapshot (drctl snapshot encrypt)");
   command.add_option("--key-env", options->key.key_env, "Environment variable holding the key of an encrypted snapshot");
-  return [options] { return runApply(*options); };
+  return [options] {
+    if (!remoteOptions().active()) return runApply(*options);
+    if (!options->report_dir.empty() || !options->key.key_file.empty() || !options->key.key_env.empty()) {
+      std::fprintf(stderr, "drctl apply: --report, --key-file and --key-env are not available with --server (write "
+                           "the report with drctl report on drd's host; give drd a decrypted snapshot)\n");
+      return kExitBadInput;
+    }
+    const auto& o = *options;
+    return remoteApply({o.inventory, o.snapshot, o.plan_template, o.log_format, o.dry_run, o.accept_new_host_keys,
+                        o.yes, o.force, o.per_host});
+  };
 }
 
 }  // namespace dr::cli

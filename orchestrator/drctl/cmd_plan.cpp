@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "remote_client.h"
 #include "etcd/snapshot_file.h"
 #include "inventory/inventory_loader.h"
 #include "plan/plan_json.h"
@@ -117,7 +118,12 @@ CommandRunner declarePlan(CLI::App& command) {
                      "The run this plan is for: names the moved-aside data dirs and derives the new cluster token")
       ->capture_default_str();
   command.add_flag("-v,--verbose", args->verbose, "Text output: also show each step's check, undo and needs");
-  return [args] { return runPlan(*args); };
+  return [args] {
+    if (remoteOptions().active()) {
+      return remotePlan({args->inventory, args->snapshot, args->plan, args->output, args->run_id, args->verbose});
+    }
+    return runPlan(*args);
+  };
 }
 
 }  // namespace dr::cli

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "remote_client.h"
 #include "exec/run_lock.h"
 #include "plan/plan_json.h"
 #include "run_loading.h"
@@ -121,7 +122,12 @@ CommandRunner declareResume(CLI::App& command) {
   command.add_flag("--force", options->force, "Resume even though the inputs changed since the run started");
   command.add_option("--log-format", options->log_format, "text or json")->capture_default_str();
   command.add_option("--per-host", options->per_host, "Steps at a time on one host (default: as the run started)");
-  return [options] { return runResume(*options); };
+  return [options] {
+    if (remoteOptions().active()) {
+      return remoteResume(options->run_id, options->force, options->per_host, options->log_format);
+    }
+    return runResume(*options);
+  };
 }
 
 }  // namespace dr::cli

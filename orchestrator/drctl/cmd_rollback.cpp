@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "remote_client.h"
 #include "exec/run_lock.h"
 #include "inventory/inventory_loader.h"
 #include "run_loading.h"
@@ -96,7 +97,10 @@ CommandRunner declareRollback(CLI::App& command) {
   command.add_option("--runs", options->runs, "Runs directory")->capture_default_str();
   command.add_option("--log-format", options->log_format, "text or json")->capture_default_str();
   command.add_flag("-y,--yes", options->yes, "Do not ask for confirmation (required without a terminal)");
-  return [options] { return runRollback(*options); };
+  return [options] {
+    if (remoteOptions().active()) return remoteRollback(options->run_id, options->yes, options->log_format);
+    return runRollback(*options);
+  };
 }
 
 }  // namespace dr::cli

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "remote_client.h"
 #include "exec/clock.h"
 #include "exec/run_lock.h"
 #include "run_loading.h"
@@ -31,25 +32,21 @@ int listAll(const StatusOptions& o) {
     std::fprintf(stderr, "drctl status: %s\n", runs.error().message.c_str());
     return kExitBadInput;
   }
-  if (runs->empty()) {
-    std::printf("no runs in %s\n", o.runs.c_str());
-    return kExitOk;
-  }
-  std::printf("%-28s %-12s %-10s %s\n", "RUN", "CLUSTER", "DONE", "STATE");
+  std::vector<RunStatusRow> rows;
   for (const auto& id : *runs) {
     int code = 0;
     auto run = openRun("drctl status", o.runs, id, code);
     if (!run) {
-      std::printf("%-28s %-12s %-10s %s\n", id.c_str(), "?", "?", "unreadable (see above)");
+      rows.push_back({id, "?", "?", "unreadable (see above)"});
       continue;
     }
     int done = 0;
     for (const auto& s : run->summary.steps) {
       done += s.state == StepRecordState::Finished || s.state == StepRecordState::Skipped ? 1 : 0;
     }
-    std::printf("%-28s %-12s %-10s %s\n", id.c_str(), run->info.cluster.c_str(),
-                fmt::format("{}/{}", done, run->plan.steps.size()).c_str(), phaseText(*run, o.runs).c_str());
+    rows.push_back({id, run->info.cluster, fmt::format("{}/{}", done, run->plan.steps.size()), phaseText(*run, o.runs)});
   }
+  printRunList(rows, o.runs);
   return kExitOk;
 }
 
@@ -58,25 +55,25 @@ int showRun(const StatusOptions& o) {
   auto run = openRun("drctl status", o.runs, o.run_id, code);
   if (!run) return code;
   const JournalSummary& s = run->summary;
-  std::printf("run %s (cluster %s, plan %s, fingerprint %s)\n", run->info.run_id.c_str(), run->info.cluster.c_str(),
-              run->plan.name.c_str(), run->plan.fingerprint.substr(0, 16).c_str());
-  std::printf("state: %s%s\n", phaseText(*run, o.runs).c_str(), s.reason.empty() ? "" : (" (" + s.reason + ")").c_str());
-  if (run->torn_tail) std::printf("note: %s\n", run->tail_note.c_str());
-  std::printf("\n%-36s %-18s %-12s %8s %9s %s\n", "STEP", "HOST", "STATE", "ATTEMPTS", "DURATION", "EXIT");
-  int done = 0;
+  RunStatusView view;
+  view.run_id = run->info.run_id;
+  view.cluster = run->info.cluster;
+  view.plan_name = run->plan.name;
+  view.fingerprint = run->plan.fingerprint;
+  view.state_text = phaseText(*run, o.runs);
+  view.reason = s.reason;
+  if (run->torn_tail) view.tail_note = run->tail_note;
   for (const auto& step : s.steps) {
     std::string state = stepRecordStateName(step.state);
     if (step.undo != UndoRecordState::None) state = undoRecordStateName(step.undo);
-    done += step.state == StepRecordState::Finished || step.state == StepRecordState::Skipped ? 1 : 0;
-    std::printf("%-36s %-18s %-12s %8d %8.1fs %s%s\n", step.id.c_str(), step.host.c_str(), state.c_str(),
-                step.attempts, step.duration_ms / 1000.0, step.exit_code ? std::to_string(*step.exit_code).c_str() : "-",
-                step.state == StepRecordState::Failed && !step.message.empty() ? ("  " + step.message).c_str() : "");
+    view.steps.push_back({step.id, step.host, state, step.attempts, step.duration_ms, step.exit_code,
+                          step.state == StepRecordState::Failed ? step.message : "",
+                          step.state == StepRecordState::Finished || step.state == StepRecordState::Skipped});
   }
-  std::printf("\n%d of %zu steps done\n", done, s.steps.size());
-  if (s.phase != RunPhase::Finished && s.phase != RunPhase::RolledBack) {
-    std::printf("Resume with:    %s\nRoll back with: %s\n", resumeCommand(run->info.run_id, o.runs).c_str(),
-                rollbackCommand(run->info.run_id, o.runs).c_str());
-  }
+  view.ended = s.phase == RunPhase::Finished || s.phase == RunPhase::RolledBack;
+  view.resume_command = resumeCommand(run->info.run_id, o.runs);
+  view.rollback_command = rollbackCommand(run->info.run_id, o.runs);
+  printRunStatus(view);
   return kExitOk;
 }
 
@@ -86,7 +83,42 @@ CommandRunner declareStatus(CLI::App& command) {
   auto options = std::make_shared<StatusOptions>();
   command.add_option("run_id", options->run_id, "The run to show; without it, every run is listed");
   command.add_option("--runs", options->runs, "Runs directory")->capture_default_str();
-  return [options] { return options->run_id.empty() ? listAll(*options) : showRun(*options); };
+  return [options] {
+    if (remoteOptions().active()) return remoteStatus(options->run_id);
+    return options->run_id.empty() ? listAll(*options) : showRun(*options);
+  };
+}
+
+void printRunList(const std::vector<RunStatusRow>& rows, const std::string& where) {
+  if (rows.empty()) {
+    std::printf("no runs in %s\n", where.c_str());
+    return;
+  }
+  std::printf("%-28s %-12s %-10s %s\n", "RUN", "CLUSTER", "DONE", "STATE");
+  for (const auto& row : rows) {
+    std::printf("%-28s %-12s %-10s %s\n", row.run_id.c_str(), row.cluster.c_str(), row.done.c_str(),
+                row.state.c_str());
+  }
+}
+
+void printRunStatus(const RunStatusView& view) {
+  std::printf("run %s (cluster %s, plan %s, fingerprint %s)\n", view.run_id.c_str(), view.cluster.c_str(),
+              view.plan_name.c_str(), view.fingerprint.substr(0, 16).c_str());
+  std::printf("state: %s%s\n", view.state_text.c_str(), view.reason.empty() ? "" : (" (" + view.reason + ")").c_str());
+  if (!view.tail_note.empty()) std::printf("note: %s\n", view.tail_note.c_str());
+  std::printf("\n%-36s %-18s %-12s %8s %9s %s\n", "STEP", "HOST", "STATE", "ATTEMPTS", "DURATION", "EXIT");
+  int done = 0;
+  for (const auto& step : view.steps) {
+    done += step.done ? 1 : 0;
+    std::printf("%-36s %-18s %-12s %8d %8.1fs %s%s\n", step.id.c_str(), step.host.c_str(), step.state.c_str(),
+                step.attempts, step.duration_ms / 1000.0, step.exit_code ? std::to_string(*step.exit_code).c_str() : "-",
+                !step.failure.empty() ? ("  " + step.failure).c_str() : "");
+  }
+  std::printf("\n%d of %zu steps done\n", done, view.steps.size());
+  if (!view.ended) {
+    std::printf("Resume with:    %s\nRoll back with: %s\n", view.resume_command.c_str(),
+                view.rollback_command.c_str());
+  }
 }
 
 }  // namespace dr::cli

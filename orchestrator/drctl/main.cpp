@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "remote_client.h"
 #include "core/suggest.h"
 
 namespace dr::cli {
@@ -44,6 +45,12 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", std::string(DR_VERSION));
   app.require_subcommand(1);
   app.fallthrough(false);
+  RemoteOptions& remote = remoteOptions();
+  app.add_option("--server", remote.server,
+                 "Send plan, apply, resume, rollback or status to drd: unix:///path or tcp://host:port");
+  app.add_option("--tls-ca", remote.tls_ca, "With --server tcp://: the CA that signs drd's certificate");
+  app.add_option("--tls-cert", remote.tls_cert, "With --server tcp://: this client's certificate");
+  app.add_option("--tls-key", remote.tls_key, "With --server tcp://: this client's private key");
 
   std::vector<std::string> names;
   std::vector<std::pair<CLI::App*, CommandRunner>> runners;
@@ -73,7 +80,15 @@ int run(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitBadInput;
   }
   for (auto& [command, runner] : runners) {
-    if (command->parsed()) return runner();
+    if (!command->parsed()) continue;
+    const std::string name = command->get_name();
+    if (remote.active() && name != "plan" && name != "apply" && name != "resume" && name != "rollback" &&
+        name != "status") {
+      std::fprintf(stderr, "drctl: --server works with plan, apply, resume, rollback and status, not '%s'\n",
+                   name.c_str());
+      return kExitBadInput;
+    }
+    return runner();
   }
   return kExitBadInput;
 }

@@ -20,8 +20,6 @@
 #include "core/shell.h"
 #include "exec/clock.h"
 #include "exec/journal_sink.h"
-#include "inventory/inventory_loader.h"
-#include "plan/planner.h"
 
 namespace dr::cli {
 
@@ -50,66 +48,15 @@ std::int64_t nowMs() { return SystemClock().wallMs(); }
 std::optional<PlannedRun> loadAndPlan(const std::string& inventory_path, const std::string& snapshot_path,
                                       const std::string& template_name, const std::string& run_id,
                                       const std::string& token) {
-  auto inventory = loadInventory(inventory_path);
-  printDiagnostics(inventory.diagnostics);
-  auto snapshot = inspectSnapshot(snapshot_path);
-  if (!snapshot) std::fprintf(stderr, "drctl: snapshot %s: %s\n", snapshot_path.c_str(), snapshot.error().message.c_str());
-  auto loaded = loadPlanTemplateByNameOrPath(template_name);
-  printDiagnostics(loaded.diagnostics);
-  if (!inventory.inventory || !snapshot || !loaded.plan_template) return std::nullopt;
-
-  PlanOptions options;
-  options.run_id = run_id;
-  options.token = token;
-  auto build = Planner::build(*inventory.inventory, *snapshot, *loaded.plan_template, options);
-  printDiagnostics(build.diagnostics);
-  if (!build.plan) return std::nullopt;
-  return PlannedRun{std::move(*inventory.inventory), std::move(snapshot).value(), std::move(*loaded.plan_template),
-                    std::move(*build.plan)};
+  PlanningOutcome planned = planRun(inventory_path, snapshot_path, template_name, run_id, token);
+  printDiagnostics(planned.inventory_diagnostics);
+  if (!planned.snapshot_error.empty()) std::fprintf(stderr, "drctl: %s\n", planned.snapshot_error.c_str());
+  printDiagnostics(planned.template_diagnostics);
+  printDiagnostics(planned.plan_diagnostics);
+  return std::move(planned.run);
 }
 
-HostRouting::HostRouting(const Inventory& inventory, bool accept_new_host_keys)
-    : inventory_(inventory), accept_new_host_keys_(accept_new_host_keys) {}
-
-std::map<std::string, HostEndpoint> HostRouting::endpoints(const Plan& plan) {
-  std::map<std::string, HostEndpoint> out;
-  for (const auto& step : plan.steps) {
-    if (out.count(step.host)) continue;
-    HostEndpoint endpoint;
-    endpoint.target.name = step.host;
-    endpoint.target.address = step.host;
-    endpoint.target.accept_new_host_keys = accept_new_host_keys_;
-    bool found = false;
-    for (const auto& member : inventory_.members) {
-      if (member.address == step.host) {
-        endpoint.target.ssh = member.ssh;
-        found = true;
-        break;
-      }
-    }
-    for (const auto& api : inventory_.api_servers) {
-      if (!found && api.address == step.host) {
-        endpoint.target.ssh = api.ssh;
-        found = true;
-      }
-    }
-    const bool local = step.host == kControllerHost || step.host == "127.0.0.1" || step.host == "localhost" ||
-                       step.host == "::1";
-    if (step.host == kControllerHost) endpoint.target.ssh = SshSettings{};  // drctl's own user, no sudo
-    endpoint.transport = local ? static_cast<Transport*>(&local_) : static_cast<Transport*>(&ssh_);
-    out.emplace(step.host, std::move(endpoint));
-  }
-  return out;
-}
-
-void putOwnDirectoryOnPath() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return;
-  const char* path = std::getenv("PATH");
-  const std::string value = self.parent_path().string() + (path != nullptr ? ":" + std::string(path) : "");
-  ::setenv("PATH", value.c_str(), 1);
-}
+void putOwnDirectoryOnPath() { prependProgramDirectoryToPath(); }
 
 Result<LogFormat> parseLogFormat(const std::string& text) {
   if (text == "text") return LogFormat::Text;
@@ -126,13 +73,10 @@ std::string rollbackCommand(const std::string& run_id, const std::string& runs_r
 }
 
 Result<RunLock> acquireRunLock(const std::string& runs_root, const std::string& cluster, const std::string& run_id) {
-  auto lock = RunLock::acquire(runs_root, cluster, run_id);
-  if (lock) return lock;
-  auto holder = RunLock::inspect(runs_root, cluster);
-  if (!holder || !holder->has_value() || !(*holder)->stale || (*holder)->run_id != run_id) return lock;
-  std::fprintf(stderr, "drctl: taking over the stale lock of this same run (%s)\n", (*holder)->stale_reason.c_str());
-  if (Status broken = RunLock::breakStale(runs_root, cluster); !broken) return broken.error();
-  return RunLock::acquire(runs_root, cluster, run_id);
+  std::string took_over;
+  auto lock = lockClusterForRun(runs_root, cluster, run_id, &took_over);
+  if (!took_over.empty()) std::fprintf(stderr, "drctl: %s\n", took_over.c_str());
+  return lock;
 }
 
 // ---- progress ---------------------------------------------------------------------------------------------------
@@ -396,7 +340,6 @@ int executePlan(ExecutionRequest request) {
   const bool undo = request.options.mode == ExecutionMode::Undo;
   const std::string run_id = request.run_dir->runId();
   SignalGuard signals;  // before the executor's threads exist, so they never see a default SIGINT
-  SystemClock clock;
   JournalWriterSink file_sink(*request.journal);
   const char* crash_after = std::getenv("DRCTL_TEST_CRASH_AFTER_RECORDS");
   CrashAfterRecordsSink crashing(file_sink, crash_after != nullptr ? std::atol(crash_after) : 0);
@@ -405,17 +348,16 @@ int executePlan(ExecutionRequest request) {
   std::string error;
   {
     auto observer = makeProgressObserver(request.log_format, *request.plan);
-    ExecutorEnv env;
-    env.hosts = request.endpoints;
-    env.clock = &clock;
-    env.journal = &sink;
-    env.observer = observer.get();
-    RunDirectory* run_dir = request.run_dir;
-    env.step_log_path = [run_dir](const std::string& id) { return run_dir->stepLogPath(id); };
-    Executor executor(*request.plan, env, request.options);
-    signals.attach(&executor);
-    auto result = executor.run(request.directives);
-    signals.attach(nullptr);
+    RunExecution execution;
+    execution.plan = request.plan;
+    execution.directives = request.directives;
+    execution.run_dir = request.run_dir;
+    execution.journal = &sink;
+    execution.endpoints = request.endpoints;
+    execution.options = request.options;
+    execution.observer = observer.get();
+    execution.attach = [&signals](Executor* executor) { signals.attach(executor); };
+    auto result = executeRun(execution);
     if (result) {
       outcome = std::move(result).value();
     } else {
@@ -426,13 +368,25 @@ int executePlan(ExecutionRequest request) {
     std::fprintf(stderr, "drctl: %s\n", error.c_str());
     return kExitFailed;
   }
-  const ExecutionResult& result = *outcome;
-  const std::string resume = resumeCommand(run_id, request.runs_root);
-  const std::string rollback = rollbackCommand(run_id, request.runs_root);
+  RunEndReport report;
+  report.run_id = run_id;
+  report.undo = undo;
+  report.log_format = request.log_format;
+  report.logs_dir = request.run_dir->path() / "logs";
+  report.resume_command = resumeCommand(run_id, request.runs_root);
+  report.rollback_command = rollbackCommand(run_id, request.runs_root);
+  return reportRunEnd(*outcome, report);
+}
+
+int reportRunEnd(const ExecutionResult& result, const RunEndReport& report) {
+  const std::string& run_id = report.run_id;
+  const bool undo = report.undo;
+  const std::string& resume = report.resume_command;
+  const std::string& rollback = report.rollback_command;
   const int code = result.outcome == RunOutcome::Finished  ? kExitOk
                    : result.outcome == RunOutcome::Stopped ? kExitInterrupted
                                                            : kExitFailed;
-  if (request.log_format == LogFormat::Json) {
+  if (report.log_format == LogFormat::Json) {
     nlohmann::json hosts = nlohmann::json::array();
     for (const auto& h : result.hosts) {
       hosts.push_back({{"host", h.host}, {"state", hostOutcomeName(h.outcome)}, {"done", h.done}, {"total", h.total},
@@ -466,26 +420,10 @@ int executePlan(ExecutionRequest request) {
     std::fprintf(stderr, "  %-22s %-9s %d/%d done  %s\n", h.host.c_str(), hostOutcomeName(h.outcome), h.done, h.total,
                  detail.c_str());
   }
-  std::fprintf(stderr, "Step logs: %s\n", (request.run_dir->path() / "logs").c_str());
+  std::fprintf(stderr, "Step logs: %s\n", report.logs_dir.c_str());
   std::fprintf(stderr, "Resume with:    %s\n", undo ? rollback.c_str() : resume.c_str());
   if (!undo) std::fprintf(stderr, "Roll back with: %s\n", rollback.c_str());
   return code;
-}
-
-Result<JournalWriter> startJournalSession(const RunDirectory& dir, bool new_run, const RunInfo& info,
-                                          const std::string& fingerprint, const std::string& mode) {
-  auto journal = new_run ? JournalWriter::create(dir.journalPath()) : JournalWriter::openForAppend(dir.journalPath());
-  if (!journal) return journal.error();
-  JournalRecord started;
-  started.type = RecordType::RunStarted;
-  started.time_ms = SystemClock().wallMs();
-  started.run_id = info.run_id;
-  started.fingerprint = fingerprint;
-  started.inventory_path = info.inventory_path;
-  started.snapshot_path = info.snapshot_path;
-  started.mode = mode;
-  if (Status s = journal->append(started); !s) return s.error();
-  return journal;
 }
 
 }  // namespace dr::cli

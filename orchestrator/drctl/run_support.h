@@ -1,5 +1,5 @@
-// What apply, resume, rollback and status share: loading and planning the inputs, choosing a transport per host,
-// showing progress (live view, log lines or JSON events), turning SIGINT/SIGTERM into a stop request, and running
+// What apply, resume, rollback and status share, around the non-printing core in exec/run_session.h (planning,
+// host routing, lock, journal session, executing): printing what that core reports, showing progress (live view, log lines or JSON events), turning SIGINT/SIGTERM into a stop request, and running
 // a plan through the executor with its journal, logs and the final summary.
 #pragma once
 
@@ -10,51 +10,29 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "etcd/snapshot_file.h"
+#include "exec/dry_run.h"
 #include "exec/executor.h"
 #include "exec/journal.h"
 #include "exec/run_lock.h"
 #include "exec/run_dir.h"
+#include "exec/run_session.h"
 #include "inventory/inventory.h"
 #include "plan/plan.h"
 #include "plan/plan_template.h"
-#include "transport/local_transport.h"
-#include "transport/ssh_transport.h"
 
 namespace dr::cli {
 
 inline constexpr const char* kDefaultRunsDir = "runs";
 inline constexpr const char* kDefaultTemplate = "full-restore";
 
-// Everything a plan is made from, loaded and planned. Problems were printed to stderr when loading fails.
-struct PlannedRun {
-  Inventory inventory;
-  SnapshotInfo snapshot;
-  PlanTemplate plan_template;
-  Plan plan;
-};
-
 // Loads inventory, snapshot and template and builds the plan for `run_id`. On failure every problem has been
 // printed (FILE:LINE:COLUMN: message) and nullopt is returned: the caller exits 2.
 std::optional<PlannedRun> loadAndPlan(const std::string& inventory_path, const std::string& snapshot_path,
                                       const std::string& template_name, const std::string& run_id,
                                       const std::string& token);
-
-// Owns the transports and maps each of a plan's hosts to one: the controller and loopback hosts run locally
-// (drctl's own directory first on PATH, so steps can call `drctl`), the others over SSH with the inventory's
-// settings for that address.
-class HostRouting {
- public:
-  HostRouting(const Inventory& inventory, bool accept_new_host_keys);
-  std::map<std::string, HostEndpoint> endpoints(const Plan& plan);
-
- private:
-  const Inventory& inventory_;
-  bool accept_new_host_keys_;
-  LocalTransport local_;
-  SshTransport ssh_;
-};
 
 // Puts the directory of the running drctl first on PATH (inherited by local steps).
 void putOwnDirectoryOnPath();
@@ -101,6 +79,45 @@ struct ExecutionRequest {
 // (0 finished, 1 failed, 3 interrupted).
 int executePlan(ExecutionRequest request);
 
+// How a session's end is shown: the per-host summary and the exact resume / rollback commands (text), or one
+// run-ended JSON object. Shared by executePlan and `drctl --server`, which gets the result from drd.
+struct RunEndReport {
+  std::string run_id;
+  bool undo = false;
+  LogFormat log_format = LogFormat::Text;
+  std::filesystem::path logs_dir;
+  std::string resume_command;
+  std::string rollback_command;
+};
+// Prints the end of a session and returns its exit code (0 finished, 1 failed, 3 interrupted).
+int reportRunEnd(const ExecutionResult& result, const RunEndReport& report);
+
+// Prints a dry-run's report (per host, what would run and what is already done) on stdout; returns 0 when every
+// host was reached and every preflight passed, 1 otherwise. Defined in cmd_apply.cpp.
+int printDryRun(const Plan& plan, const DryRunReport& report);
+
+// What `drctl status` shows, read from a local runs directory or from drd (`drctl --server`). Printed by
+// cmd_status.cpp, on stdout.
+struct RunStatusRow {
+  std::string run_id, cluster, done, state;
+};
+void printRunList(const std::vector<RunStatusRow>& rows, const std::string& where);
+struct StepStatusLine {
+  std::string id, host, state;
+  int attempts = 0;
+  std::int64_t duration_ms = 0;
+  std::optional<int> exit_code;
+  std::string failure;  // the message of a failed step
+  bool done = false;
+};
+struct RunStatusView {
+  std::string run_id, cluster, plan_name, fingerprint, state_text, reason, tail_note;
+  std::vector<StepStatusLine> steps;
+  bool ended = false;  // finished or rolled back: no resume/rollback commands
+  std::string resume_command, rollback_command;
+};
+void printRunStatus(const RunStatusView& view);
+
 // `drctl resume RUN_ID --runs DIR` and friends, exactly as the operator should type them.
 std::string resumeCommand(const std::string& run_id, const std::string& runs_root);
 std::string rollbackCommand(const std::string& run_id, const std::string& runs_root);
@@ -108,11 +125,6 @@ std::string rollbackCommand(const std::string& run_id, const std::string& runs_r
 // Takes the cluster lock for `run_id`. A stale lock left by this same run (drctl was killed) is taken over, saying
 // so: resuming or rolling back the run is exactly what the lock protects. Any other holder refuses.
 Result<RunLock> acquireRunLock(const std::string& runs_root, const std::string& cluster, const std::string& run_id);
-
-// Opens the run's journal (creates it for a new run) and records the start of this session: RunStarted with the
-// plan's fingerprint and the mode ("apply", "resume", "resume --force", "rollback").
-Result<JournalWriter> startJournalSession(const RunDirectory& dir, bool new_run, const RunInfo& info,
-                                          const std::string& fingerprint, const std::string& mode);
 
 bool stdinIsTerminal();
 bool stderrIsTerminal();
