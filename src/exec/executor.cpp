@@ -4,6 +4,7 @@
 // has `per_host` slot threads, each with its own lazily opened, reused Session. All bookkeeping is keyed by the
 // step's index in plan order (stable, deterministic) and guarded by one mutex; a slot journals a step's end
 // before it reports back, so a dependent step is dispatched only after its needs' records are durable.
+// With a StepScheduler (the simulator) there are no slot threads: the caller's thread runs one step at a time.
 #include "exec/executor.h"
 
 #include <algorithm>
@@ -196,6 +197,8 @@ struct Executor::Impl {
   Result<CommandResult> runCheck(HostRuntime& host, Slot& slot, const Step& step);
   bool ensureSession(HostRuntime& host, Slot& slot, std::string& error);
   void finish(HostRuntime& host, std::size_t index, StepOutcome outcome);
+  void dispatchThreaded();
+  void dispatchInline();
 };
 
 Executor::Executor(const Plan& plan, ExecutorEnv env, ExecutorOptions options)
@@ -293,50 +296,10 @@ Result<ExecutionResult> Executor::run(const std::map<std::string, StepDirective>
     it->second.name = step.host;
     it->second.endpoint = &s.env.hosts.at(step.host);
   }
-  std::set<std::string> hosts_with_uploads;
-  for (const auto& step : s.plan.steps) {
-    if (step.upload) hosts_with_uploads.insert(step.host);
-  }
-  for (auto& [name, host] : s.hosts) {
-    const int transfer_slots = hosts_with_uploads.count(name) ? 1 : 0;
-    for (int k = 0; k < s.options.per_host + transfer_slots; ++k) {
-      auto slot = std::make_unique<Impl::Slot>();
-      slot->lane = k < s.options.per_host ? Impl::kCommandLane : Impl::kTransferLane;
-      Impl::Slot& ref = *slot;
-      Impl::HostRuntime& host_ref = host;
-      slot->thread = std::thread([&s, &host_ref, &ref] { s.slotLoop(host_ref, ref); });
-      host.slots.push_back(std::move(slot));
-    }
-  }
-
-  {
-    std::unique_lock lock(s.mutex);
-    while (true) {
-      if (!s.stop && !s.failed) {
-        for (auto it = s.ready.begin(); it != s.ready.end();) {
-          const std::size_t i = *it;
-          Impl::HostRuntime& host = s.hosts.at(s.plan.steps[i].host);
-          const Impl::Lane lane = s.laneOf(i);
-          if (host.running[lane] >= (lane == Impl::kCommandLane ? s.options.per_host : 1)) {
-            ++it;
-            continue;
-          }
-          it = s.ready.erase(it);
-          s.outcomes[i].state = StepState::Running;
-          ++host.running[lane];
-          ++s.running_total;
-          host.queue[lane].push_back(i);
-          host.wake.notify_all();
-        }
-      }
-      if (s.running_total == 0) break;
-      s.coordinator_wake.wait(lock);
-    }
-    s.shutdown = true;
-    for (auto& [name, host] : s.hosts) host.wake.notify_all();
-  }
-  for (auto& [name, host] : s.hosts) {
-    for (auto& slot : host.slots) slot->thread.join();
+  if (s.env.scheduler != nullptr) {
+    s.dispatchInline();
+  } else {
+    s.dispatchThreaded();
   }
 
   ExecutionResult result;
@@ -370,6 +333,91 @@ Result<ExecutionResult> Executor::run(const std::map<std::string, StepDirective>
     s.notify([&](ExecutionObserver& o) { o.onHostActivity(host.host, activity, ""); });
   }
   return result;
+}
+
+// Slot threads per host (per_host command slots, one transfer slot where the host has uploads); this thread hands
+// them ready steps and waits until nothing runs.
+void Executor::Impl::dispatchThreaded() {
+  std::set<std::string> hosts_with_uploads;
+  for (const auto& step : plan.steps) {
+    if (step.upload) hosts_with_uploads.insert(step.host);
+  }
+  for (auto& [name, host] : hosts) {
+    const int transfer_slots = hosts_with_uploads.count(name) ? 1 : 0;
+    for (int k = 0; k < options.per_host + transfer_slots; ++k) {
+      auto slot = std::make_unique<Slot>();
+      slot->lane = k < options.per_host ? kCommandLane : kTransferLane;
+      Slot& ref = *slot;
+      HostRuntime& host_ref = host;
+      slot->thread = std::thread([this, &host_ref, &ref] { slotLoop(host_ref, ref); });
+      host.slots.push_back(std::move(slot));
+    }
+  }
+
+  {
+    std::unique_lock lock(mutex);
+    while (true) {
+      if (!stop && !failed) {
+        for (auto it = ready.begin(); it != ready.end();) {
+          const std::size_t i = *it;
+          HostRuntime& host = hosts.at(plan.steps[i].host);
+          const Lane lane = laneOf(i);
+          if (host.running[lane] >= (lane == kCommandLane ? options.per_host : 1)) {
+            ++it;
+            continue;
+          }
+          it = ready.erase(it);
+          outcomes[i].state = StepState::Running;
+          ++host.running[lane];
+          ++running_total;
+          host.queue[lane].push_back(i);
+          host.wake.notify_all();
+        }
+      }
+      if (running_total == 0) break;
+      coordinator_wake.wait(lock);
+    }
+    shutdown = true;
+    for (auto& [name, host] : hosts) host.wake.notify_all();
+  }
+  for (auto& [name, host] : hosts) {
+    for (auto& slot : host.slots) slot->thread.join();
+  }
+}
+
+// One step at a time on this thread, in the order the scheduler picks. Each host keeps one session per lane, as
+// the threaded dispatch does, so sessions are opened and reused the same way.
+void Executor::Impl::dispatchInline() {
+  for (auto& [name, host] : hosts) {
+    for (Lane lane : {kCommandLane, kTransferLane}) {
+      auto slot = std::make_unique<Slot>();
+      slot->lane = lane;
+      host.slots.push_back(std::move(slot));
+    }
+  }
+  std::unique_lock lock(mutex);
+  while (!stop && !failed && !ready.empty()) {
+    const std::vector<std::size_t> candidates(ready.begin(), ready.end());
+    lock.unlock();
+    const std::optional<std::size_t> pick = env.scheduler->pick(candidates);
+    lock.lock();
+    if (!pick || *pick >= candidates.size()) {
+      if (!stop) stop_reason = "stopped by the scheduler";
+      stop = true;
+      break;
+    }
+    const std::size_t i = candidates[*pick];
+    ready.erase(i);
+    HostRuntime& host = hosts.at(plan.steps[i].host);
+    const Lane lane = laneOf(i);
+    outcomes[i].state = StepState::Running;
+    ++host.running[lane];
+    ++running_total;
+    lock.unlock();
+    StepOutcome outcome = execute(host, *host.slots[lane], i);
+    lock.lock();
+    finish(host, i, std::move(outcome));
+  }
 }
 
 void Executor::Impl::slotLoop(HostRuntime& host, Slot& slot) {
@@ -430,6 +478,8 @@ Result<CommandResult> Executor::Impl::runCheck(HostRuntime& host, Slot& slot, co
   if (!ensureSession(host, slot, error)) return Error{error};
   CommandRequest request;
   request.command = step.check;
+  request.step_id = step.id;
+  request.purpose = CommandPurpose::Check;
   request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(step.timeout);
   request.cancelled = [this] { return cancel.load(); };
   auto result = slot.session->run(request);
@@ -467,6 +517,7 @@ AttemptOutcome Executor::Impl::attemptOnce(HostRuntime& host, Slot& slot, const 
     upload.local_path = step.upload->local_path;
     upload.remote_path = step.upload->remote_path;
     upload.expected_sha256 = step.upload->sha256;
+    upload.step_id = step.id;
     if (Status sent = slot.session->upload(upload); !sent) {
       slot.session.reset();  // the connection may be broken; a retry reconnects
       out.message = fmt::format("upload of {} to {}:{} failed: {}", upload.local_path.string(), host.name,
@@ -489,6 +540,7 @@ AttemptOutcome Executor::Impl::attemptOnce(HostRuntime& host, Slot& slot, const 
   };
   CommandRequest request;
   request.command = step.command;
+  request.step_id = step.id;
   request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(step.timeout);
   request.on_output = [&](std::string_view chunk) {
     streamed = true;

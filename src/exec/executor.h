@@ -57,6 +57,17 @@ struct ExecutorOptions {
   bool journal_run_end = true;  // append RunFinished / RollbackFinished / RunHalted at the end
 };
 
+// Chooses the next step when the executor runs single-threaded (ExecutorEnv::scheduler): the simulator explores
+// the orders in which ready steps can complete through it, on the same executor that runs real plans.
+class StepScheduler {
+ public:
+  virtual ~StepScheduler() = default;
+  // `ready`: plan indices of the steps whose needs are done, in plan order, never empty. Returns the position in
+  // `ready` of the step to run next (it runs to its end before the next pick), or nullopt to stop the run here
+  // (it ends Stopped, as after requestStop).
+  virtual std::optional<std::size_t> pick(const std::vector<std::size_t>& ready) = 0;
+};
+
 // The world the executor acts on. Pointers are not owned; everything must outlive run().
 struct ExecutorEnv {
   std::map<std::string, HostEndpoint> hosts;  // by Step::host; every host of the plan must be here
@@ -65,6 +76,9 @@ struct ExecutorEnv {
   ExecutionObserver* observer = nullptr;      // may be null
   // Where a step's output goes (appended, one section per attempt); empty function: no logs.
   std::function<std::filesystem::path(const std::string& step_id)> step_log_path;
+  // Null: steps run on slot threads, in parallel. Set: run() runs one step at a time on the calling thread, in the
+  // order this scheduler picks (no threads, so a simulated crash or fault is exactly where the scheduler put it).
+  StepScheduler* scheduler = nullptr;
 };
 
 enum class StepState { NotStarted, Running, Done, AlreadyDone, Failed };

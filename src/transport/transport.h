@@ -32,6 +32,9 @@ struct HostTarget {
   bool accept_new_host_keys = false;  // like OpenSSH's StrictHostKeyChecking=accept-new
 };
 
+// Why the executor runs a command: the step itself (or, in a rollback, its undo) or the step's read-only check.
+enum class CommandPurpose { Step, Check };
+
 struct CommandRequest {
   std::string command;  // run by the host's /bin/sh; wrapped in `sudo -n` by the session when become is sudo
   std::chrono::milliseconds timeout{300000};  // on expiry the remote process is ended too
@@ -41,6 +44,10 @@ struct CommandRequest {
   // Polled while the command runs (may be empty); once it returns true the command is ended as on timeout (the
   // remote process too) and run() returns with timed_out set. The executor's cancel path: a second SIGINT.
   std::function<bool()> cancelled;
+  // Which step the command belongs to, and why it runs. Real transports ignore both; the simulator's transport
+  // applies the step's action to its model through them.
+  std::string step_id;
+  CommandPurpose purpose = CommandPurpose::Step;
 };
 
 struct CommandResult {
@@ -55,6 +62,7 @@ struct UploadRequest {
   std::string remote_path;       // final path; written as REMOTE.part then fsync'd and renamed
   std::string expected_sha256;   // lowercase hex; verified on the host after the upload
   std::function<void(std::uint64_t sent, std::uint64_t total)> on_progress;  // may be empty
+  std::string step_id;  // the step it belongs to (see CommandRequest::step_id)
 };
 
 // One open connection to one host. A Session is used by one thread at a time; the executor keeps one per host.
