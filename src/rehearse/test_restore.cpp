@@ -173,8 +173,6 @@ Status runTestRestore(TestRestoreResult& result, const TestRestoreOptions& optio
 
   ClientOptions client_options;
   client_options.timeout = std::chrono::milliseconds(1000);
-  auto client = EtcdClient::open(client_url, client_options);
-  if (!client) return fail("cannot reach the restored etcd: {}", client.error().message);
   // A linearizable count of every key ("\0" to "\0"): it needs the member to have elected itself leader and
   // applied its log, so it is the proof that the restored member serves, not merely that it listens.
   const std::string all(1, '\0');
@@ -183,6 +181,10 @@ Status runTestRestore(TestRestoreResult& result, const TestRestoreOptions& optio
     if (auto exit_code = member->poll()) {
       return fail("the restored etcd exited (code {}) before serving: {}", *exit_code, logTail(etcd_log));
     }
+    // A new client each attempt: a gRPC channel that tried before etcd listened stays failed ("tcp handshaker
+    // shutdown") long after etcd is up, while a fresh one connects at once.
+    auto client = EtcdClient::open(client_url, client_options);
+    if (!client) return fail("cannot reach the restored etcd: {}", client.error().message);
     auto range = client->range(all, all, /*linearizable=*/true, /*count_only=*/true);
     if (range) {
       result.served_keys = range->count;
