@@ -44,18 +44,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# key<TAB>value lines of every key under PREFIX on one endpoint, read locally (serializable) from that member.
-dump() {  # ENDPOINT PREFIX
-  ectl --endpoints="$1" get --prefix "$2" --consistency=s | paste - - | sort
-}
-cluster_id() { ectl --endpoints="$1" endpoint status -w json | grep -o '"cluster_id":[0-9]*' | head -1 | cut -d: -f2; }
-# sha256 of every file under the host's etcd and kubernetes dirs (logs and pid files change by themselves).
-# Directories too (an mkdir is a change), including the staging area the upload would use.
-host_files_digest() {
-  on "$1" sh -c 'cd / && { find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -print 2>/dev/null | sort
-                           find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum; } | sha256sum'
-}
-
 step "lab up: $HOSTS_N hosts"
 scenario_lab_up
 OLD_CLUSTER_ID=$(cluster_id "http://$(addr lab-1):2379")
@@ -71,15 +59,7 @@ step "writes after the snapshot (a restore must discard them)"
 scenario_load /gameday/after/ 200 100
 
 step "what the snapshot holds: restored into a throwaway etcd in the operator namespace"
-SNAPDIR=$WORK/snapshot-contents
-op env ETCDCTL_API=3 etcdctl snapshot restore "$WORK/snapshot.db" --data-dir "$SNAPDIR" --name probe \
-  --initial-cluster probe=http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 >/dev/null
-op /usr/bin/etcd --name probe --data-dir "$SNAPDIR" --listen-peer-urls http://127.0.0.1:23800 \
-  --listen-client-urls http://127.0.0.1:23790 --advertise-client-urls http://127.0.0.1:23790 >"$WORK/probe.log" 2>&1 &
-PROBE=$!
-for _ in $(seq 100); do ectl --endpoints=http://127.0.0.1:23790 endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
-dump http://127.0.0.1:23790 / > "$WORK/snapshot.kv"
-kill "$PROBE"; wait "$PROBE" 2>/dev/null || true
+scenario_snapshot_contents "$WORK/snapshot.db" "$WORK/snapshot.kv"
 echo "snapshot holds $(wc -l < "$WORK/snapshot.kv") keys under /"
 check "the snapshot holds all 3,000 data keys" test "$(grep -c '^/gameday/data/' "$WORK/snapshot.kv")" -eq 3000
 check "the snapshot holds none of the later writes" test "$(grep -c '^/gameday/after/' "$WORK/snapshot.kv" || true)" -eq 0

@@ -7,6 +7,8 @@
 #   lab.sh exec HOST CMD...               run CMD inside HOST (its network and mount namespaces)
 #   lab.sh op CMD...                      run CMD in the operator namespace (where drctl runs)
 #   lab.sh inventory                      print the path of the inventory that describes the lab
+#   lab.sh sshd-kill HOST                 kill -9 every sshd of HOST, open sessions included (a fault)
+#   lab.sh sshd-restart HOST              start HOST's sshd again
 #
 # Each host is a network namespace on a private bridge; the bridge lives in a namespace of its own so nothing routes
 # from the root namespace. Each host's sshd runs in a private mount namespace where /var/lib/etcd, /etc/kubernetes and
@@ -99,17 +101,45 @@ CFG
   ip -n "$PREFIX-$name" link set lo up
   ip -n "$PREFIX-$name" addr add "$addr/24" dev "dl-$name"
   ip -n "$PREFIX-$name" link set "dl-$name" up
+  start_sshd "$name"
+}
 
-  # sshd in the host's network namespace and a private mount namespace with the host's own directories.
-  # The host's run dir covers $LAB (the operator's key is not visible on the hosts).
-  ip netns exec "$PREFIX-$name" unshare --mount --propagation private /bin/sh -c "
+# sshd in the host's network namespace and a private mount namespace with the host's own directories.
+# The host's run dir covers $LAB (the operator's key is not visible on the hosts). A restarted sshd gets a new
+# mount namespace with the same bind mounts: the host's processes still in the old one see the very same files.
+start_sshd() {  # NAME
+  local dir="$HOSTS/$1"
+  ip netns exec "$PREFIX-$1" unshare --mount --propagation private /bin/sh -c "
     mkdir -p /var/lib/etcd /etc/kubernetes /run/etcd-dr-lab /run/sshd &&
     mount --bind '$dir/var-lib-etcd' /var/lib/etcd &&
     mount --bind '$dir/etc-kubernetes' /etc/kubernetes &&
     mount --bind '$dir/var-tmp' /var/tmp &&
     mount --bind '$dir/run' /run/etcd-dr-lab &&
-    exec /usr/sbin/sshd -D -e -f '$dir/ssh/sshd_config'" > "$dir/sshd.log" 2>&1 &
+    exec /usr/sbin/sshd -D -e -f '$dir/ssh/sshd_config'" >> "$dir/sshd.log" 2>&1 &
   echo $! > "$dir/sshd.pid"
+}
+
+# The fault "a host's sshd dies": SIGKILL to every sshd of HOST, the listener and each connection's own sshd, so
+# open sessions drop too (killing only the listener would leave drctl's established session working). etcd, the
+# API-server stand-in and commands already running on the host are left alone.
+cmd_sshd_kill() {  # HOST
+  local ns="$PREFIX-$1" pids="" p
+  [ -d "$HOSTS/$1" ] || die "sshd-kill: no such host $1"
+  for p in $(ip netns pids "$ns" 2>/dev/null); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sshd ] && pids+=" $p"
+  done
+  [ -n "$pids" ] || die "sshd-kill: no sshd runs on $1"
+  kill -KILL $pids
+  for p in $pids; do while alive "$p"; do sleep 0.05; done; done
+  say "sshd-kill: $1: killed sshd$pids"
+}
+
+cmd_sshd_restart() {  # HOST
+  [ -d "$HOSTS/$1" ] || die "sshd-restart: no such host $1"
+  alive "$(sshd_pid "$1")" && die "sshd-restart: $1's sshd is still running (pid $(sshd_pid "$1"))"
+  start_sshd "$1"
+  wait_port "$1" "$(host_addr "${1#lab-}")" 22 10
+  say "sshd-restart: $1: sshd listening again (pid $(sshd_pid "$1"))"
 }
 
 wait_port() {  # NAME ADDR PORT SECONDS
@@ -250,8 +280,10 @@ main() {
     status) cmd_status ;;
     exec) [ $# -ge 2 ] || die "usage: lab.sh exec HOST CMD..."; cmd_exec "$@" ;;
     op) cmd_op "$@" ;;
+    sshd-kill) [ $# -eq 1 ] || die "usage: lab.sh sshd-kill HOST"; cmd_sshd_kill "$1" ;;
+    sshd-restart) [ $# -eq 1 ] || die "usage: lab.sh sshd-restart HOST"; cmd_sshd_restart "$1" ;;
     inventory) cmd_inventory ;;
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 2 ;;
   esac
 }
 main "$@"

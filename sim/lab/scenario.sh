@@ -45,3 +45,34 @@ scenario_reset_to_disaster() {
   done
   scenario_disaster
 }
+
+# key<TAB>value lines of every key under PREFIX on one endpoint, read locally (serializable) from that member.
+dump() {  # ENDPOINT PREFIX
+  ectl --endpoints="$1" get --prefix "$2" --consistency=s | paste - - | sort
+}
+cluster_id() { ectl --endpoints="$1" endpoint status -w json | grep -o '"cluster_id":[0-9]*' | head -1 | cut -d: -f2; }
+# sha256 of every file under the host's etcd and kubernetes dirs (logs and pid files change by themselves).
+# Directories too (an mkdir is a change), including the staging area the upload would use.
+host_files_digest() {
+  on "$1" sh -c 'cd / && { find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -print 2>/dev/null | sort
+                           find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum; } | sha256sum'
+}
+
+# What a snapshot holds, as dump prints it: restored into a throwaway etcd in the operator namespace (loopback
+# ports of its own), read, and stopped. The expected state of every member after a recovery.
+scenario_snapshot_contents() {  # SNAPSHOT OUT_KV
+  local dir probe
+  dir=$(mktemp -d "$WORK/snapshot-contents.XXXXXX")
+  op env ETCDCTL_API=3 etcdctl snapshot restore "$1" --data-dir "$dir/data" --name probe \
+    --initial-cluster probe=http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 >/dev/null
+  # Through a pid file: $! would be the lab.sh wrapper, and killing it would leave etcd running.
+  op sh -c 'echo $$ > "$1/probe.pid"; exec /usr/bin/etcd --name probe --data-dir "$1/data" \
+    --listen-peer-urls http://127.0.0.1:23800 --listen-client-urls http://127.0.0.1:23790 \
+    --advertise-client-urls http://127.0.0.1:23790' sh "$dir" >"$dir/probe.log" 2>&1 &
+  for _ in $(seq 100); do ectl --endpoints=http://127.0.0.1:23790 endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
+  dump http://127.0.0.1:23790 / > "$2"
+  probe=$(cat "$dir/probe.pid")
+  kill "$probe"
+  while [ -e "/proc/$probe" ] && [ "$(sed 's/.*) //' "/proc/$probe/stat" 2>/dev/null | cut -c1)" != Z ]; do sleep 0.1; done
+  rm -rf "$dir"
+}
