@@ -2,7 +2,7 @@
 # The game day's fault scenarios (issue 6, item 3): real faults injected into real recoveries on the lab
 # (sim/lab/lab.sh), each followed by the checks that say whether drctl kept the cluster safe and got it back.
 #
-#   faults.sh [--hosts N] [--build DIR] [--seed S] [--only NAME] [--work DIR] [--keep]
+#   faults.sh [--hosts N] [--build DIR] [--seed S] [--only NAME] [--plan FILE] [--work DIR] [--keep]
 #
 # One lab serves every scenario: lab up -> data -> drctl snapshot save -> writes after the snapshot, then
 #   rollback          on the HEALTHY cluster: a forced apply whose restore fails on one member after the others
@@ -12,6 +12,7 @@
 #   kill-drctl        kill -9 of drctl at a step picked by the seed, then drctl resume: the same end state
 #   sshd-loss         one host's sshd killed mid-run: a clean halt naming the host; sshd back, resume: success
 # (a dry-run changing nothing is checked by gameday.sh). The seed is printed; --seed replays the same choices.
+# --plan runs every scenario with another plan template (e.g. a fix of plans/full-restore.yaml, before it lands).
 # Each check prints PASS or FAIL; exit 0 only when every check passed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +23,7 @@ WORK=""
 KEEP=0
 SEED=$(( $(date +%s%N) / 1000 % 1000000 ))
 ONLY=""
+PLAN=""
 SCENARIOS="rollback corrupt-snapshot kill-drctl sshd-loss"
 while [ $# -gt 0 ]; do
   case $1 in
@@ -29,9 +31,10 @@ while [ $# -gt 0 ]; do
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --plan) PLAN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "faults: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +48,8 @@ LAB="$HERE/lab.sh"
 LAB_HOSTS_DIR=${DR_LAB_ROOT:-/run/etcd-dr-lab}-hosts   # lab.sh's per-host directories, seen from every host
 DRCTL="$BUILD/orchestrator/drctl"
 RUNS=$WORK/runs
+PLAN_ARGS=()
+[ -z "$PLAN" ] || PLAN_ARGS=(-p "$PLAN")
 FAILURES=0
 
 step() { printf '\n== %s\n' "$*"; }
@@ -115,7 +120,7 @@ wait_step() {  # RUN_ID STEP WHEN SECONDS
     sleep 0.05
   done
 }
-plan_step_ids() { drctl plan -i "$INV" -s "$WORK/snapshot.db" -o json | jq -r '.steps[].id'; }
+plan_step_ids() { drctl plan -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" -o json | jq -r '.steps[].id'; }
 readyz() { op curl -fsS --max-time 2 "http://$(addr "$1"):6443/readyz" >/dev/null 2>&1; }
 apiserver_running() { on "$1" /run/etcd-dr-lab/bin/apiserver-ctl status; }
 wait_healthy() {  # SECONDS
@@ -164,7 +169,7 @@ check_complete_restores() {  # LABEL
 # its data dir (it watches their directories through the lab's shared /run): a failure partway, after the point of
 # no return on the other members, which is what a rollback is for.
 faulty_template() {  # HOST OUT
-  python3 - "$ROOT/plans/full-restore.yaml" "$2" "$1" "$LAB_HOSTS_DIR" "$((HOSTS_N - 1))" <<'PY'
+  python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$2" "$1" "$LAB_HOSTS_DIR" "$((HOSTS_N - 1))" <<'PY'
 import sys
 src, out, host, hosts_dir, others = sys.argv[1:]
 text = open(src).read()
@@ -297,7 +302,7 @@ PY
   BEFORE_RUNS=$(run_dirs)
   for kind in flipped flipped-trailer-fixed sidecar-mismatch; do
     set +e
-    drctl apply -i "$INV" -s "$WORK/$kind/snapshot.db" --runs "$RUNS" --yes >"$WORK/corrupt-$kind.out" 2>&1
+    drctl apply -i "$INV" -s "$WORK/$kind/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes >"$WORK/corrupt-$kind.out" 2>&1
     RC=$?
     set -e
     sed 's/^/    /' "$WORK/corrupt-$kind.out" | head -n 4
@@ -321,12 +326,12 @@ if wanted kill-drctl; then
   # "finished" only for a step something waits on: after the last steps finish there is no drctl left to kill.
   KILL_WHEN=started
   if [ $((PICK_KILL_WHEN % 2)) -eq 1 ] &&
-     drctl plan -i "$INV" -s "$WORK/snapshot.db" -o json | jq -e --arg s "$KILL_STEP" '[.steps[].needs[]] | index($s)' >/dev/null; then
+     drctl plan -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" -o json | jq -e --arg s "$KILL_STEP" '[.steps[].needs[]] | index($s)' >/dev/null; then
     KILL_WHEN=finished
   fi
   step "kill-drctl: kill -9 of drctl once $KILL_STEP has $KILL_WHEN (step $((PICK_KILL_STEP % ${#STEPS[@]} + 1)) of ${#STEPS[@]}), then drctl resume"
   S0=$(now)
-  drctl_bg "$WORK/kill.pid" "$WORK/kill-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" --runs "$RUNS" --yes
+  drctl_bg "$WORK/kill.pid" "$WORK/kill-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes
   RUN=$(run_id_of "$WORK/kill-apply.out" || true)
   KILLED=0
   if [ -n "$RUN" ] && wait_step "$RUN" "$KILL_STEP" "$KILL_WHEN" 120; then
@@ -342,7 +347,7 @@ if wanted kill-drctl; then
   # gate comes before the lock).
   BEFORE_RUNS=$(run_dirs)
   set +e
-  drctl apply --force -i "$INV" -s "$WORK/snapshot.db" --runs "$RUNS" --yes >"$WORK/kill-other.out" 2>&1
+  drctl apply --force -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes >"$WORK/kill-other.out" 2>&1
   RC=$?
   set -e
   tail -n 1 "$WORK/kill-other.out"
@@ -371,7 +376,7 @@ if wanted sshd-loss; then
   LOST_AT=$([ $((PICK_SSHD_HOST / HOSTS_N % 2)) -eq 0 ] && echo restore || echo stop-etcd)@$LOST
   step "sshd-loss: $LOST's sshd killed (open sessions too) once $LOST_AT starts, then sshd back and drctl resume"
   S0=$(now)
-  drctl_bg "$WORK/sshd.pid" "$WORK/sshd-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" --runs "$RUNS" --yes
+  drctl_bg "$WORK/sshd.pid" "$WORK/sshd-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes
   RUN=$(run_id_of "$WORK/sshd-apply.out" || true)
   KILLED=0
   if [ -n "$RUN" ] && wait_step "$RUN" "$LOST_AT" started 120; then "$LAB" sshd-kill "$LOST" && KILLED=1; fi
