@@ -1,0 +1,79 @@
+// RunManager: drd's runs. It plans, starts, resumes, rolls back and cancels runs kept in STATE_DIR/runs/RUN_ID
+// (the layout of drctl's runs directory, so `drctl status --runs STATE_DIR/runs` reads them), each session on a
+// thread of its own through the same executor, journal and cluster lock as drctl (exec/run_session.h). Different
+// clusters run at once; one cluster has at most one run (the lock). A run left without an end record by a drd that
+// died is listed as interrupted and can be resumed.
+//
+// Its answers are gRPC statuses: the code says what kind of problem it is and the message what is wrong, and the
+// binary details hold the exit code `drctl` gives for the same problem.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "drd.pb.h"
+#include "drd/event_log.h"
+#include "exec/dry_run.h"
+#include "exec/run_session.h"
+
+namespace dr::drd {
+
+// A gRPC error with the drctl exit code it corresponds to in its details.
+grpc::Status serviceError(grpc::StatusCode code, const std::string& message, int exit_code);
+
+// A dry-run of an inventory's plan against its real hosts: planning problems, or the report.
+struct DryRunOutcome {
+  std::vector<std::string> problems;  // the inputs did not load or plan: nothing was contacted
+  std::vector<std::string> notes;     // warnings, the quorum verdict
+  std::optional<PlannedRun> planned;
+  std::optional<DryRunReport> report;  // points into planned->plan
+  bool ok() const { return problems.empty() && report && report->ok(); }
+};
+DryRunOutcome dryRunInventory(const std::string& inventory, const std::string& snapshot,
+                              const std::string& plan_template, bool accept_new_host_keys);
+// The report as text, one line per step ("HOST STEP VERDICT: message"), for schedule results.
+std::string dryRunText(const DryRunReport& report);
+
+class RunManager {
+ public:
+  explicit RunManager(std::filesystem::path state_dir);
+  ~RunManager();  // stops the live runs and waits for them
+  RunManager(const RunManager&) = delete;
+  RunManager& operator=(const RunManager&) = delete;
+
+  grpc::Status plan(const v1::PlanRequest& request, v1::PlanResponse* response);
+  grpc::Status apply(const v1::ApplyRequest& request, v1::RunStarted* response);
+  grpc::Status resume(const v1::ResumeRequest& request, v1::RunStarted* response);
+  grpc::Status rollback(const v1::RollbackRequest& request, v1::RunStarted* response);
+  grpc::Status cancel(const v1::CancelRequest& request, v1::CancelResponse* response);
+  grpc::Status listRuns(v1::ListRunsResponse* response);
+  grpc::Status getRun(const v1::GetRunRequest& request, v1::Run* response);
+  // The log a Watch follows (the live one, or one rebuilt from the journal and closed) and the seq to start at.
+  grpc::Status watchLog(const v1::WatchRequest& request, std::shared_ptr<RunEventLog>& log, std::int64_t& from);
+
+  // Stops every live run (nothing new starts; they journal RunHalted with `reason`) and waits for them.
+  void stopAll(const std::string& reason);
+  // How many runs are in each state ("running", "finished", "failed", "interrupted", ...), for the metrics.
+  std::map<std::string, int> runStateCounts();
+  const std::filesystem::path& runsDir() const { return runs_dir_; }
+
+ private:
+  struct Live;
+  struct Session;
+  grpc::Status startSession(std::unique_ptr<Session> session, v1::RunStarted* response);
+  void runSession(std::shared_ptr<Live> live, std::unique_ptr<Session> session);
+  bool isLive(const std::string& run_id);
+  void fillRun(const OpenedRun& run, bool with_steps, v1::Run* out);
+
+  std::filesystem::path runs_dir_;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Live>> runs_;  // runs this process has run, by id
+  bool stopping_ = false;
+};
+
+}  // namespace dr::drd
