@@ -67,7 +67,7 @@ PICK_KILL_WHEN=$RANDOM
 PICK_SSHD_HOST=$RANDOM
 PICK_ROLLBACK_HOST=$RANDOM
 PICK_FLIP=$RANDOM
-echo "seed $SEED (replay with: $0 --hosts $HOSTS_N --seed $SEED)"
+echo "seed $SEED (replay with: $0 --hosts $HOSTS_N --seed $SEED${PLAN:+ --plan $PLAN})"
 
 cleanup() {
   local rc=$?
@@ -168,7 +168,7 @@ check_complete_restores() {  # LABEL
 # its data dir (it watches their directories through the lab's shared /run): a failure partway, after the point of
 # no return on the other members, which is what a rollback is for.
 faulty_template() {  # HOST OUT
-  python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$2" "$1" "$LAB_HOSTS_DIR" "$((HOSTS_N - 1))" <<'PY'
+  /usr/bin/python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$2" "$1" "$LAB_HOSTS_DIR" "$((HOSTS_N - 1))" <<'PY'
 import sys
 src, out, host, hosts_dir, others = sys.argv[1:]
 text = open(src).read()
@@ -282,7 +282,7 @@ if wanted corrupt-snapshot; then
   # flipped: the content disagrees with the sidecars (and with etcd's own trailer).
   # flipped-trailer-fixed: etcd's trailer recomputed over the damaged bytes, so only our .sha256 sidecar can tell.
   # sidecar-mismatch: the content intact, the .sha256 sidecar names another hash.
-  python3 - "$WORK" "$FLIP_AT" <<'PY'
+  /usr/bin/python3 - "$WORK" "$FLIP_AT" <<'PY'
 import hashlib, sys
 work, at = sys.argv[1], int(sys.argv[2])
 for kind in ("flipped", "flipped-trailer-fixed"):
