@@ -12,6 +12,7 @@
 
 #include "core/sha256.h"
 #include "core/shell.h"
+#include "transport/upload_verifier.h"
 
 namespace dr::ssh {
 namespace {
@@ -19,6 +20,9 @@ namespace {
 // No acknowledged progress for this long means the upload is stuck.
 constexpr std::chrono::seconds kStallTimeout{60};
 constexpr std::chrono::seconds kCommandTimeout{600};  // hashing a large file on a slow disk
+// How much acknowledged data the host is asked to hash at a time: large enough that starting a reader per range
+// costs nothing, small enough that little is left to hash after the last byte arrives.
+constexpr std::uint64_t kVerifyRangeBytes = 32 * 1024 * 1024;
 
 class LocalFile {
  public:
@@ -102,14 +106,14 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
   const auto total = static_cast<std::uint64_t>(info.st_size);
   const bool sudo = target.ssh.become == Become::Sudo;
   const std::string staging = uploadStagingPath(target, remote);
-  const std::string q_staging = shellQuote(staging), q_remote = shellQuote(remote), q_dir = shellQuote(parentOf(remote));
+  const std::string q_staging = shellQuote(staging), q_dir = shellQuote(parentOf(remote));
 
   // 1. Make the destination directory (as the SSH user unless sudo finishes the job) and look at any staging file.
   CommandRequest prepare;
   prepare.timeout = kCommandTimeout;
   prepare.command = fmt::format(
-      "{}if [ -f {} ]; then printf 'size %s\\n' \"$(stat -c %s -- {})\"; sha256sum -- {}; fi",
-      sudo ? "" : fmt::format("mkdir -p -- {} || exit 1; ", q_dir), q_staging, q_staging, q_staging);
+      "{}if [ -f {} ]; then printf 'size %s\\n' \"$(stat -c %s -- {})\"; {} <{}; fi",
+      sudo ? "" : fmt::format("mkdir -p -- {} || exit 1; ", q_dir), q_staging, q_staging, kHostSha256, q_staging);
   auto prepared = session.execute(prepare, Become::None, 64 * 1024);
   if (!prepared) return prepared.error();
   if (prepared->exit_code != 0) {
@@ -142,6 +146,15 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
   SftpHandlePtr handle(raw, conn.sftpHandleFree());
   libssh2_sftp_seek64(raw, offset);
 
+  // The host verifies while the data arrives: it starts with the prefix kept from an earlier attempt (in parallel
+  // with sending the rest) and follows the acknowledged ranges, so at the end only the last range is left to hash.
+  // Opened after the staging file (created or truncated above), so it never reads bytes of an older attempt.
+  VerifierPlan plan{staging, remote, request.expected_sha256, total, sudo};
+  auto verifier = UploadVerifier::start(conn, plan, target.ssh.become, Clock::now() + target.connect_timeout);
+  if (!verifier) return verifier.error();
+  std::uint64_t reported = offset;  // bytes the host was asked to hash so far
+  if (auto told = verifier->hashNext(offset, Clock::now() + kStallTimeout); !told) return told.error();
+
   std::vector<char> window(kUploadWindowBytes);
   std::size_t begin = 0, end = 0;  // window[begin, end) is read from the file and not yet acknowledged
   std::uint64_t read_at = offset, acknowledged = offset;
@@ -169,6 +182,13 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
       acknowledged += static_cast<std::uint64_t>(written);
       last_progress = Clock::now();
       if (request.on_progress) request.on_progress(acknowledged, total);
+      // Only here, right after a write returned acknowledged bytes, is no SFTP packet half-sent.
+      if (acknowledged - reported >= kVerifyRangeBytes) {
+        if (auto told = verifier->hashNext(acknowledged - reported, last_progress + kStallTimeout); !told) {
+          return told.error();
+        }
+        reported = acknowledged;
+      }
     } else if (written == LIBSSH2_ERROR_EAGAIN) {
       if (!conn.wait(last_progress + kStallTimeout)) return conn.broken("uploading " + staging, LIBSSH2_ERROR_TIMEOUT);
     } else if (written == LIBSSH2_ERROR_SFTP_PROTOCOL) {
@@ -181,34 +201,30 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
     return fail("{}: {} changed while it was uploaded", target.name, request.local_path.string());
   }
 
-  // 3. Make the data durable before it can be renamed into place. Servers without fsync@openssh.com get `sync`.
+  // The last range goes first, so the host hashes it while the fsync below runs.
+  if (auto told = verifier->hashNext(acknowledged - reported, Clock::now() + kStallTimeout); !told) {
+    return told.error();
+  }
+
+  // 3. Make the data durable before it can be renamed into place (the host renames only after `commit`, which is
+  //    sent after this). Servers without fsync@openssh.com get `sync` on the host.
   rc = conn.call(Clock::now() + kCommandTimeout, [&] { return libssh2_sftp_fsync(raw); });
   bool synced = rc == 0;
   if (rc != 0 && rc != LIBSSH2_ERROR_SFTP_PROTOCOL) return conn.broken("syncing " + staging, rc);
   handle.reset();
 
-  // 4. Verify on the host, then rename over the final name; a mismatch removes the staging file.
-  std::string check = fmt::format(
-      "{}h=$(sha256sum -- {}) || exit 3; h=${{h%% *}}; "
-      "if [ \"$h\" != {} ]; then rm -f -- {}; echo \"sha256 $h\"; exit 4; fi; ",
-      synced ? "" : fmt::format("sync -- {} || exit 3; ", q_staging), q_staging, request.expected_sha256, q_staging);
-  std::string place =
-      sudo ? fmt::format("mkdir -p -- {0} && mv -f -- {1} {2}.part && sync -- {2}.part && mv -f -- {2}.part {2} || exit 5; ",
-                         q_dir, q_staging, q_remote)
-           : fmt::format("mv -f -- {} {} || exit 5; ", q_staging, q_remote);
-  CommandRequest finish;
-  finish.timeout = kCommandTimeout;
-  finish.command = check + place + fmt::format("sync -- {} 2>/dev/null; echo \"sha256 $h\"", q_dir);
-  auto finished = session.execute(finish, target.ssh.become, 64 * 1024);
-  if (!finished) return finished.error();
-  std::string output = finished->output;
-  while (!output.empty() && output.back() == '\n') output.pop_back();
-  if (finished->exit_code == 4) {
-    return fail("{}: uploaded {} has SHA-256 {} on the host but {} was expected: refused, the file was removed",
-                target.name, remote, output.substr(output.rfind(' ') + 1), request.expected_sha256);
+  // 4. The host finishes hashing, compares, and renames (or removes the staging file on a mismatch).
+  auto verdict = verifier->finish(synced, Clock::now() + kCommandTimeout);
+  if (!verdict) return verdict.error();
+  const std::string& output = verdict->output;
+  if (verdict->exit_code == kVerifierMismatch) {
+    // "sha256 HASH size SIZE"
+    std::string host_hash = output.size() >= 71 && output.starts_with("sha256 ") ? output.substr(7, 64) : output;
+    return fail("{}: uploaded {} has SHA-256 {} on the host but {} was expected ({}): refused, the file was removed",
+                target.name, remote, host_hash, request.expected_sha256, output);
   }
-  if (finished->exit_code != 0 || output.find("sha256 " + request.expected_sha256) == std::string::npos) {
-    return fail("{}: cannot verify and place {} (exit {}): {}", target.name, remote, finished->exit_code, output);
+  if (verdict->exit_code != 0 || output.find("sha256 " + request.expected_sha256) == std::string::npos) {
+    return fail("{}: cannot verify and place {} (exit {}): {}", target.name, remote, verdict->exit_code, output);
   }
   return {};
 }

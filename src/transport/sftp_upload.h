@@ -1,7 +1,8 @@
 // Verified, resumable uploads over SFTP. The file is written to a staging name (REMOTE.part, or a per-user file in
 // /var/tmp when become is sudo) with large pipelined SFTP writes and a fixed-size buffer (memory stays flat whatever
-// the file size), fsync'd, hashed on the host, and only when the host's SHA-256 equals the expected one renamed over
-// REMOTE (a mismatching staging file is removed). A staging file left by an interrupted upload is resumed when its
+// the file size), fsync'd, and only when the host's SHA-256 of what it stored equals the expected one renamed over
+// REMOTE (a mismatching staging file is removed). The host hashes while the file arrives (upload_verifier.h), so the
+// verification costs little more than the transfer. A staging file left by an interrupted upload is resumed when its
 // content equals the local file's prefix.
 #pragma once
 

@@ -60,9 +60,9 @@ struct CommandResult {
 struct UploadRequest {
   std::filesystem::path local_path;
   std::string remote_path;       // final path; written as REMOTE.part then fsync'd and renamed
-  std::string expected_sha256;   // lowercase hex; verified on the host after the upload
+  std::string expected_sha256;   // lowercase hex; verified on the host (from the bytes it stored) before the rename
   std::function<void(std::uint64_t sent, std::uint64_t total)> on_progress;  // may be empty
-  std::string step_id;  // the step it belongs to (see CommandRequest::step_id)
+  std::string step_id{};  // the step it belongs to (see CommandRequest::step_id); `{}`: may be left out
 };
 
 // One open connection to one host. A Session is used by one thread at a time; the executor keeps one per host.
