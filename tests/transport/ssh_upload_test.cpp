@@ -1,6 +1,10 @@
 // SFTP uploads and reads over the SSH transport against a real sshd: verified placement, resuming a partial upload,
-// refusing a wrong SHA-256 (nothing left in place), creating the parent directory, become: sudo, readFile limits.
+// refusing a wrong SHA-256 (nothing left in place), a file that changed during the upload caught by the host's hash,
+// an interrupted upload kept for a resume, creating the parent directory, become: sudo, readFile limits; and the
+// host-side verifier script on its own (both hashers, protocol errors, a size mismatch).
 #include <catch2/catch.hpp>
+
+#include <sys/wait.h>
 
 #include <fstream>
 
@@ -8,6 +12,7 @@
 #include "fixtures/sshd_fixture.h"
 #include "transport/sftp_upload.h"
 #include "transport/ssh_transport.h"
+#include "transport/upload_verifier.h"
 #include "transport_test_util.h"
 
 namespace dr {
@@ -34,6 +39,13 @@ struct UploadSetup {
 };
 
 std::string hashOf(const std::filesystem::path& path) { return sha256FileHex(path).value(); }
+
+// Overwrites `length` bytes at `offset` of an existing file (its size stays the same).
+void overwrite(const std::filesystem::path& path, std::size_t offset, std::size_t length, char byte) {
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(static_cast<std::streamoff>(offset));
+  file << std::string(length, byte);
+}
 
 }  // namespace
 
@@ -130,6 +142,63 @@ TEST_CASE("ssh upload: a wrong expected SHA-256 is refused and nothing is left i
   CHECK_THAT(missing.error().message, Catch::Contains("nope"));
 }
 
+TEST_CASE("ssh upload: a file that changes during the upload is caught by the host's own hash", "[ssh][upload]") {
+  UploadSetup setup;
+  auto session = setup.connect();
+  auto source = setup.source(12 * 1024 * 1024);
+  const std::string expected = hashOf(source);
+  const std::string destination = (setup.remote.path() / "changed.db").string();
+  // After the first acknowledgement, bytes far beyond what was read so far change: what travels (and what the host
+  // stores and hashes) is no longer what the caller's hash describes.
+  bool changed = false;
+  auto refused = session->upload({source, destination, expected, [&](std::uint64_t sent, std::uint64_t) {
+                                    if (changed || sent == 0) return;
+                                    overwrite(source, 11 * 1024 * 1024, 4096, 'X');
+                                    changed = true;
+                                  }});
+  REQUIRE(changed);
+  REQUIRE_FALSE(refused);
+  // The hash reported is the host's, of the bytes it stored: the changed file's, not the expected one.
+  CHECK_THAT(refused.error().message, Catch::Contains(hashOf(source)) && Catch::Contains(expected) &&
+                                          Catch::Contains("refused"));
+  CHECK_FALSE(std::filesystem::exists(destination));
+  CHECK_FALSE(std::filesystem::exists(destination + ".part"));
+}
+
+TEST_CASE("ssh upload: an upload that stops half-way keeps its .part, and the next attempt resumes it", "[ssh][upload]") {
+  UploadSetup setup;
+  auto session = setup.connect();
+  auto source = setup.source(12 * 1024 * 1024);
+  const std::string content = test::readWholeFile(source);
+  const std::string destination = (setup.remote.path() / "interrupted.db").string();
+  // The local file shrinks under the upload: the client gives up (the host's verifier sees its input end without a
+  // commit) and what arrived stays as the staging file.
+  bool truncated = false;
+  auto stopped = session->upload({source, destination, hashOf(source), [&](std::uint64_t sent, std::uint64_t) {
+                                    if (truncated || sent == 0) return;
+                                    std::filesystem::resize_file(source, 6 * 1024 * 1024);
+                                    truncated = true;
+                                  }});
+  REQUIRE_FALSE(stopped);
+  CHECK_THAT(stopped.error().message, Catch::Contains("changed while it was uploaded"));
+  CHECK_FALSE(std::filesystem::exists(destination));
+  REQUIRE(std::filesystem::exists(destination + ".part"));
+  const auto kept = std::filesystem::file_size(destination + ".part");
+  CHECK(kept > 0);
+  CHECK(test::readWholeFile(destination + ".part") == content.substr(0, kept));
+
+  // The file is whole again: the next upload on the same session starts where the first one stopped.
+  std::ofstream(source, std::ios::binary | std::ios::trunc) << content;
+  std::uint64_t first_reported = UINT64_MAX;
+  auto resumed = session->upload({source, destination, hashOf(source), [&](std::uint64_t sent, std::uint64_t) {
+                                    if (first_reported == UINT64_MAX) first_reported = sent;
+                                  }});
+  REQUIRE(resumed);
+  CHECK(first_reported == kept);
+  CHECK(test::readWholeFile(destination) == content);
+  CHECK_FALSE(std::filesystem::exists(destination + ".part"));
+}
+
 TEST_CASE("ssh upload: a destination the user cannot create is reported", "[ssh][upload]") {
   UploadSetup setup;
   auto session = setup.connect();
@@ -178,6 +247,123 @@ TEST_CASE("ssh readFile: returns the content, enforces max_bytes, reports a miss
   auto missing = session->readFile((setup.remote.path() / "absent").string(), 100);
   REQUIRE_FALSE(missing);
   CHECK_THAT(missing.error().message, Catch::Contains("absent") && Catch::Contains("No such file"));
+}
+
+}  // namespace dr
+
+namespace dr {
+namespace {
+
+// Runs the host-side verifier script locally with /bin/sh, `control` on its stdin; `path` replaces PATH when given.
+struct ScriptRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+ScriptRun runVerifier(const test::TempDir& dir, const ssh::VerifierPlan& plan, const std::string& control,
+                      const std::string& path = "") {
+  const auto script = dir.path() / "verify.sh", input = dir.path() / "control", output = dir.path() / "output";
+  std::ofstream(script) << ssh::verifierScript(plan);
+  std::ofstream(input) << control;
+  std::string command = (path.empty() ? "" : "PATH=" + path + " ") + "/bin/sh " + script.string() + " <" +
+                        input.string() + " >" + output.string() + " 2>&1";
+  int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::readWholeFile(output)};
+}
+
+// A directory of links to everything the script's fallback needs, without python3.
+std::string pathWithoutPython(const test::TempDir& dir) {
+  const auto bin = dir.path() / "bin";
+  std::filesystem::create_directories(bin);
+  for (const char* tool : {"openssl", "sha256sum", "stat", "rm", "mv", "sync", "mkdir", "head"}) {
+    for (const char* prefix : {"/usr/bin/", "/bin/"}) {
+      std::filesystem::path target = std::string(prefix) + tool;
+      if (std::filesystem::exists(target)) {
+        std::filesystem::create_symlink(target, bin / tool);
+        break;
+      }
+    }
+  }
+  return bin.string();
+}
+
+}  // namespace
+
+TEST_CASE("upload verifier: both hashers place a file whose ranges hash right, and refuse others", "[upload]") {
+  test::TempDir dir("dr-verifier");
+  const std::string data = std::string(3000, 'a') + std::string(5000, 'b');
+  const auto staging = dir.path() / "file.part", remote = dir.path() / "file";
+  const std::string expected = sha256Hex(data);
+  const bool python = GENERATE(true, false);
+  INFO((python ? "python3 hasher" : "fallback hasher (no python3 on PATH)"));
+  const std::string path = python ? "" : pathWithoutPython(dir);
+  ssh::VerifierPlan plan{staging.string(), remote.string(), expected, data.size(), false};
+
+  // Ranges that add up to the file, then commit: placed, the hash echoed.
+  std::ofstream(staging, std::ios::binary) << data;
+  auto placed = runVerifier(dir, plan, "3000\n5000\ncommit\n", path);
+  CHECK(placed.exit_code == 0);
+  CHECK_THAT(placed.output, Catch::Contains("sha256 " + expected));
+  CHECK(test::readWholeFile(remote) == data);
+  CHECK_FALSE(std::filesystem::exists(staging));
+
+  // commit-sync: the host syncs before the rename; same outcome.
+  std::ofstream(staging, std::ios::binary) << data;
+  CHECK(runVerifier(dir, plan, "8000\ncommit-sync\n", path).exit_code == 0);
+  CHECK(test::readWholeFile(remote) == data);
+
+  // Other content: refused with the host's hash, the staging file removed, the placed file untouched.
+  std::string other = data;
+  other[4000] = 'x';
+  std::ofstream(staging, std::ios::binary) << other;
+  auto refused = runVerifier(dir, plan, "8000\ncommit\n", path);
+  CHECK(refused.exit_code == ssh::kVerifierMismatch);
+  CHECK_THAT(refused.output, Catch::Contains("sha256 " + sha256Hex(other)));
+  CHECK_FALSE(std::filesystem::exists(staging));
+  CHECK(test::readWholeFile(remote) == data);
+
+  // Input that ends before commit (the client went away): nothing placed, the staging file kept for a resume.
+  std::filesystem::remove(remote);
+  std::ofstream(staging, std::ios::binary) << data;
+  auto abandoned = runVerifier(dir, plan, "3000\n", path);
+  CHECK(abandoned.exit_code == ssh::kVerifierAbandoned);
+  CHECK(std::filesystem::exists(staging));
+  CHECK_FALSE(std::filesystem::exists(remote));
+
+  // A line that is not a byte count is a protocol error; nothing is placed or removed.
+  auto garbled = runVerifier(dir, plan, "3000\nrm -rf /\ncommit\n", path);
+  CHECK(garbled.exit_code == ssh::kVerifierCannotRead);
+  CHECK_THAT(garbled.output, Catch::Contains("protocol error"));
+  CHECK(std::filesystem::exists(staging));
+  CHECK_FALSE(std::filesystem::exists(remote));
+
+  // No staging file at all: reported, nothing placed.
+  std::filesystem::remove(staging);
+  auto missing = runVerifier(dir, plan, "8000\ncommit\n", path);
+  CHECK(missing.exit_code != 0);
+  CHECK_FALSE(std::filesystem::exists(remote));
+}
+
+TEST_CASE("upload verifier: the python3 hasher reads only the reported ranges, the size is checked too", "[upload]") {
+  test::TempDir dir("dr-verifier");
+  const std::string data(10000, 'z');
+  const auto staging = dir.path() / "file.part", remote = dir.path() / "file";
+  ssh::VerifierPlan plan{staging.string(), remote.string(), sha256Hex(data), data.size(), false};
+
+  // Bytes beyond the reported ranges are not hashed: the hash matches, but the file is longer than expected.
+  std::ofstream(staging, std::ios::binary) << data << "trailing";
+  auto longer = runVerifier(dir, plan, "10000\ncommit\n");
+  CHECK(longer.exit_code == ssh::kVerifierMismatch);
+  CHECK_THAT(longer.output, Catch::Contains("size 10008"));
+  CHECK_FALSE(std::filesystem::exists(staging));
+  CHECK_FALSE(std::filesystem::exists(remote));
+
+  // A reported range beyond the end of the file cannot have been acknowledged: an error, not a verdict.
+  std::ofstream(staging, std::ios::binary) << data.substr(0, 4000);
+  auto shorter = runVerifier(dir, plan, "10000\ncommit\n");
+  CHECK(shorter.exit_code == ssh::kVerifierCannotRead);
+  CHECK_THAT(shorter.output, Catch::Contains("shorter than the acknowledged data"));
+  CHECK_FALSE(std::filesystem::exists(remote));
 }
 
 }  // namespace dr
