@@ -50,12 +50,6 @@ DRCTL="$BUILD/orchestrator/drctl"
 RUNS=$WORK/runs
 PLAN_ARGS=()
 [ -z "$PLAN" ] || PLAN_ARGS=(-p "$PLAN")
-FAILURES=0
-
-step() { printf '\n== %s\n' "$*"; }
-pass() { printf 'PASS  %s\n' "$*"; }
-failc() { printf 'FAIL  %s\n' "$*"; FAILURES=$((FAILURES + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else failc "$what"; fi; }
 # shellcheck source=scenario.sh
 . "$HERE/scenario.sh"
 T0=$(now)
@@ -164,6 +158,16 @@ check_complete_restores() {  # LABEL
   done
 }
 
+# drctl resume RUN_ID, then the end state of a recovery (not checked, one FAIL, when the resume failed).
+resume_and_check() {  # LABEL RUN_ID
+  local rc=0
+  drctl resume "$2" --runs "$RUNS" >"$WORK/$1-resume.out" 2>&1 || rc=$?
+  grep -E "taking over|resuming run|skipped|FAILED" "$WORK/$1-resume.out" | head -n 8 || true
+  check "$1: drctl resume exit $rc (want 0)" test "$rc" -eq 0
+  check_complete_restores "$1"
+  if [ "$rc" -eq 0 ]; then check_recovered "$2" "$1"; else failc "$1: end state not checked: the resume failed"; fi
+}
+
 # A copy of the full-restore template whose restore fails on HOST, but only after every other member has swapped
 # its data dir (it watches their directories through the lab's shared /run): a failure partway, after the point of
 # no return on the other members, which is what a rollback is for.
@@ -210,11 +214,9 @@ if wanted rollback; then
   faulty_template "$FAULT_HOST" "$WORK/faulty-restore.yaml"
   # --force: the cluster is healthy (the point is to get the old one back), and apply refuses a full restore while
   # a quorum is healthy.
-  set +e
+  RC=0
   drctl apply --force -i "$INV" -s "$WORK/snapshot.db" -p "$WORK/faulty-restore.yaml" --runs "$RUNS" --yes \
-    >"$WORK/rollback-apply.out" 2>&1
-  RC=$?
-  set -e
+    >"$WORK/rollback-apply.out" 2>&1 || RC=$?
   tail -n 12 "$WORK/rollback-apply.out"
   RUN=$(run_id_of "$WORK/rollback-apply.out" || true)
   check "rollback: the faulty apply failed (exit $RC, want 1)" test "$RC" -eq 1
@@ -229,10 +231,8 @@ if wanted rollback; then
     fi
   done
   check "rollback: no API server was started" eval '! drctl status "$RUN" --runs "$RUNS" | grep -E "^start-apiserver" | grep -qv not-started'
-  set +e
-  drctl rollback "$RUN" --runs "$RUNS" --yes >"$WORK/rollback.out" 2>&1
-  RC=$?
-  set -e
+  RC=0
+  drctl rollback "$RUN" --runs "$RUNS" --yes >"$WORK/rollback.out" 2>&1 || RC=$?
   tail -n 6 "$WORK/rollback.out"
   check "rollback: drctl rollback exit $RC (want 0)" test "$RC" -eq 0
   check "rollback: every endpoint healthy again" wait_healthy 30
@@ -301,10 +301,8 @@ PY
   for h in $(hosts); do host_files_digest "$h" > "$WORK/corrupt-before-$h.sha"; done
   BEFORE_RUNS=$(run_dirs)
   for kind in flipped flipped-trailer-fixed sidecar-mismatch; do
-    set +e
-    drctl apply -i "$INV" -s "$WORK/$kind/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes >"$WORK/corrupt-$kind.out" 2>&1
-    RC=$?
-    set -e
+    RC=0
+    drctl apply -i "$INV" -s "$WORK/$kind/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes >"$WORK/corrupt-$kind.out" 2>&1 || RC=$?
     sed 's/^/    /' "$WORK/corrupt-$kind.out" | head -n 4
     check "corrupt-snapshot ($kind): apply refused (exit $RC, want 1 or 2)" test "$RC" -eq 1 -o "$RC" -eq 2
     check "corrupt-snapshot ($kind): the message names the file and the hash disagreement" \
@@ -335,7 +333,7 @@ if wanted kill-drctl; then
   if [ -n "$RUN" ] && wait_step "$RUN" "$KILL_STEP" "$KILL_WHEN" 120; then
     kill -KILL "$(cat "$WORK/kill.pid")" && KILLED=1
   fi
-  set +e; wait "$BG"; RC=$?; set -e
+  RC=0; wait "$BG" || RC=$?
   tail -n 3 "$WORK/kill-apply.out"
   [ $KILLED -eq 1 ] || echo "drctl ended (exit $RC) before $KILL_STEP was seen $KILL_WHEN in its journal: nothing was killed"
   check "kill-drctl: drctl was killed by SIGKILL at $KILL_STEP (exit $RC, want 137)" test $KILLED -eq 1 -a "$RC" -eq 137
@@ -345,23 +343,14 @@ if wanted kill-drctl; then
   # A different run must not take the dead run's lock (--force: the cluster may be whole again by now, and the quorum
   # gate comes before the lock).
   BEFORE_RUNS=$(run_dirs)
-  set +e
-  drctl apply --force -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes >"$WORK/kill-other.out" 2>&1
-  RC=$?
-  set -e
+  RC=0
+  drctl apply --force -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes >"$WORK/kill-other.out" 2>&1 || RC=$?
   tail -n 1 "$WORK/kill-other.out"
   check "kill-drctl: another run is refused the dead run's lock (exit $RC, want 1)" \
     eval 'test "$RC" -eq 1 && grep -q "locked by run $RUN" "$WORK/kill-other.out"'
   check "kill-drctl: the refused run created no run directory" test "$(run_dirs)" = "$BEFORE_RUNS"
-  set +e
-  drctl resume "$RUN" --runs "$RUNS" >"$WORK/kill-resume.out" 2>&1
-  RC=$?
-  set -e
-  grep -E "taking over|resuming run|skipped" "$WORK/kill-resume.out" | head -n 8 || true
-  check "kill-drctl: drctl resume exit $RC (want 0)" test "$RC" -eq 0
-  check "kill-drctl: resume took over the dead run's stale lock" grep -q "taking over the stale lock of this same run" "$WORK/kill-resume.out"
-  check_complete_restores kill-drctl
-  if [ "$RC" -eq 0 ]; then check_recovered "$RUN" kill-drctl; else failc "kill-drctl: end state not checked: the resume failed"; fi
+  resume_and_check kill-drctl "$RUN"
+  check "kill-drctl: resume took over the dead run's stale lock" grep -q "taking over the stale lock of this same run" "$WORK/kill-drctl-resume.out"
   NEEDS_RESET=1
   printf 'kill-drctl scenario: %s s\n' "$(elapsed "$S0" "$(now)")"
 fi
@@ -381,7 +370,7 @@ if wanted sshd-loss; then
   if [ -n "$RUN" ] && wait_step "$RUN" "$LOST_AT" started 120; then "$LAB" sshd-kill "$LOST" && KILLED=1; fi
   check "sshd-loss: $LOST's sshd killed once $LOST_AT started ($(step_state "$RUN" "$LOST_AT") just after the kill)" test $KILLED -eq 1
   H0=$(now)
-  set +e; wait "$BG"; RC=$?; set -e
+  RC=0; wait "$BG" || RC=$?
   printf 'drctl ended %s s after the kill; its last lines:\n' "$(elapsed "$H0" "$(now)")"
   tail -n 12 "$WORK/sshd-apply.out" | sed 's/^/    /'
   check "sshd-loss: drctl halted with exit $RC (want 1)" test "$RC" -eq 1
@@ -393,14 +382,7 @@ if wanted sshd-loss; then
   for h in $(hosts); do check "sshd-loss: nothing answers on $h's API-server port" eval '! readyz "$h"'; done
   "$LAB" sshd-restart "$LOST"
   for h in $(hosts); do check "sshd-loss: $h's API-server stand-in is not running" eval '! apiserver_running "$h"'; done
-  set +e
-  drctl resume "$RUN" --runs "$RUNS" >"$WORK/sshd-resume.out" 2>&1
-  RC=$?
-  set -e
-  grep -E "resuming run|skipped|FAILED" "$WORK/sshd-resume.out" | head -n 8 || true
-  check "sshd-loss: drctl resume exit $RC (want 0)" test "$RC" -eq 0
-  check_complete_restores sshd-loss
-  if [ "$RC" -eq 0 ]; then check_recovered "$RUN" sshd-loss; else failc "sshd-loss: end state not checked: the resume failed"; fi
+  resume_and_check sshd-loss "$RUN"
   NEEDS_RESET=1
   printf 'sshd-loss scenario: %s s\n' "$(elapsed "$S0" "$(now)")"
 fi

@@ -27,12 +27,6 @@ WORK=${WORK:-$(mktemp -d /tmp/etcd-dr-gameday.XXXXXX)}
 mkdir -p "$WORK"
 LAB="$HERE/lab.sh"
 DRCTL="$BUILD/orchestrator/drctl"
-FAILURES=0
-
-step() { printf '\n== %s\n' "$*"; }
-pass() { printf 'PASS  %s\n' "$*"; }
-failc() { printf 'FAIL  %s\n' "$*"; FAILURES=$((FAILURES + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else failc "$what"; fi; }
 # shellcheck source=scenario.sh
 . "$HERE/scenario.sh"
 T0=$(now)

@@ -1,4 +1,5 @@
-# Shared steps of lab scenarios (sourced by sim/lab/gameday.sh and bench/rto.sh; needs LAB, BUILD, HOSTS_N, WORK).
+# Shared steps of lab scenarios (sourced by sim/lab/gameday.sh, sim/lab/faults.sh and bench/rto.sh; needs LAB,
+# BUILD, HOSTS_N, WORK).
 # Each function does one thing of a game day on the lab made by sim/lab/lab.sh.
 
 op() { "$LAB" op "$@"; }
@@ -8,6 +9,13 @@ hosts() { for ((i = 1; i <= HOSTS_N; i++)); do echo "lab-$i"; done; }
 addr() { echo "10.213.0.$((10 + ${1#lab-}))"; }
 endpoints() { local e=""; for h in $(hosts); do e+="${e:+,}http://$(addr "$h"):2379"; done; echo "$e"; }
 now() { date +%s.%N; }
+
+# A scenario's checks: each prints PASS or FAIL; FAILURES counts the failed ones (the script exits 1 if any).
+FAILURES=0
+step() { printf '\n== %s\n' "$*"; }
+pass() { printf 'PASS  %s\n' "$*"; }
+failc() { printf 'FAIL  %s\n' "$*"; FAILURES=$((FAILURES + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else failc "$what"; fi; }
 elapsed() { awk "BEGIN{printf \"%.2f\", $2 - $1}"; }
 
 # The lab up with HOSTS_N hosts; sets INV to a copy of its inventory in WORK.
