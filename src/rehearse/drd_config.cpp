@@ -123,9 +123,9 @@ class ConfigParser {
     MappingReader map(sink_, node, what, kScheduleKeys);
     if (auto name = map.string("name", Need::Required)) {
       if (!isSafeName(*name)) {
-        map.badValue("name", fmt::format("'{}' may hold only letters, digits, '-', '_' and '.' (not first)", *name));
+        map.badValue("name", "may hold only letters, digits, '-', '_' and '.' (not first): it becomes a metric label");
       } else if (auto [it, inserted] = first_name_line_.emplace(*name, map.keyAt("name").line); !inserted) {
-        map.badValue("name", fmt::format("'{}' is used by another schedule (first at line {})", *name, it->second));
+        map.badValue("name", fmt::format("is already used by another schedule (first at line {})", it->second));
       } else {
         schedule.name = *name;
       }

@@ -98,7 +98,7 @@ schedules:
   CHECK(prove.inventory.empty());
 }
 
-TEST_CASE("drd config: an empty file has nothing scheduled; defaults apply", "[config]") {
+TEST_CASE("drd config: an empty file has nothing scheduled and defaults apply", "[config]") {
   ConfigDir d;
   auto loaded = loadDrdConfig(d.write(""));
   REQUIRE(loaded.ok());
@@ -165,9 +165,10 @@ TEST_CASE("drd config: duplicate and malformed names", "[config]") {
     cron: "@hourly"
     mode: test-restore
     backup_dir: backups
-)") == d.at(6, 11) + "'name' in schedule 'nightly' 'nightly' is used by another schedule (first at line 2)\n" +
+)") == d.at(6, 11) + "'name' in schedule 'nightly' is already used by another schedule (first at line 2)\n" +
            d.at(10, 11) +
-           "'name' in schedule 'bad name;' 'bad name;' may hold only letters, digits, '-', '_' and '.' (not first)");
+           "'name' in schedule 'bad name;' may hold only letters, digits, '-', '_' and '.' (not first): it becomes a "
+           "metric label");
 }
 
 TEST_CASE("drd config: required keys per mode", "[config]") {
