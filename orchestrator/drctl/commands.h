@@ -34,5 +34,6 @@ CommandRunner declareResume(CLI::App& command);
 CommandRunner declareRollback(CLI::App& command);
 CommandRunner declareStatus(CLI::App& command);
 CommandRunner declareUnlock(CLI::App& command);
+CommandRunner declareSim(CLI::App& command);
 
 }  // namespace dr::cli

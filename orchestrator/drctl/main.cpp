@@ -26,6 +26,7 @@ const Subcommand kSubcommands[] = {
     {"rollback", "Undo the done steps of a run in reverse order: old data dirs back, old cluster started", declareRollback},
     {"status", "Show a run's state from its journal, or list the runs", declareStatus},
     {"unlock", "Break a stale cluster lock left by a dead run", declareUnlock},
+    {"sim", "Prove the plan keeps the ordering rules under every order, crash and fault (simulator)", declareSim},
 };
 
 constexpr const char* kFooter = R"(Exit codes: 0 success, 1 the run failed or was refused for safety,

@@ -1,0 +1,82 @@
+// The simulator's model of a cluster under recovery: per host its API server (running, verified), its etcd
+// member (running or not) and the directories that matter (path -> what they hold: the old cluster's data or a
+// restore identified by snapshot hash, token, initial-cluster, name and peer URL), the files uploaded to it and
+// which of them were verified there; cluster quorum and health are derived from the members. Every operation the
+// sim transport applies goes through here, and the invariant monitor (invariants.h) watches each one.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "inventory/inventory.h"
+
+namespace dr::sim {
+
+// What a data directory holds.
+struct DirContent {
+  bool restored = false;  // false: the old cluster's data
+  std::string snapshot_sha256, token, initial_cluster, name, peer_url;  // a restore's identity
+  std::string origin_member;  // old data: whose it is
+
+  bool operator==(const DirContent&) const = default;
+  std::string describe() const;
+};
+
+struct HostModel {
+  std::string address;
+  std::string member;  // the etcd member on this host, or empty
+  std::string data_dir;
+  bool api = false;  // an API server lives here
+  bool api_running = false;
+  bool api_verified = false;
+  bool etcd_running = false;
+  std::map<std::string, DirContent> dirs;
+  std::map<std::string, std::string> files;  // path -> sha256 of its content
+  std::map<std::string, std::string> verified;  // path -> the sha256 the host checked it against (and matched)
+  bool member_preflight = false;
+  bool api_preflight = false;
+
+  bool operator==(const HostModel&) const = default;
+};
+
+struct ModelState {
+  std::map<std::string, HostModel> hosts;  // by address
+  bool etcd_verified = false;               // verify-etcd passed and no member changed since
+
+  bool operator==(const ModelState&) const = default;
+  // Canonical text (deterministic), for comparing, hashing and showing states.
+  std::string canonical() const;
+};
+
+// The facts of the cluster the model is built from.
+struct ClusterFacts {
+  std::string cluster_name;
+  std::vector<EtcdMember> members;
+  std::vector<std::string> api_hosts;  // addresses
+  std::string initial_cluster;          // inventory's --initial-cluster
+  std::string snapshot_sha256;          // the planned snapshot
+
+  static ClusterFacts fromInventory(const Inventory& inventory, const std::string& snapshot_sha256);
+};
+
+// The state before a recovery: every member running on the old cluster's data, every API server running.
+ModelState initialState(const ClusterFacts& facts);
+
+// Which running members form a cluster with a quorum, if any: members grouped by what their data dir holds.
+// A restored group needs a majority of its initial-cluster; the old cluster a majority of the inventory.
+bool clusterServing(const ModelState& state, const ClusterFacts& facts);
+
+// Why the cluster is not healthy as a restored cluster (empty: healthy): every member running on a restore of
+// the planned snapshot, one token, the inventory's initial-cluster, its own name and peer URL.
+std::string restoredHealthProblem(const ModelState& state, const ClusterFacts& facts);
+
+// The recovered end state: restored and healthy, verified, old data kept aside, every API server running and verified.
+std::string recoveredProblem(const ModelState& state, const ClusterFacts& facts);
+
+// The old cluster is back as it was (after a rollback): same data dirs, same services, nothing left over.
+std::string rolledBackProblem(const ModelState& state, const ModelState& initial);
+
+}  // namespace dr::sim

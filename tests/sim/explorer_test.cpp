@@ -1,0 +1,201 @@
+// The simulator over the built-in full-restore plan: no violation for 1, 3, 5 and 7 members, reproducible seeds,
+// and teeth: a plan with a rule broken is caught with the invariant's name, its seed and a trace.
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "sim/explorer.h"
+#include "sim/mutants.h"
+#include "sim/script.h"
+#include "sim_support.h"
+
+namespace dr::sim {
+namespace {
+
+bool hasViolation(const ExploreSummary& s, const std::string& invariant) {
+  return std::any_of(s.violations.begin(), s.violations.end(),
+                     [&](const FoundViolation& f) { return f.violation.invariant == invariant; });
+}
+
+std::string violationsText(const ExploreSummary& s) {
+  std::string text;
+  for (const auto& f : s.violations) {
+    text += f.violation.invariant + ": " + f.violation.detail + " [" + f.scenario + "]\n";
+    for (const auto& line : f.trace) text += "    " + line + "\n";
+  }
+  return text;
+}
+
+TEST_CASE("full-restore keeps every invariant under every order, crash and fault", "[sim]") {
+  for (int members : {1, 3, 5, 7}) {
+    test::SimPlan p(members);
+    Explorer explorer(p.plan, p.facts);
+    ExploreOptions options;
+    options.random_orders = members >= 5 ? 20 : 50;
+    const ExploreSummary s = explorer.explore(options);
+    INFO(members << " members:\n" << violationsText(s));
+    CHECK(s.ok());
+    const std::size_t steps = p.plan.steps.size();
+    CHECK(s.crash_points == 3 * steps);
+    CHECK(s.faults == 6 * steps);
+    CHECK(s.transitions > steps * (s.crash_points + s.faults));
+    if (members == 1) {
+      CHECK(s.exhaustive);  // 1 member: few enough orders to run every one
+      CHECK(s.orders == *s.orders_total);
+      CHECK(s.orders > 1);
+    } else {
+      CHECK_FALSE(s.exhaustive);
+      CHECK(s.directed == 2 * steps);
+    }
+  }
+}
+
+TEST_CASE("every built-in mutant of full-restore is caught", "[sim][mutants]") {
+  test::SimPlan p(3);
+  const auto mutants = builtinMutants(p.plan, p.facts);
+  std::set<std::string> kinds;
+  for (const auto& m : mutants) kinds.insert(m.kind);
+  CHECK(kinds == std::set<std::string>{"drop-edge", "drop-step", "swap-steps", "other-token", "other-initial-cluster",
+                                       "api-before-verify", "start-before-swaps", "delete-old-data"});
+  CHECK(mutants.size() >= 25);
+  ExploreOptions options;
+  options.random_orders = 30;
+  options.stop_at_first = true;
+  int caught = 0;
+  for (const auto& m : mutants) {
+    Explorer explorer(m.plan, p.facts);
+    const ExploreSummary s = explorer.explore(options);
+    INFO(m.kind << ": " << m.description);
+    CHECK_FALSE(s.ok());
+    caught += s.ok() ? 0 : 1;
+  }
+  CHECK(caught == static_cast<int>(mutants.size()));
+}
+
+TEST_CASE("each kind of mutant is caught by the invariant that names its rule", "[sim][mutants]") {
+  test::SimPlan p(3);
+  const std::map<std::string, std::string> expected = {
+      {"other-token", kSameSnapshotSameToken},     {"other-initial-cluster", kSameSnapshotSameToken},
+      {"api-before-verify", kVerifiedBeforeApi},  {"start-before-swaps", kAllSwappedBeforeStart},
+      {"delete-old-data", kOldDataKept},
+  };
+  for (const auto& m : builtinMutants(p.plan, p.facts)) {
+    auto want = expected.find(m.kind);
+    if (want == expected.end()) continue;
+    Explorer explorer(m.plan, p.facts);
+    ExploreOptions options;
+    options.random_orders = 10;
+    const ExploreSummary s = explorer.explore(options);
+    INFO(m.description << "\n" << violationsText(s));
+    CHECK(hasViolation(s, want->second));
+  }
+}
+
+TEST_CASE("a dropped fence is caught with its name, seed and shortest trace, and the seed replays it", "[sim]") {
+  test::SimPlan p(3);
+  // stop-etcd on m2 no longer waits for the API server on m3.
+  Plan bad = p.plan;
+  for (auto& step : bad.steps) {
+    if (step.id == "stop-etcd@m2") std::erase(step.needs, "stop-apiserver@m3");
+  }
+  Explorer explorer(bad, p.facts);
+  ExploreOptions options;
+  options.crashes = false;
+  options.faults = false;
+  const ExploreSummary s = explorer.explore(options);
+  REQUIRE(hasViolation(s, kApiFenced));
+  const auto& found = *std::find_if(s.violations.begin(), s.violations.end(),
+                                    [](const FoundViolation& f) { return f.violation.invariant == kApiFenced; });
+  CHECK_THAT(found.violation.detail, Catch::Contains("stop-etcd@m2") && Catch::Contains("10.0.0.3"));
+  // The trace is the shortest found: the eager order for stop-etcd@m2 gets there first.
+  CHECK(found.trace.size() < bad.steps.size());
+  auto scenario = Scenario::fromSeed(found.seed);
+  REQUIRE(scenario);
+  const ScenarioResult again = explorer.run(*scenario);
+  REQUIRE(again.trace.size() >= found.trace.size());
+  CHECK(std::equal(found.trace.begin(), found.trace.end(), again.trace.begin()));
+  CHECK_THAT(found.trace.back(), Catch::Contains("stop-etcd@m2"));
+  CHECK(std::any_of(again.violations.begin(), again.violations.end(),
+                    [](const Violation& v) { return v.invariant == kApiFenced; }));
+  CHECK(explorer.run(*scenario).trace_hash == again.trace_hash);
+}
+
+TEST_CASE("seeds encode every kind of scenario and refuse garbage", "[sim]") {
+  Scenario order;
+  order.order = {OrderKind::Random, 123456789};
+  Scenario crash;
+  crash.order = {OrderKind::Directed, 7};
+  crash.crash = CrashSpec{17, CrashPhase::During};
+  Scenario fault;
+  fault.fault_step = 42;
+  fault.fault_kind = FaultKind::Timeout;
+  fault.follow = FollowUp::Rollback;
+  for (const Scenario& s : {order, crash, fault}) {
+    auto back = Scenario::fromSeed(s.seed());
+    REQUIRE(back);
+    CHECK(back->seed() == s.seed());
+    auto parsed = parseSeed(formatSeed(s.seed()));
+    REQUIRE(parsed);
+    CHECK(*parsed == s.seed());
+  }
+  CHECK_FALSE(Scenario::fromSeed(std::uint64_t{3} << 62));
+  CHECK_FALSE(parseSeed("banana"));
+  CHECK_FALSE(parseSeed("12abc"));
+}
+
+TEST_CASE("the same seed gives the same trace hash, different seeds different traces", "[sim]") {
+  test::SimPlan p(3);
+  Explorer explorer(p.plan, p.facts);
+  Scenario a, b;
+  a.order = {OrderKind::Random, 1};
+  b.order = {OrderKind::Random, 2};
+  const auto first = explorer.run(a);
+  CHECK(explorer.run(a).trace_hash == first.trace_hash);
+  CHECK(explorer.run(b).trace_hash != first.trace_hash);
+  CHECK(first.violations.empty());
+}
+
+TEST_CASE("a crash during a step leaves a torn journal record that resume reads past", "[sim]") {
+  test::SimPlan p(3);
+  Explorer explorer(p.plan, p.facts);
+  Scenario s;
+  s.crash = CrashSpec{10, CrashPhase::During};
+  const auto result = explorer.run(s);
+  CHECK(result.violations.empty());
+  const auto crash_line = std::find_if(result.trace.begin(), result.trace.end(),
+                                       [](const std::string& l) { return l.starts_with("!! crash while"); });
+  REQUIRE(crash_line != result.trace.end());
+  CHECK(std::find(crash_line, result.trace.end(), "-- resume") != result.trace.end());
+  // The step in doubt is decided by its check on resume.
+  CHECK(std::any_of(crash_line, result.trace.end(), [](const std::string& l) { return l.starts_with("check "); }));
+}
+
+TEST_CASE("the script reader finds moves, removals and every restore flag", "[sim]") {
+  const std::string script = R"(set -e
+if [ -e /d ] && [ ! -e '/d.before-x' ]; then mv /d /d.before-x; fi
+echo rm -rf /not-a-removal
+rm -rf "/r dir"
+ETCDCTL_API=3 etcdctl snapshot restore /s/snapshot.db \
+    --name m1 \
+    --initial-cluster 'm1=http://a:2380,m2=http://b:2380' \
+    --initial-cluster-token tok-1 \
+    --initial-advertise-peer-urls http://a:2380 \
+    --data-dir /d.restore-x
+)";
+  const auto ops = scriptOps(script);
+  REQUIRE(ops.size() == 3);
+  CHECK(ops[0].kind == ScriptOp::Kind::Move);
+  CHECK(ops[0].from == "/d");
+  CHECK(ops[0].to == "/d.before-x");
+  CHECK(ops[1].kind == ScriptOp::Kind::Remove);
+  CHECK(ops[1].from == "/r dir");
+  CHECK(ops[2].kind == ScriptOp::Kind::Restore);
+  CHECK(ops[2].restore.snapshot_path == "/s/snapshot.db");
+  CHECK(ops[2].restore.name == "m1");
+  CHECK(ops[2].restore.initial_cluster == "m1=http://a:2380,m2=http://b:2380");
+  CHECK(ops[2].restore.token == "tok-1");
+  CHECK(ops[2].restore.peer_url == "http://a:2380");
+  CHECK(ops[2].restore.data_dir == "/d.restore-x");
+}
+
+}  // namespace
+}  // namespace dr::sim

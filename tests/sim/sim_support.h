@@ -1,0 +1,66 @@
+// Plans for the simulator's tests: an inventory of N members (each host also runs an API server, as kubeadm
+// does) written to a temp dir, a snapshot file, and the built-in full-restore plan made from them.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "etcd/snapshot_file.h"
+#include "fixtures/temp_dir.h"
+#include "inventory/inventory_loader.h"
+#include "plan/plan_template.h"
+#include "plan/planner.h"
+#include "sim/model.h"
+
+namespace dr::test {
+
+inline std::string membersInventory(int members) {
+  std::string yaml = "cluster: sim-" + std::to_string(members) + R"(
+defaults:
+  ssh: {user: root, become: none}
+  data_dir: /var/lib/etcd/data
+  etcd_user: root
+  etcd_group: root
+  etcd_service: {kind: command, start: /usr/local/bin/etcd-ctl start, stop: /usr/local/bin/etcd-ctl stop, status: /usr/local/bin/etcd-ctl status}
+  apiserver_service: {kind: command, start: /usr/local/bin/api-ctl start, stop: /usr/local/bin/api-ctl stop, status: /usr/local/bin/api-ctl status}
+members:
+)";
+  for (int i = 1; i <= members; ++i) {
+    yaml += fmt::format("  - {{name: m{0}, address: 10.0.0.{0}, peer_url: http://10.0.0.{0}:2380}}\n", i);
+  }
+  yaml += "api_servers:\n";
+  for (int i = 1; i <= members; ++i) yaml += fmt::format("  - {{host: m{}}}\n", i);
+  return yaml;
+}
+
+struct SimPlan {
+  TempDir dir{"dr-sim"};
+  std::filesystem::path inventory_path, snapshot_path;
+  Plan plan;
+  sim::ClusterFacts facts;
+
+  explicit SimPlan(int members, const std::string& template_name = "full-restore") {
+    inventory_path = dir.path / "inventory.yaml";
+    snapshot_path = dir.path / "snapshot.db";
+    std::ofstream(inventory_path) << membersInventory(members);
+    std::ofstream(snapshot_path) << std::string(4096, 's');
+    auto inventory = loadInventory(inventory_path.string());
+    REQUIRE(inventory.inventory);
+    auto snapshot = inspectSnapshot(snapshot_path);
+    REQUIRE(snapshot);
+    auto plan_template = loadPlanTemplateByNameOrPath(template_name);
+    REQUIRE(plan_template.plan_template);
+    PlanOptions options;
+    options.run_id = "sim";
+    auto build = Planner::build(*inventory.inventory, *snapshot, *plan_template.plan_template, options);
+    REQUIRE(build.plan);
+    plan = *build.plan;
+    facts = sim::ClusterFacts::fromInventory(*inventory.inventory, snapshot->sha256);
+  }
+};
+
+}  // namespace dr::test
