@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <future>
 #include <memory>
 
 #include "etcd/etcd_client.h"
@@ -35,7 +36,9 @@ struct Backup {
 const Backup& backup() {
   static const std::unique_ptr<Backup> instance = [] {
     auto b = std::make_unique<Backup>();
-    test::EtcdCluster cluster(test::EtcdClusterOptions{.members = 1});
+    // Three members, as production: the snapshot comes from a follower and its membership lists three peers,
+    // which the one-member restore must replace.
+    test::EtcdCluster cluster(test::EtcdClusterOptions{.members = 3});
     auto client = EtcdClient::open(cluster.clientUrl(0), {});
     REQUIRE(client.ok());
     for (int i = 0; i < 25; ++i) REQUIRE(client->put("/registry/k" + std::to_string(i), "value").ok());
@@ -125,6 +128,28 @@ TEST_CASE("test-restore: a real snapshot restores and matches its sidecar", "[re
   CHECK(*result.restored_keys > kLiveKeys);
   CHECK(result.duration > 0ms);
   CHECK(result.duration < 60s);
+}
+
+TEST_CASE("test-restore: two at once do not collide (ports, dirs, tokens)", "[restore][real]") {
+  // drd may run two test-restore schedules at the same time.
+  test::TempDir dir("dr-test-restore");
+  const fs::path first = copyBackup(dir.path, "one.db", true);
+  const fs::path second = copyBackup(dir.path, "two.db", true);
+  test::TempDir work("dr-test-restore-work");
+  TestRestoreOptions options;
+  options.work_parent = work.path;
+  options.timeout = 30s;
+  auto other = std::async(std::launch::async, [&] { return testRestore(second, options); });
+  auto mine = testRestore(first, options);
+  auto theirs = other.get();
+  REQUIRE(mine.ok());
+  REQUIRE(theirs.ok());
+  INFO(mine->message << " / " << theirs->message);
+  CHECK(mine->ok);
+  CHECK(theirs->ok);
+  CHECK(mine->work_dir != theirs->work_dir);
+  CHECK(fs::is_empty(work.path));
+  CHECK(processesMentioning(work.path.string()) == 0);
 }
 
 TEST_CASE("test-restore: a corrupted copy (bytes flipped in the middle, sidecar kept) fails", "[restore][real]") {
