@@ -86,8 +86,8 @@ class Explorer {
  public:
   Explorer(const Plan& plan, ClusterFacts facts);
 
-  // Runs one scenario. `reference_final`: the uninterrupted run's final state (for resume-equivalence); null: the
-  // explorer computes it from the plan-order run.
+  // Runs one scenario (a crash or fault scenario first runs the plan uninterrupted, once, for the final state a
+  // resume must reach).
   ScenarioResult run(const Scenario& scenario);
   ExploreSummary explore(const ExploreOptions& options);
 

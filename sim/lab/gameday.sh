@@ -4,8 +4,9 @@
 #   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep]
 #
 # lab up -> load data -> drctl snapshot save -> writes after the snapshot -> the disaster (every member's etcd
-# killed and its data destroyed) -> drctl apply --dry-run (must change nothing) -> drctl apply (over SSH from the
-# operator namespace) -> checks -> lab down. Exit 0 only when every check passed; each check prints PASS or FAIL.
+# killed and its data destroyed) -> drctl sim (the plan proved) -> drctl apply --dry-run (must change nothing) ->
+# drctl apply (over SSH from the operator namespace) -> checks -> lab down. Exit 0 only when every check passed;
+# each check prints PASS or FAIL.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +61,9 @@ check "the snapshot holds none of the later writes" test "$(grep -c '^/gameday/a
 
 step "the disaster: every member's etcd killed and its data destroyed"
 scenario_disaster
+
+step "the simulator: this plan keeps every ordering rule under every order, crash and fault (touches no host)"
+check "drctl sim found no violation" op "$DRCTL" sim -i "$INV" -s "$WORK/snapshot.db" --orders 50
 
 step "dry-run first: it must change nothing on any host"
 for h in $(hosts); do host_files_digest "$h" > "$WORK/before-$h.sha"; done
