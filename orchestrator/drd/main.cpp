@@ -19,10 +19,7 @@
 #include "drd/scheduler.h"
 #include "exec/run_session.h"
 #include "rehearse/drd_config.h"
-#if __has_include("rehearse/metrics.h")  // TEMPORARY until the rehearse library lands its metrics
 #include "rehearse/metrics.h"
-#define DRD_HAS_METRICS 1
-#endif
 
 namespace {
 
@@ -89,8 +86,8 @@ int serve(const Options& o) {
 
   dr::drd::RunManager runs(state_dir);
   dr::drd::SystemWallClock clock;
-#ifdef DRD_HAS_METRICS
   dr::Metrics metrics;
+  for (const auto& schedule : config.schedules) metrics.declareSchedule(schedule.name, schedule.mode);
   dr::drd::SchedulerSinks sinks;
   sinks.schedule_finished = [&metrics](const dr::ScheduleConfig& schedule, bool ok, std::chrono::milliseconds duration,
                                        std::optional<std::chrono::milliseconds> rto, std::int64_t finished_ms) {
@@ -110,10 +107,6 @@ int serve(const Options& o) {
   }
   const std::string metrics_note =
       metrics_server ? ", metrics on port " + std::to_string(metrics_server->port()) : std::string();
-#else
-  dr::drd::Scheduler scheduler(config, clock, runs, dr::drd::SchedulerSinks{}, state_dir / "test-restores");
-  const std::string metrics_note;
-#endif
   dr::drd::DrdService service(runs, &scheduler);
   auto server = dr::drd::DrdServer::start(listen, service);
   if (!server) {
@@ -122,8 +115,7 @@ int serve(const Options& o) {
   }
   scheduler.start();
   std::fprintf(stderr, "drd: listening on %s; runs in %s; %zu schedules%s\n", (*server)->dialAddress().c_str(),
-               runs.runsDir().c_str(), config.schedules.size(),
-               metrics_note.c_str());
+               runs.runsDir().c_str(), config.schedules.size(), metrics_note.c_str());
   std::fflush(stderr);
 
   const int signal_number = waitForStopSignal();

@@ -5,8 +5,6 @@
 
 #include <thread>
 
-#include "etcd/certificates.h"
-#include "etcd/cluster_check.h"
 #include "exec/clock.h"
 #include "inventory/inventory_loader.h"
 #include "plan/plan_json.h"
@@ -14,32 +12,9 @@
 
 namespace dr::drd {
 
-grpc::Status serviceError(grpc::StatusCode code, const std::string& message, int exit_code) {
-  return grpc::Status(code, message, std::to_string(exit_code));
-}
-
 namespace {
 
-constexpr int kExitFailed = 1;
-constexpr int kExitBadInput = 2;
-
 std::int64_t nowMs() { return SystemClock().wallMs(); }
-
-std::string joinLines(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const auto& line : lines) text += (text.empty() ? "" : "\n") + line;
-  return text;
-}
-
-std::vector<std::string> warningLines(const PlanningOutcome& planned) {
-  std::vector<std::string> lines;
-  for (const auto* list : {&planned.inventory_diagnostics, &planned.template_diagnostics, &planned.plan_diagnostics}) {
-    for (const auto& d : *list) {
-      if (d.severity == Severity::Warning) lines.push_back(d.str());
-    }
-  }
-  return lines;
-}
 
 grpc::Status planningError(const PlanningOutcome& planned, const std::string& what) {
   std::vector<std::string> lines = planned.problemLines();
@@ -47,37 +22,10 @@ grpc::Status planningError(const PlanningOutcome& planned, const std::string& wh
   return serviceError(grpc::StatusCode::INVALID_ARGUMENT, joinLines(lines), kExitBadInput);
 }
 
-std::string templateOrDefault(const std::string& name) { return name.empty() ? "full-restore" : name; }
-
-// Certificates and quorum before a restore, as `drctl apply` checks them: an unusable client certificate or a
-// healthy quorum refuses the run (a dry-run only notes the quorum; `force` overrides it).
-grpc::Status checkBeforeRestore(const Inventory& inventory, bool force, bool rehearsal,
-                                std::vector<std::string>& notes) {
-  const CertificateReport certificates = checkCertificates(inventory.tls);
-  for (const auto& warning : certificates.warnings) notes.push_back("warning: " + warning);
-  if (!certificates.ok()) {
-    std::vector<std::string> lines = certificates.errors;
-    lines.push_back("refused: etcd's client certificates cannot be used; nothing was run");
-    return serviceError(grpc::StatusCode::FAILED_PRECONDITION, joinLines(lines), kExitFailed);
-  }
-  ClientOptions options;
-  options.tls = inventory.tls;
-  options.timeout = std::chrono::milliseconds(2000);
-  const QuorumVerdict verdict = checkCurrentQuorum(inventory, options);
-  notes.push_back("current cluster: " + verdict.reason);
-  if (!verdict.quorum_healthy) return grpc::Status::OK;
-  if (force) {
-    notes.push_back("warning: a quorum is healthy, restoring anyway because of --force");
-  } else if (rehearsal) {
-    notes.push_back("note: a quorum is healthy, so a real apply would be refused now (--force overrides); "
-                    "rehearsing anyway");
-  } else {
-    return serviceError(grpc::StatusCode::FAILED_PRECONDITION,
-                        "refused: a quorum of the current cluster is healthy, so a full restore would discard a "
-                        "working cluster's data; nothing was run.\n" + verdict.advice,
-                        kExitFailed);
-  }
-  return grpc::Status::OK;
+// An unknown run is the caller's mistake (NOT_FOUND, exit 2); a damaged one is not (exit 1).
+grpc::Status openingError(const RunOpening& opening) {
+  return serviceError(opening.not_found ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::FAILED_PRECONDITION,
+                      opening.error, opening.not_found ? kExitBadInput : kExitFailed);
 }
 
 void fillDryRun(const DryRunReport& report, v1::RunStarted* out) {
@@ -101,38 +49,6 @@ void fillDryRun(const DryRunReport& report, v1::RunStarted* out) {
 }
 
 }  // namespace
-
-DryRunOutcome dryRunInventory(const std::string& inventory, const std::string& snapshot,
-                              const std::string& plan_template, bool accept_new_host_keys) {
-  DryRunOutcome out;
-  PlanningOutcome planned = planRun(inventory, snapshot, templateOrDefault(plan_template), "dry-run", "");
-  out.notes = warningLines(planned);
-  if (!planned.run) {
-    out.problems = planned.problemLines();
-    if (out.problems.empty()) out.problems.push_back("the plan could not be built");
-    return out;
-  }
-  out.planned = std::move(planned.run);
-  if (grpc::Status gate = checkBeforeRestore(out.planned->inventory, false, true, out.notes); !gate.ok()) {
-    out.problems.push_back(gate.error_message());
-    return out;
-  }
-  HostRouting routing(out.planned->inventory, accept_new_host_keys);
-  out.report = dryRun(out.planned->plan, routing.endpoints(out.planned->plan));
-  return out;
-}
-
-std::string dryRunText(const DryRunReport& report) {
-  std::string text;
-  for (const auto& host : report.hosts) {
-    if (!host.connect_error.empty()) text += fmt::format("{}: UNREACHABLE: {}\n", host.host, host.connect_error);
-    for (const auto& item : host.steps) {
-      text += fmt::format("{} {} {}{}\n", host.host, item.step->id, dryRunVerdictName(item.verdict),
-                          item.message.empty() ? "" : ": " + item.message);
-    }
-  }
-  return text;
-}
 
 // A run this process has run (or runs now): its event log and, while it runs, its executor.
 struct RunManager::Live {
@@ -192,6 +108,16 @@ bool RunManager::isLive(const std::string& run_id) {
   if (it == runs_.end()) return false;
   std::lock_guard live_lock(it->second->mutex);
   return it->second->running;
+}
+
+grpc::Status RunManager::openIdleRun(const std::string& run_id, RunOpening& opening) {
+  opening = openRunDirectory(runs_dir_, run_id);
+  if (!opening.run) return openingError(opening);
+  if (isLive(run_id)) {
+    return serviceError(grpc::StatusCode::FAILED_PRECONDITION,
+                        "run " + run_id + " is running now; watch it, or cancel it first", kExitFailed);
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* response) {
@@ -290,17 +216,10 @@ grpc::Status RunManager::apply(const v1::ApplyRequest& request, v1::RunStarted* 
 }
 
 grpc::Status RunManager::resume(const v1::ResumeRequest& request, v1::RunStarted* response) {
-  RunOpening opening = openRunDirectory(runs_dir_, request.run_id());
-  if (!opening.run) {
-    return serviceError(opening.not_found ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::FAILED_PRECONDITION,
-                        opening.error, opening.not_found ? kExitBadInput : kExitFailed);
-  }
+  RunOpening opening;
+  if (grpc::Status idle = openIdleRun(request.run_id(), opening); !idle.ok()) return idle;
   OpenedRun& run = *opening.run;
   response->set_run_id(run.info.run_id);
-  if (isLive(run.info.run_id)) {
-    return serviceError(grpc::StatusCode::FAILED_PRECONDITION,
-                        "run " + run.info.run_id + " is running now; watch it, or cancel it first", kExitFailed);
-  }
   if (run.summary.phase == RunPhase::Finished) {
     response->add_notes("run " + run.info.run_id + " already finished; nothing to resume");
     response->set_nothing_to_do(true);
@@ -372,17 +291,10 @@ grpc::Status RunManager::resume(const v1::ResumeRequest& request, v1::RunStarted
 }
 
 grpc::Status RunManager::rollback(const v1::RollbackRequest& request, v1::RunStarted* response) {
-  RunOpening opening = openRunDirectory(runs_dir_, request.run_id());
-  if (!opening.run) {
-    return serviceError(opening.not_found ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::FAILED_PRECONDITION,
-                        opening.error, opening.not_found ? kExitBadInput : kExitFailed);
-  }
+  RunOpening opening;
+  if (grpc::Status idle = openIdleRun(request.run_id(), opening); !idle.ok()) return idle;
   OpenedRun& run = *opening.run;
   response->set_run_id(run.info.run_id);
-  if (isLive(run.info.run_id)) {
-    return serviceError(grpc::StatusCode::FAILED_PRECONDITION,
-                        "run " + run.info.run_id + " is running now; cancel it before rolling it back", kExitFailed);
-  }
   if (run.summary.phase == RunPhase::RolledBack) {
     response->add_notes("run " + run.info.run_id + " is already rolled back");
     response->set_nothing_to_do(true);
@@ -596,8 +508,7 @@ grpc::Status RunManager::listRuns(v1::ListRunsResponse* response) {
 grpc::Status RunManager::getRun(const v1::GetRunRequest& request, v1::Run* response) {
   RunOpening opening = openRunDirectory(runs_dir_, request.run_id());
   if (!opening.run) {
-    return serviceError(opening.not_found ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::FAILED_PRECONDITION,
-                        opening.error, opening.not_found ? kExitBadInput : kExitFailed);
+    return openingError(opening);
   }
   fillRun(*opening.run, true, response);
   return grpc::Status::OK;
@@ -616,8 +527,7 @@ grpc::Status RunManager::watchLog(const v1::WatchRequest& request, std::shared_p
   if (!log) {
     RunOpening opening = openRunDirectory(runs_dir_, request.run_id());
     if (!opening.run) {
-      return serviceError(opening.not_found ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::FAILED_PRECONDITION,
-                          opening.error, opening.not_found ? kExitBadInput : kExitFailed);
+      return openingError(opening);
     }
     auto journal = readJournal(opening.run->dir.journalPath());
     if (!journal) return serviceError(grpc::StatusCode::FAILED_PRECONDITION, journal.error().message, kExitFailed);

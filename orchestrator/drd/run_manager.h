@@ -18,26 +18,10 @@
 
 #include "drd.pb.h"
 #include "drd/event_log.h"
-#include "exec/dry_run.h"
+#include "drd/restore_checks.h"
 #include "exec/run_session.h"
 
 namespace dr::drd {
-
-// A gRPC error with the drctl exit code it corresponds to in its details.
-grpc::Status serviceError(grpc::StatusCode code, const std::string& message, int exit_code);
-
-// A dry-run of an inventory's plan against its real hosts: planning problems, or the report.
-struct DryRunOutcome {
-  std::vector<std::string> problems;  // the inputs did not load or plan: nothing was contacted
-  std::vector<std::string> notes;     // warnings, the quorum verdict
-  std::optional<PlannedRun> planned;
-  std::optional<DryRunReport> report;  // points into planned->plan
-  bool ok() const { return problems.empty() && report && report->ok(); }
-};
-DryRunOutcome dryRunInventory(const std::string& inventory, const std::string& snapshot,
-                              const std::string& plan_template, bool accept_new_host_keys);
-// The report as text, one line per step ("HOST STEP VERDICT: message"), for schedule results.
-std::string dryRunText(const DryRunReport& report);
 
 class RunManager {
  public:
@@ -68,6 +52,8 @@ class RunManager {
   grpc::Status startSession(std::unique_ptr<Session> session, v1::RunStarted* response);
   void runSession(std::shared_ptr<Live> live, std::unique_ptr<Session> session);
   bool isLive(const std::string& run_id);
+  // Opens a run that exists and is not running in this process (resume and rollback start a session on it).
+  grpc::Status openIdleRun(const std::string& run_id, RunOpening& opening);
   void fillRun(const OpenedRun& run, bool with_steps, v1::Run* out);
 
   std::filesystem::path runs_dir_;

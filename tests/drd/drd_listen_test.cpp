@@ -1,7 +1,11 @@
 // drd's listening rules on the real program: TCP only with mutual TLS (a client with a certificate from drd's CA
 // gets through; no certificate, another CA's certificate or plaintext are refused), TCP without TLS files refused at
-// start-up (exit 2), a socket directory others can write refused, a socket in use refused.
+// start-up (exit 2), a socket directory others can write refused, a socket in use refused; --config: schedules,
+// Rehearse and the metrics endpoint, a bad config refused.
+#include <httplib.h>
 #include <sys/stat.h>
+
+#include <regex>
 
 #include "drd_test_support.h"
 #include "fixtures/drd_fixture.h"
@@ -104,4 +108,58 @@ TEST_CASE("drd refuses to start on TCP without TLS, on a socket others could rep
     CHECK_THAT(second.log(), Catch::Contains("another server is listening"));
     CHECK(listRuns(*drdStub(*first.waitListening())).ok());  // the first one was left alone
   }
+}
+
+TEST_CASE("drd with --config: schedules listed, Rehearse recorded in the metrics endpoint; a bad config exits 2",
+          "[drd][config]") {
+  RunSandbox box;
+  const fs::path config = box.root() / "drd.yaml";
+  writeText(config, "metrics_listen: 127.0.0.1:0\n"
+                    "schedules:\n"
+                    "  - name: hourly\n"
+                    "    cron: \"0 * * * *\"\n"
+                    "    mode: dry-run\n"
+                    "    inventory: " + box.inventory().string() + "\n"
+                    "    snapshot: " + box.snapshot().string() + "\n"
+                    "    plan: " + kLocalStepsPlan + "\n");
+  DrdProcess drd(kDrdBinary, {"--state-dir", box.state().string(), "--config", config.string()},
+                 box.root() / "drd.log");
+  const auto address = drd.waitListening();
+  INFO(drd.log());
+  REQUIRE(address);
+  auto stub = drdStub(*address);
+  {
+    v1::ListSchedulesResponse response;
+    grpc::ClientContext context;
+    withDeadline(context);
+    REQUIRE(stub->ListSchedules(&context, {}, &response).ok());
+    REQUIRE(response.schedules_size() == 1);
+    CHECK(response.schedules(0).name() == "hourly");
+    CHECK(response.schedules(0).next_run_ms() > 0);
+  }
+  v1::RehearseRequest request;
+  request.set_schedule("hourly");
+  v1::ScheduleResult result;
+  grpc::ClientContext context;
+  withDeadline(context);
+  REQUIRE(stub->Rehearse(&context, request, &result).ok());
+  CHECK(result.ok());
+
+  std::smatch port;
+  const std::string log = drd.log();
+  REQUIRE(std::regex_search(log, port, std::regex("metrics on port ([0-9]+)")));
+  httplib::Client http("127.0.0.1", std::stoi(port[1]));
+  auto response = http.Get("/metrics");
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK_THAT(response->body, Catch::Contains("drd_schedule_runs_total{schedule=\"hourly\",mode=\"dry-run\"} 1"));
+  CHECK_THAT(response->body, Catch::Contains("drd_schedule_last_success_timestamp_seconds{schedule=\"hourly\""));
+
+  const fs::path bad = box.root() / "bad.yaml";
+  writeText(bad, "schedules:\n  - name: x\n    cron: \"61 * * * *\"\n    mode: dry-run\n    inventory: " +
+                     box.inventory().string() + "\n    snapshot: " + box.snapshot().string() + "\n");
+  DrdProcess refused(kDrdBinary, {"--state-dir", (box.root() / "state2").string(), "--config", bad.string()},
+                     box.root() / "bad.log");
+  CHECK(refused.waitExit() == 2);
+  CHECK_THAT(refused.log(), Catch::Contains(bad.string() + ":3:"));
 }

@@ -304,7 +304,14 @@ TEST_CASE("drd stops its runs cleanly on SIGTERM: halted, resumable, exit 0", "[
   UnixDrd d;
   d.box.slowSeconds("drd-test", 2);
   const auto started = applyOk(*d.stub, d.box.inventory(), d.box.snapshot());
-  REQUIRE(eventually([&] { return fs::exists(d.box.memberDir("drd-test") / "two"); }));
+  // SIGTERM while `slow` runs (started, not ended: in doubt).
+  REQUIRE(eventually([&] {
+    const v1::Run run = getRun(*d.stub, started.run_id());
+    for (const auto& step : run.steps()) {
+      if (step.step_id() == "slow@m1") return step.state() == "in-doubt";
+    }
+    return false;
+  }));
   d.drd->signal(SIGTERM);
   CHECK(d.drd->waitExit() == 0);
   CHECK_THAT(d.drd->log(), Catch::Contains("SIGTERM"));
