@@ -220,7 +220,7 @@ TEST_CASE("test-restore: no such file is an error, not a failed restore", "[rest
   CHECK(result.error().message == "/nonexistent/etcd.db: no such snapshot file");
 }
 
-TEST_CASE("test-restore: a missing etcd, an etcd that exits, a timeout: failed, and torn down", "[restore][real]") {
+TEST_CASE("test-restore: a missing or exiting etcd, a failing restore, timeouts: failed, and torn down", "[restore][real]") {
   test::TempDir dir("dr-test-restore");
   const fs::path snapshot = copyBackup(dir.path, "etcd-1.db", true);
 
@@ -236,6 +236,34 @@ TEST_CASE("test-restore: a missing etcd, an etcd that exits, a timeout: failed, 
   CHECK_FALSE(exited.ok);
   CHECK(exited.message.rfind("the restored etcd exited (code 1) before serving", 0) == 0);
   CHECK(exited.restored_keys == backup().saved.key_count);  // the restore itself had worked
+
+  // Stand-ins: an etcdctl whose restore fails (its status still works), and an etcd that never serves.
+  const fs::path failing_etcdctl = dir.path / "etcdctl-restore-fails";
+  std::ofstream(failing_etcdctl) << "#!/bin/sh\nif [ \"$2\" = restore ]; then echo 'boom: no space left' >&2; exit 5; "
+                                    "fi\nexec /usr/bin/etcdctl \"$@\"\n";
+  const fs::path silent_etcd = dir.path / "etcd-never-serves";
+  const fs::path silent_pid = dir.path / "silent.pid";
+  std::ofstream(silent_etcd) << "#!/bin/sh\necho $$ > " << silent_pid.string() << "\nexec sleep 300\n";
+  fs::permissions(failing_etcdctl, fs::perms::owner_all);
+  fs::permissions(silent_etcd, fs::perms::owner_all);
+
+  TestRestoreOptions restore_fails;
+  restore_fails.etcdctl = failing_etcdctl.string();
+  auto failed = restore(snapshot, restore_fails);
+  CHECK_FALSE(failed.ok);
+  CHECK(failed.message == "etcdctl snapshot restore failed (exit 5): boom: no space left");
+
+  TestRestoreOptions never_serves;
+  never_serves.etcd = silent_etcd.string();
+  never_serves.timeout = 2s;
+  auto silent = restore(snapshot, never_serves);
+  CHECK_FALSE(silent.ok);
+  CHECK(silent.message.rfind("the restored etcd did not serve a linearizable read within 2 s: ", 0) == 0);
+  // Its command line does not name the work dir, so check its pid: killed and reaped, not left sleeping.
+  std::string pid;
+  std::ifstream(silent_pid) >> pid;
+  REQUIRE_FALSE(pid.empty());
+  CHECK_FALSE(fs::exists("/proc/" + pid));
 
   TestRestoreOptions hurried;
   hurried.timeout = 0s;
