@@ -25,7 +25,8 @@ Result<std::string> findProgram(const std::string& name) {
   std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
   for (std::string dir; std::getline(dirs, dir, ':');) {
     // An empty PATH entry means the current directory.
-    const std::string candidate = ((dir.empty() ? std::filesystem::path(".") : std::filesystem::path(dir)) / name).string();
+    const std::string candidate =
+        ((dir.empty() ? std::filesystem::path(".") : std::filesystem::path(dir)) / name).string();
     std::error_code ec;
     if (std::filesystem::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
@@ -94,7 +95,9 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   return *this;
 }
 
-ChildProcess::~ChildProcess() { kill(); }
+ChildProcess::~ChildProcess() {
+  kill();
+}
 
 namespace {
 int exitCodeOf(int status) {

@@ -139,8 +139,9 @@ class FieldParser {
     unsigned step = 1;
     if (step_parts.size() == 2) {
       const std::string_view step_text = step_parts[1];
-      const bool digits = !step_text.empty() && step_text.size() <= 4 &&
-                          std::all_of(step_text.begin(), step_text.end(), [](unsigned char c) { return std::isdigit(c); });
+      const bool digits =
+          !step_text.empty() && step_text.size() <= 4 &&
+          std::all_of(step_text.begin(), step_text.end(), [](unsigned char c) { return std::isdigit(c); });
       if (!digits) return error(fmt::format("step '{}' is not a number", step_text));
       step = static_cast<unsigned>(std::stoul(std::string(step_text)));
       if (step == 0) return error("step 0 would never advance");
@@ -166,7 +167,8 @@ std::bitset<N> toBitset(std::uint64_t bits) {
 
 Result<CronSchedule> CronSchedule::parse(const std::string& expression) {
   std::vector<std::string> fields = splitWords(expression);
-  if (fields.empty()) return fail("empty cron expression: expected 5 fields (minute hour day-of-month month day-of-week)");
+  if (fields.empty())
+    return fail("empty cron expression: expected 5 fields (minute hour day-of-month month day-of-week)");
   if (fields.size() == 1 && fields[0].starts_with('@')) {
     const std::string name = lower(fields[0]);
     const auto macro = std::find_if(kMacros.begin(), kMacros.end(), [&](const Macro& m) { return m.name == name; });

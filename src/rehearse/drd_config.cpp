@@ -66,8 +66,8 @@ class ConfigParser {
     if (auto schedules = top.sequence("schedules")) {
       for (const YAML::Node& item : *schedules) {
         if (!item.IsMap()) {
-          sink_.error(sink_.at(item), fmt::format("a schedule must be a mapping (name, cron, mode, ...), not {}",
-                                                  describeNode(item)));
+          sink_.error(sink_.at(item),
+                      fmt::format("a schedule must be a mapping (name, cron, mode, ...), not {}", describeNode(item)));
           continue;
         }
         if (auto schedule = readSchedule(item)) config.schedules.push_back(std::move(*schedule));
@@ -85,11 +85,11 @@ class ConfigParser {
     if (resolved.is_relative()) resolved = base_dir_ / resolved;
     resolved = resolved.lexically_normal();
     std::error_code ec;
-    const bool exists = directory ? std::filesystem::is_directory(resolved, ec)
-                                  : std::filesystem::is_regular_file(resolved, ec);
+    const bool exists =
+        directory ? std::filesystem::is_directory(resolved, ec) : std::filesystem::is_regular_file(resolved, ec);
     if (!exists) {
-      map.badValue(key, fmt::format("names {} {} that does not exist", directory ? "a directory" : "a file",
-                                    resolved.string()));
+      map.badValue(
+          key, fmt::format("names {} {} that does not exist", directory ? "a directory" : "a file", resolved.string()));
       return std::nullopt;
     }
     return resolved.string();
@@ -148,7 +148,8 @@ class ConfigParser {
     if (map.has("mode") && !mode) {
       // The mode was misspelt (reported above): which keys it needs is unknown, so say nothing more about them.
     } else if (schedule.mode == ScheduleMode::DryRun) {
-      if (!map.has("inventory")) sink_.error(map.at(), fmt::format("{} (dry-run) is missing required key 'inventory'", what));
+      if (!map.has("inventory"))
+        sink_.error(map.at(), fmt::format("{} (dry-run) is missing required key 'inventory'", what));
       if (!map.has("snapshot") && !map.has("backup_dir")) {
         sink_.error(map.at(), fmt::format("{} (dry-run) needs 'snapshot' or 'backup_dir' (its newest snapshot)", what));
       }

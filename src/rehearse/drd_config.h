@@ -16,20 +16,20 @@ enum class ScheduleMode { DryRun, TestRestore };
 const char* scheduleModeName(ScheduleMode mode);  // "dry-run" / "test-restore"
 
 struct ScheduleConfig {
-  std::string name;                  // unique, required; letters, digits, '-', '_', '.' (used in labels and paths)
-  std::string cron;                  // as written, required
-  CronSchedule schedule;             // parsed
+  std::string name;       // unique, required; letters, digits, '-', '_', '.' (used in labels and paths)
+  std::string cron;       // as written, required
+  CronSchedule schedule;  // parsed
   ScheduleMode mode = ScheduleMode::DryRun;
-  std::string inventory;             // path (relative paths resolved against the config file's dir); required for dry-run
-  std::string snapshot;              // dry-run: the snapshot to plan with (or newest of backup_dir when empty)
-  std::string backup_dir;            // test-restore: required; dry-run: optional source of the newest snapshot
+  std::string inventory;   // path (relative paths resolved against the config file's dir); required for dry-run
+  std::string snapshot;    // dry-run: the snapshot to plan with (or newest of backup_dir when empty)
+  std::string backup_dir;  // test-restore: required; dry-run: optional source of the newest snapshot
   std::string plan = "full-restore";  // template name or path (a value with '/' or ending in .yaml is a path)
 };
 
 struct DrdConfig {
   std::vector<ScheduleConfig> schedules;
-  std::string metrics_listen;             // "HOST:PORT" for the Prometheus endpoint; empty: none
-  std::string tls_ca, tls_cert, tls_key;  // server mTLS for tcp:// listening (paths, resolved like inventory)
+  std::string metrics_listen;                      // "HOST:PORT" for the Prometheus endpoint; empty: none
+  std::string tls_ca, tls_cert, tls_key;           // server mTLS for tcp:// listening (paths, resolved like inventory)
   std::string etcd = "etcd", etcdctl = "etcdctl";  // binaries for test-restores
 };
 

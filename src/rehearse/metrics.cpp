@@ -71,13 +71,13 @@ std::string Metrics::prometheusText() const {
   std::lock_guard lock(mutex_);
   std::string out;
   // One family at a time (the format wants a family's samples together), schedules in name order.
-  struct Gauge {
+  struct Family {
     const char* name;
     const char* type;
     const char* help;
     std::optional<std::string> (*value)(const ScheduleStats&);
   };
-  const Gauge families[] = {
+  const Family families[] = {
       {"drd_schedule_last_success_timestamp_seconds", "gauge",
        "Unix time at which the schedule last finished successfully.",
        [](const ScheduleStats& s) -> std::optional<std::string> {
@@ -105,7 +105,7 @@ std::string Metrics::prometheusText() const {
       {"drd_schedule_runs_total", "counter", "Runs of the schedule, successful or not.",
        [](const ScheduleStats& s) -> std::optional<std::string> { return std::to_string(s.runs); }},
   };
-  for (const Gauge& g : families) {
+  for (const Family& g : families) {
     family(out, g.name, g.type, g.help);
     for (const auto& [name, stats] : schedules_) {
       if (auto value = g.value(stats)) {
@@ -134,7 +134,9 @@ MetricsServer::~MetricsServer() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-int MetricsServer::port() const { return impl_->port; }
+int MetricsServer::port() const {
+  return impl_->port;
+}
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& listen, const Metrics& metrics) {
   const std::size_t colon = listen.rfind(':');

@@ -4,12 +4,11 @@
 #include "rehearse/test_restore.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
@@ -142,11 +141,11 @@ Status runTestRestore(TestRestoreResult& result, const TestRestoreOptions& optio
   const std::string token = fmt::format("{}-{}", kMemberName, work->path().filename().string());
 
   {
-    auto restore = ChildProcess::start({*etcdctl, "snapshot", "restore", result.snapshot.string(), "--name",
-                                        kMemberName, "--data-dir", data_dir.string(), "--initial-cluster",
-                                        fmt::format("{}={}", kMemberName, peer_url), "--initial-advertise-peer-urls",
-                                        peer_url, "--initial-cluster-token", token},
-                                       work->path() / "restore.log", {"ETCDCTL_"}, {"ETCDCTL_API=3"});
+    auto restore = ChildProcess::start(
+        {*etcdctl, "snapshot", "restore", result.snapshot.string(), "--name", kMemberName, "--data-dir",
+         data_dir.string(), "--initial-cluster", fmt::format("{}={}", kMemberName, peer_url),
+         "--initial-advertise-peer-urls", peer_url, "--initial-cluster-token", token},
+        work->path() / "restore.log", {"ETCDCTL_"}, {"ETCDCTL_API=3"});
     if (!restore) return fail("cannot run etcdctl snapshot restore: {}", restore.error().message);
     const auto exit_code = restore->waitUntil(deadline);
     if (!exit_code) return fail("etcdctl snapshot restore did not finish within {} s", options.timeout.count());
@@ -205,9 +204,9 @@ Status runTestRestore(TestRestoreResult& result, const TestRestoreOptions& optio
     return fail("key count mismatch: the restored database holds {} keys (etcdctl snapshot status), the {} says {}",
                 *result.restored_keys, source, *result.expected_keys);
   }
-  result.message = fmt::format("restorable: revision {} and {} keys as the {} says; {} live keys served; sha256 {}",
-                               *result.restored_revision, *result.restored_keys, source, *result.served_keys,
-                               result.sha256);
+  result.message =
+      fmt::format("restorable: revision {} and {} keys as the {} says; {} live keys served; sha256 {}",
+                  *result.restored_revision, *result.restored_keys, source, *result.served_keys, result.sha256);
   return {};
 }
 

@@ -16,21 +16,21 @@ namespace dr {
 
 struct TestRestoreOptions {
   std::string etcd = "etcd", etcdctl = "etcdctl";
-  std::filesystem::path work_parent;   // where the throwaway dir is made; empty: the system temp dir
+  std::filesystem::path work_parent;  // where the throwaway dir is made; empty: the system temp dir
   std::chrono::seconds timeout{120};
 };
 
 struct TestRestoreResult {
   bool ok = false;
   std::filesystem::path snapshot;
-  std::string sha256;                          // of the file
+  std::string sha256;  // of the file
   std::optional<std::int64_t> expected_revision, restored_revision;
   // Key counts as `etcdctl snapshot status` counts them (what the sidecar's key_count holds): every entry of the
   // bbolt file, i.e. each key revision not yet compacted plus etcd's own bookkeeping. expected: the sidecar's;
   // restored: the restored member's database, read after `snapshot restore` wrote it.
   std::optional<std::int64_t> expected_keys, restored_keys;
-  std::string message;                         // "restorable: ..." or what failed, precisely
-  std::chrono::milliseconds duration{0};       // the whole test restore: the RTO figure for metrics
+  std::string message;                    // "restorable: ..." or what failed, precisely
+  std::chrono::milliseconds duration{0};  // the whole test restore: the RTO figure for metrics
 
   // Added for drd's reports and for tests:
   std::optional<std::int64_t> served_keys;  // live keys the restored etcd serves (a linearizable count-only Range)

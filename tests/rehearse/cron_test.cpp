@@ -35,7 +35,7 @@ TEST_CASE("cron: next is the first matching minute strictly after the given time
 }
 
 TEST_CASE("cron: month ends, year ends and leap years", "[cron]") {
-  CHECK(nextOf("0 0 31 * *", utc(2024, 4, 1)) == "2024-05-31 00:00");  // April has no 31st
+  CHECK(nextOf("0 0 31 * *", utc(2024, 4, 1)) == "2024-05-31 00:00");         // April has no 31st
   CHECK(nextOf("0 0 31 * *", utc(2024, 5, 31, 0, 0)) == "2024-07-31 00:00");  // nor June
   CHECK(nextOf("59 23 31 12 *", utc(2024, 6, 1)) == "2024-12-31 23:59");
   CHECK(nextOf("0 0 1 1 *", utc(2024, 6, 1)) == "2025-01-01 00:00");

@@ -2,7 +2,6 @@
 #include "rehearse/drd_config.h"
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 
 #include "fixtures/temp_dir.h"
@@ -17,8 +16,8 @@ struct ConfigDir {
     std::filesystem::create_directories(dir.path / "inventory");
     std::filesystem::create_directories(dir.path / "backups");
     std::filesystem::create_directories(dir.path / "tls");
-    for (const char* file : {"inventory/prod.yaml", "backups/etcd-1.db", "tls/ca.pem", "tls/drd.pem", "tls/drd.key",
-                             "my-plan.yaml"}) {
+    for (const char* file :
+         {"inventory/prod.yaml", "backups/etcd-1.db", "tls/ca.pem", "tls/drd.pem", "tls/drd.key", "my-plan.yaml"}) {
       std::ofstream(dir.path / file) << "x\n";
     }
   }
@@ -166,9 +165,9 @@ TEST_CASE("drd config: duplicate and malformed names", "[config]") {
     mode: test-restore
     backup_dir: backups
 )") == d.at(6, 11) + "'name' in schedule 'nightly' is already used by another schedule (first at line 2)\n" +
-           d.at(10, 11) +
-           "'name' in schedule 'bad name;' may hold only letters, digits, '-', '_' and '.' (not first): it becomes a "
-           "metric label");
+            d.at(10, 11) +
+            "'name' in schedule 'bad name;' may hold only letters, digits, '-', '_' and '.' (not first): it becomes a "
+            "metric label");
 }
 
 TEST_CASE("drd config: required keys per mode", "[config]") {

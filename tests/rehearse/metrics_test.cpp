@@ -1,8 +1,9 @@
 // Metrics: the exact Prometheus text, label escaping, and a real HTTP GET of /metrics on 127.0.0.1.
 #include "rehearse/metrics.h"
 
-#include <catch2/catch.hpp>
 #include <httplib.h>
+
+#include <catch2/catch.hpp>
 
 namespace dr {
 namespace {

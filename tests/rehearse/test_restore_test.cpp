@@ -6,11 +6,10 @@
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <fstream>
 #include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "etcd/etcd_client.h"
 #include "etcd/snapshot_file.h"
@@ -220,7 +219,8 @@ TEST_CASE("test-restore: no such file is an error, not a failed restore", "[rest
   CHECK(result.error().message == "/nonexistent/etcd.db: no such snapshot file");
 }
 
-TEST_CASE("test-restore: a missing or exiting etcd, a failing restore, timeouts: failed, and torn down", "[restore][real]") {
+TEST_CASE("test-restore: a missing or exiting etcd, a failing restore, timeouts: failed, and torn down",
+          "[restore][real]") {
   test::TempDir dir("dr-test-restore");
   const fs::path snapshot = copyBackup(dir.path, "etcd-1.db", true);
 

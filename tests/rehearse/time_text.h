@@ -21,9 +21,9 @@ inline std::string showUtc(std::optional<std::chrono::system_clock::time_point> 
   const auto day = floor<days>(*t);
   const year_month_day date(day);
   const hh_mm_ss time(floor<seconds>(*t - day));
-  std::string text = fmt::format("{:04}-{:02}-{:02} {:02}:{:02}", static_cast<int>(date.year()),
-                                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                                 time.hours().count(), time.minutes().count());
+  std::string text =
+      fmt::format("{:04}-{:02}-{:02} {:02}:{:02}", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                  static_cast<unsigned>(date.day()), time.hours().count(), time.minutes().count());
   if (time.seconds().count() != 0) text += fmt::format(":{:02}", time.seconds().count());
   return text;
 }
