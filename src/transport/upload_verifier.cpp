@@ -16,8 +16,9 @@ std::string parentOf(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-// The python3 hasher: argv[1] is the staging file; stdin the control protocol. Exit 3: the file is shorter than a
-// reported range (it cannot be: the range was acknowledged) or a protocol error; 6: stdin ended before commit.
+// The python3 hasher: argv[1] is the staging file; stdin the control protocol. Exit 3 (kVerifierCannotRead): the file
+// is shorter than a reported range (it cannot be: the range was acknowledged) or a protocol error; 6
+// (kVerifierAbandoned): stdin ended before commit.
 constexpr const char* kRangeHasher = R"(import hashlib, os, sys
 f = os.open(sys.argv[1], os.O_RDONLY)
 h = hashlib.sha256()
@@ -59,7 +60,7 @@ std::string verifierScript(const VerifierPlan& plan) {
   // Two hashers, the same protocol. With python3 (most hosts): the ranges are read straight from the file as they
   // are reported and hashed by hashlib (OpenSSL, SHA extensions), and each hashed range is handed to the kernel's
   // writeback at once (POSIX_FADV_DONTNEED starts it and drops the clean pages), so the final fsync has little
-  // left to do. Without it: the ranges are only counted, and the whole file is hashed after `commit` (a pipe from
+  // left to do. Without it: the range lines are only read, and the whole file is hashed after `commit` (a pipe from
   // head into openssl would cost more CPU than hashing afterwards). Either prints "commit[-sync] HEX...".
   return fmt::format(
       "py={python}\n"
@@ -68,23 +69,25 @@ std::string verifierScript(const VerifierPlan& plan) {
       "else\n"
       "  r=\n"
       "  while IFS= read -r n; do\n"
-      "    case $n in commit|commit-sync) r=$n; break ;; ''|*[!0-9]*) echo \"protocol error: $n\"; exit 3 ;; esac\n"
+      "    case $n in commit|commit-sync) r=$n; break ;; ''|*[!0-9]*) echo \"protocol error: $n\"; exit {read} ;; "
+      "esac\n"
       "  done\n"
-      "  [ -n \"$r\" ] || exit 6\n"
-      "  v=$({{ {hash}; }} <{staging}) || exit 3\n"
+      "  [ -n \"$r\" ] || exit {abandoned}\n"
+      "  v=$({{ {hash}; }} <{staging}) || exit {read}\n"
       "  r=\"$r $v\"\n"
       "fi\n"
       "c=${{r%% *}}; v=${{r#* }}; v=${{v%% *}}\n"
-      "s=$(stat -c %s -- {staging}) || exit 3\n"
+      "s=$(stat -c %s -- {staging}) || exit {read}\n"
       "if [ \"$v\" != {expected} ] || [ \"$s\" != {total} ]; then rm -f -- {staging}; echo \"sha256 $v size $s\"; "
-      "exit 4; fi\n"
-      "if [ \"$c\" = commit-sync ]; then sync -- {staging} || exit 3; fi\n"
-      "{place} || exit 5\n"
+      "exit {mismatch}; fi\n"
+      "if [ \"$c\" = commit-sync ]; then sync -- {staging} || exit {read}; fi\n"
+      "{place} || exit {place_failed}\n"
       "sync -- {dir} 2>/dev/null\n"
       "echo \"sha256 $v\"\n",
       fmt::arg("python", shellQuote(kRangeHasher)), fmt::arg("hash", kHostSha256), fmt::arg("staging", staging),
       fmt::arg("expected", shellQuote(plan.expected_sha256)), fmt::arg("total", plan.total), fmt::arg("place", place),
-      fmt::arg("dir", dir));
+      fmt::arg("dir", dir), fmt::arg("read", kVerifierCannotRead), fmt::arg("mismatch", kVerifierMismatch),
+      fmt::arg("place_failed", kVerifierCannotPlace), fmt::arg("abandoned", kVerifierAbandoned));
 }
 
 Result<UploadVerifier> UploadVerifier::start(SshConnection& connection, const VerifierPlan& plan, Become become,
@@ -141,14 +144,17 @@ Result<UploadVerifier::Verdict> UploadVerifier::finish(bool client_synced, Clock
       if (verdict.output.size() < 64 * 1024) verdict.output.append(buffer, static_cast<std::size_t>(n));
       continue;
     }
-    if (n != 0 && n != LIBSSH2_ERROR_EAGAIN) return connection_->broken("reading the verifier's verdict", static_cast<int>(n));
+    if (n != 0 && n != LIBSSH2_ERROR_EAGAIN) {
+      return connection_->broken("reading the verifier's verdict", static_cast<int>(n));
+    }
     if (libssh2_channel_eof(ch)) break;
     if (Clock::now() >= deadline) {
       return connection_->broken("waiting for the host to verify the upload", LIBSSH2_ERROR_TIMEOUT);
     }
     if (auto alive = connection_->keepalive(); !alive) return alive.error();
-    connection_->wait(std::min(deadline, Clock::now() + std::max<Clock::duration>(connection_->target().keepalive_interval,
-                                                                     std::chrono::seconds(1))));
+    connection_->wait(std::min(
+        deadline,
+        Clock::now() + std::max<Clock::duration>(connection_->target().keepalive_interval, std::chrono::seconds(1))));
   }
   int rc = connection_->call(deadline, [&] { return libssh2_channel_wait_closed(ch); });
   if (rc != 0 && rc != LIBSSH2_ERROR_INVAL) return connection_->broken("waiting for the verifier to end", rc);

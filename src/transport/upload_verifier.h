@@ -32,10 +32,10 @@ struct VerifierPlan {
 };
 
 // Exit codes of the script (beside 0, placed).
-inline constexpr int kVerifierCannotRead = 3;    // staging unreadable, hashing failed, or a protocol error
-inline constexpr int kVerifierMismatch = 4;      // hash or size differs: staging removed, output "sha256 H size S"
-inline constexpr int kVerifierCannotPlace = 5;   // the rename (or the sudo move) failed
-inline constexpr int kVerifierAbandoned = 6;     // stdin ended before commit: staging kept for a resume
+inline constexpr int kVerifierCannotRead = 3;   // staging unreadable, hashing failed, or a protocol error
+inline constexpr int kVerifierMismatch = 4;     // hash or size differs: staging removed, output "sha256 H size S"
+inline constexpr int kVerifierCannotPlace = 5;  // the rename (or the sudo move) failed
+inline constexpr int kVerifierAbandoned = 6;    // stdin ended before commit: staging kept for a resume
 
 // The /bin/sh script (exposed for tests).
 std::string verifierScript(const VerifierPlan& plan);
@@ -59,7 +59,8 @@ class UploadVerifier {
   Result<Verdict> finish(bool client_synced, Clock::time_point deadline);
 
  private:
-  UploadVerifier(SshConnection& connection, ChannelPtr channel) : connection_(&connection), channel_(std::move(channel)) {}
+  UploadVerifier(SshConnection& connection, ChannelPtr channel)
+      : connection_(&connection), channel_(std::move(channel)) {}
   Status send(const std::string& line, Clock::time_point deadline);
 
   SshConnection* connection_;
