@@ -41,8 +41,9 @@ std::unique_ptr<v1::Drd::Stub> connect(const char* who) {
     target = o.server;
   } else if (o.server.starts_with("tcp://")) {
     if (o.tls_ca.empty() || o.tls_cert.empty() || o.tls_key.empty()) {
-      std::fprintf(stderr, "%s: --server %s: drd on TCP requires mutual TLS: give --tls-ca (drd's CA), --tls-cert and "
-                           "--tls-key (this client's certificate and key)\n",
+      std::fprintf(stderr,
+                   "%s: --server %s: drd on TCP requires mutual TLS: give --tls-ca (drd's CA), --tls-cert and "
+                   "--tls-key (this client's certificate and key)\n",
                    who, o.server.c_str());
       return nullptr;
     }
@@ -77,7 +78,8 @@ int reportError(const char* who, const grpc::Status& status) {
              status.error_code() == grpc::StatusCode::NOT_FOUND) {
     code = kExitBadInput;
   }
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE || status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     std::fprintf(stderr, "%s: cannot reach drd at %s: %s\n", who, remoteOptions().server.c_str(),
                  status.error_message().c_str());
@@ -129,25 +131,33 @@ AttemptOutcome attemptOf(const v1::RunEvent& event) {
 
 void dispatch(ExecutionObserver& observer, const Plan& plan, const v1::RunEvent& event) {
   switch (event.kind()) {
-    case v1::RunEvent::STEP_STARTED: observer.onStepStarted(stepFor(plan, event), event.attempt()); break;
-    case v1::RunEvent::STEP_FINISHED: observer.onStepFinished(stepFor(plan, event), attemptOf(event)); break;
+    case v1::RunEvent::STEP_STARTED:
+      observer.onStepStarted(stepFor(plan, event), event.attempt());
+      break;
+    case v1::RunEvent::STEP_FINISHED:
+      observer.onStepFinished(stepFor(plan, event), attemptOf(event));
+      break;
     case v1::RunEvent::STEP_FAILED:
       observer.onStepFailed(stepFor(plan, event), attemptOf(event), event.will_retry());
       break;
-    case v1::RunEvent::STEP_SKIPPED: observer.onStepSkipped(stepFor(plan, event), event.message()); break;
+    case v1::RunEvent::STEP_SKIPPED:
+      observer.onStepSkipped(stepFor(plan, event), event.message());
+      break;
     case v1::RunEvent::HOST_ACTIVITY:
-      for (auto activity : {HostActivity::Connecting, HostActivity::Running, HostActivity::Idle,
-                            HostActivity::Finished, HostActivity::Failed, HostActivity::Stopped}) {
-        if (event.activity() == hostActivityName(activity)) observer.onHostActivity(event.host(), activity, event.step_id());
+      for (auto activity : {HostActivity::Connecting, HostActivity::Running, HostActivity::Idle, HostActivity::Finished,
+                            HostActivity::Failed, HostActivity::Stopped}) {
+        if (event.activity() == hostActivityName(activity))
+          observer.onHostActivity(event.host(), activity, event.step_id());
       }
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
 ExecutionResult resultOf(const v1::RunEvent& end) {
   ExecutionResult result;
-  result.outcome = end.outcome() == "finished" ? RunOutcome::Finished
+  result.outcome = end.outcome() == "finished"      ? RunOutcome::Finished
                    : end.outcome() == "interrupted" ? RunOutcome::Stopped
                                                     : RunOutcome::Failed;
   result.reason = end.reason();
@@ -156,8 +166,8 @@ ExecutionResult resultOf(const v1::RunEvent& end) {
     step.id = s.step_id();
     step.host = s.host();
     step.message = s.message();
-    for (auto state : {StepState::NotStarted, StepState::Running, StepState::Done, StepState::AlreadyDone,
-                       StepState::Failed}) {
+    for (auto state :
+         {StepState::NotStarted, StepState::Running, StepState::Done, StepState::AlreadyDone, StepState::Failed}) {
       if (s.state() == stepStateName(state)) step.state = state;
     }
     result.steps.push_back(std::move(step));

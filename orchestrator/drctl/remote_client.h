@@ -1,5 +1,5 @@
-// `drctl --server ADDRESS plan|apply|resume|rollback|status`: the same commands sent to drd over gRPC. The output and the
-// exit codes are the local ones: drd's errors carry the exit code drctl would give (in the status details), the
+// `drctl --server ADDRESS plan|apply|resume|rollback|status`: the same commands sent to drd over gRPC. The output and
+// the exit codes are the local ones: drd's errors carry the exit code drctl would give (in the status details), the
 // live progress comes from drd's Watch stream and is shown by drctl's own progress observers, and the end of a run
 // is printed by the same reportRunEnd. Paths are sent absolute and read on drd's host.
 #pragma once

@@ -42,7 +42,8 @@ Result<ListenTarget> checkListenAddress(const ListenOptions& options) {
   ListenTarget target;
   if (address.starts_with("unix://")) {
     const std::filesystem::path path = address.substr(7);
-    if (!path.is_absolute()) return fail("--listen {}: a unix socket needs an absolute path: unix:///dir/drd.sock", address);
+    if (!path.is_absolute())
+      return fail("--listen {}: a unix socket needs an absolute path: unix:///dir/drd.sock", address);
     if (path.string().size() >= sizeof(sockaddr_un::sun_path)) {
       return fail("--listen {}: the socket path is longer than {} bytes", address, sizeof(sockaddr_un::sun_path) - 1);
     }
@@ -51,13 +52,15 @@ Result<ListenTarget> checkListenAddress(const ListenOptions& options) {
       return fail("--listen {}: the directory {} does not exist", address, path.parent_path().string());
     }
     if ((parent.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (parent.st_mode & S_ISVTX) == 0) {
-      return fail("--listen {}: the directory {} is writable by other users, who could replace the socket; use a "
-                  "directory only its owner can write",
-                  address, path.parent_path().string());
+      return fail(
+          "--listen {}: the directory {} is writable by other users, who could replace the socket; use a "
+          "directory only its owner can write",
+          address, path.parent_path().string());
     }
     struct stat existing {};
     if (::lstat(path.c_str(), &existing) == 0) {
-      if (!S_ISSOCK(existing.st_mode)) return fail("--listen {}: {} exists and is not a socket", address, path.string());
+      if (!S_ISSOCK(existing.st_mode))
+        return fail("--listen {}: {} exists and is not a socket", address, path.string());
       if (socketAnswers(path)) return fail("--listen {}: another server is listening on {}", address, path.string());
       std::error_code ec;
       std::filesystem::remove(path, ec);  // a socket left by a drd that died
@@ -73,10 +76,11 @@ Result<ListenTarget> checkListenAddress(const ListenOptions& options) {
       return fail("--listen {}: expected tcp://HOST:PORT", address);
     }
     if (options.tls_ca.empty() || options.tls_cert.empty() || options.tls_key.empty()) {
-      return fail("--listen {}: refusing to listen on TCP without mutual TLS: give the server certificate, its key "
-                  "and the CA that signs client certificates (--tls-cert, --tls-key, --tls-ca, or tls_cert, tls_key, "
-                  "tls_ca in --config); or listen on a unix socket (unix:///path)",
-                  address);
+      return fail(
+          "--listen {}: refusing to listen on TCP without mutual TLS: give the server certificate, its key "
+          "and the CA that signs client certificates (--tls-cert, --tls-key, --tls-ca, or tls_cert, tls_key, "
+          "tls_ca in --config); or listen on a unix socket (unix:///path)",
+          address);
     }
     target.grpc_address = host_port;
     target.tcp = true;
@@ -129,7 +133,9 @@ DrdServer::DrdServer(std::unique_ptr<grpc::Server> server, std::string dial, Drd
                      std::filesystem::path socket)
     : server_(std::move(server)), dial_(std::move(dial)), service_(service), socket_(std::move(socket)) {}
 
-DrdServer::~DrdServer() { shutdown(); }
+DrdServer::~DrdServer() {
+  shutdown();
+}
 
 void DrdServer::shutdown() {
   if (!server_) return;
@@ -155,13 +161,11 @@ grpc::Status DrdService::Resume(grpc::ServerContext*, const v1::ResumeRequest* r
   return runs_.resume(*request, response);
 }
 
-grpc::Status DrdService::Cancel(grpc::ServerContext*, const v1::CancelRequest* request,
-                                v1::CancelResponse* response) {
+grpc::Status DrdService::Cancel(grpc::ServerContext*, const v1::CancelRequest* request, v1::CancelResponse* response) {
   return runs_.cancel(*request, response);
 }
 
-grpc::Status DrdService::Rollback(grpc::ServerContext*, const v1::RollbackRequest* request,
-                                  v1::RunStarted* response) {
+grpc::Status DrdService::Rollback(grpc::ServerContext*, const v1::RollbackRequest* request, v1::RunStarted* response) {
   return runs_.rollback(*request, response);
 }
 

@@ -46,17 +46,28 @@ std::vector<v1::RunEvent> eventsFromJournal(const std::vector<JournalRecord>& re
   for (const auto& record : records) {
     v1::RunEvent event;
     switch (record.type) {
-      case RecordType::RunStarted: event.set_kind(v1::RunEvent::SESSION_STARTED); break;
+      case RecordType::RunStarted:
+        event.set_kind(v1::RunEvent::SESSION_STARTED);
+        break;
       case RecordType::StepStarted:
-      case RecordType::UndoStarted: event.set_kind(v1::RunEvent::STEP_STARTED); break;
+      case RecordType::UndoStarted:
+        event.set_kind(v1::RunEvent::STEP_STARTED);
+        break;
       case RecordType::StepFinished:
-      case RecordType::UndoFinished: event.set_kind(v1::RunEvent::STEP_FINISHED); break;
+      case RecordType::UndoFinished:
+        event.set_kind(v1::RunEvent::STEP_FINISHED);
+        break;
       case RecordType::StepFailed:
-      case RecordType::UndoFailed: event.set_kind(v1::RunEvent::STEP_FAILED); break;
-      case RecordType::StepSkipped: event.set_kind(v1::RunEvent::STEP_SKIPPED); break;
+      case RecordType::UndoFailed:
+        event.set_kind(v1::RunEvent::STEP_FAILED);
+        break;
+      case RecordType::StepSkipped:
+        event.set_kind(v1::RunEvent::STEP_SKIPPED);
+        break;
       case RecordType::RunHalted:
       case RecordType::RunFinished:
-      case RecordType::RollbackFinished: continue;
+      case RecordType::RollbackFinished:
+        continue;
     }
     event.set_time_ms(record.time_ms);
     event.set_step_id(record.step_id);
@@ -76,9 +87,12 @@ std::vector<v1::RunEvent> eventsFromJournal(const std::vector<JournalRecord>& re
 
 const char* runOutcomeText(RunOutcome outcome) {
   switch (outcome) {
-    case RunOutcome::Finished: return "finished";
-    case RunOutcome::Failed: return "failed";
-    case RunOutcome::Stopped: return "interrupted";
+    case RunOutcome::Finished:
+      return "finished";
+    case RunOutcome::Failed:
+      return "failed";
+    case RunOutcome::Stopped:
+      return "interrupted";
   }
   return "failed";
 }
@@ -130,10 +144,18 @@ v1::RunEvent runEndedFromSummary(const JournalSummary& summary, std::int64_t tim
     step.message = history.message;
     switch (history.state) {
       case StepRecordState::NotStarted:
-      case StepRecordState::InDoubt: step.state = StepState::NotStarted; break;
-      case StepRecordState::Finished: step.state = StepState::Done; break;
-      case StepRecordState::Skipped: step.state = StepState::AlreadyDone; break;
-      case StepRecordState::Failed: step.state = StepState::Failed; break;
+      case StepRecordState::InDoubt:
+        step.state = StepState::NotStarted;
+        break;
+      case StepRecordState::Finished:
+        step.state = StepState::Done;
+        break;
+      case StepRecordState::Skipped:
+        step.state = StepState::AlreadyDone;
+        break;
+      case StepRecordState::Failed:
+        step.state = StepState::Failed;
+        break;
     }
     steps.push_back(std::move(step));
   }

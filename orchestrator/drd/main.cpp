@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -99,8 +98,7 @@ int serve(const Options& o) {
   if (!config.metrics_listen.empty()) {
     auto started = dr::MetricsServer::start(config.metrics_listen, metrics);
     if (!started) {
-      std::fprintf(stderr, "drd: metrics on %s: %s\n", config.metrics_listen.c_str(),
-                   started.error().message.c_str());
+      std::fprintf(stderr, "drd: metrics on %s: %s\n", config.metrics_listen.c_str(), started.error().message.c_str());
       return kExitBadInput;
     }
     metrics_server = std::move(started).value();
@@ -145,11 +143,13 @@ int main(int argc, char** argv) {
   ::sigaction(SIGINT, &action, nullptr);
 
   Options o;
-  CLI::App app{"drd: the disaster-recovery orchestrator as a gRPC service: plans, runs, resumes and rolls back\n"
-               "restores with drctl's executor and journal, streams their progress, and runs scheduled rehearsals.",
-               "drd"};
+  CLI::App app{
+      "drd: the disaster-recovery orchestrator as a gRPC service: plans, runs, resumes and rolls back\n"
+      "restores with drctl's executor and journal, streams their progress, and runs scheduled rehearsals.",
+      "drd"};
   app.set_version_flag("--version", std::string(DR_VERSION));
-  app.footer(R"(Listening: unix:///path (default: unix://STATE_DIR/drd.sock; the socket is owner-only) or tcp://host:port,
+  app.footer(
+      R"(Listening: unix:///path (default: unix://STATE_DIR/drd.sock; the socket is owner-only) or tcp://host:port,
 which needs mutual TLS: the server certificate and key and the CA that signs client certificates.
 
 Examples:

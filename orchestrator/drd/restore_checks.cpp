@@ -28,7 +28,9 @@ std::vector<std::string> warningLines(const PlanningOutcome& planned) {
   return lines;
 }
 
-std::string templateOrDefault(const std::string& name) { return name.empty() ? "full-restore" : name; }
+std::string templateOrDefault(const std::string& name) {
+  return name.empty() ? "full-restore" : name;
+}
 
 grpc::Status checkBeforeRestore(const Inventory& inventory, bool force, bool rehearsal,
                                 std::vector<std::string>& notes) {
@@ -48,12 +50,14 @@ grpc::Status checkBeforeRestore(const Inventory& inventory, bool force, bool reh
   if (force) {
     notes.push_back("warning: a quorum is healthy, restoring anyway because of --force");
   } else if (rehearsal) {
-    notes.push_back("note: a quorum is healthy, so a real apply would be refused now (--force overrides); "
-                    "rehearsing anyway");
+    notes.push_back(
+        "note: a quorum is healthy, so a real apply would be refused now (--force overrides); "
+        "rehearsing anyway");
   } else {
     return serviceError(grpc::StatusCode::FAILED_PRECONDITION,
                         "refused: a quorum of the current cluster is healthy, so a full restore would discard a "
-                        "working cluster's data; nothing was run.\n" + verdict.advice,
+                        "working cluster's data; nothing was run.\n" +
+                            verdict.advice,
                         kExitFailed);
   }
   return grpc::Status::OK;

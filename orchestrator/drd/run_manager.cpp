@@ -14,7 +14,9 @@ namespace dr::drd {
 
 namespace {
 
-std::int64_t nowMs() { return SystemClock().wallMs(); }
+std::int64_t nowMs() {
+  return SystemClock().wallMs();
+}
 
 grpc::Status planningError(const PlanningOutcome& planned, const std::string& what) {
   std::vector<std::string> lines = planned.problemLines();
@@ -82,7 +84,9 @@ RunManager::RunManager(std::filesystem::path state_dir) : runs_dir_(std::move(st
   std::filesystem::create_directories(runs_dir_, ec);
 }
 
-RunManager::~RunManager() { stopAll("drd is stopping"); }
+RunManager::~RunManager() {
+  stopAll("drd is stopping");
+}
 
 void RunManager::stopAll(const std::string& reason) {
   std::vector<std::shared_ptr<Live>> runs;
@@ -231,20 +235,21 @@ grpc::Status RunManager::resume(const v1::ResumeRequest& request, v1::RunStarted
                         kExitFailed);
   }
   const auto token = run.info.options.count("token") ? run.info.options.at("token") : std::string();
-  PlanningOutcome planned = planRun(run.info.inventory_path, run.info.snapshot_path, run.info.plan_template,
-                                    run.info.run_id, token);
+  PlanningOutcome planned =
+      planRun(run.info.inventory_path, run.info.snapshot_path, run.info.plan_template, run.info.run_id, token);
   if (!planned.run) return planningError(planned, "the run's inputs no longer load; nothing was run");
   auto session = std::make_unique<Session>();
   session->notes = warningLines(planned);
   const bool changed = planned.run->plan.fingerprint != run.plan.fingerprint;
   if (changed) {
-    std::vector<std::string> lines{fmt::format("the plan changed since run {} started (fingerprint {} -> {}):",
-                                               run.info.run_id, run.plan.fingerprint.substr(0, 16),
-                                               planned.run->plan.fingerprint.substr(0, 16))};
+    std::vector<std::string> lines{
+        fmt::format("the plan changed since run {} started (fingerprint {} -> {}):", run.info.run_id,
+                    run.plan.fingerprint.substr(0, 16), planned.run->plan.fingerprint.substr(0, 16))};
     for (const auto& line : describePlanChanges(run.plan, planned.run->plan)) lines.push_back("  " + line);
     if (!request.force()) {
-      lines.push_back("Refusing to resume a different plan. Restore the inputs, or resume with force to continue "
-                      "with the new plan.");
+      lines.push_back(
+          "Refusing to resume a different plan. Restore the inputs, or resume with force to continue "
+          "with the new plan.");
       return serviceError(grpc::StatusCode::FAILED_PRECONDITION, joinLines(lines), kExitBadInput);
     }
     lines.push_back("force: continuing with the new plan.");
@@ -317,7 +322,8 @@ grpc::Status RunManager::rollback(const v1::RollbackRequest& request, v1::RunSta
   if (!earlier) return serviceError(grpc::StatusCode::FAILED_PRECONDITION, earlier.error().message, kExitFailed);
   auto journal = startJournalSession(run.dir, /*new_run=*/false, run.info, run.plan.fingerprint, "rollback");
   if (!journal) return serviceError(grpc::StatusCode::INTERNAL, journal.error().message, kExitFailed);
-  session->notes.push_back(fmt::format("rolling back run {}: {} steps to undo", run.info.run_id, rollback_plan.to_undo));
+  session->notes.push_back(
+      fmt::format("rolling back run {}: {} steps to undo", run.info.run_id, rollback_plan.to_undo));
   session->run_id = run.info.run_id;
   session->mode = "rollback";
   session->earlier = std::move(earlier->records);

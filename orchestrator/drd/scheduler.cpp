@@ -29,7 +29,9 @@ Scheduler::Scheduler(const DrdConfig& config, WallClock& clock, RunManager& runs
       work_parent_(std::move(work_parent)),
       timer_(config.schedules, clock.now()) {}
 
-Scheduler::~Scheduler() { stop(); }
+Scheduler::~Scheduler() {
+  stop();
+}
 
 void Scheduler::start() {
   if (sinks_.run_states) sinks_.run_states(runs_.runStateCounts());
@@ -69,8 +71,7 @@ void Scheduler::loop() {
       if (std::lock_guard check(mutex_); stopping_) break;
       runSchedule(schedule);
     }
-    if (sinks_.run_states &&
-        (!due.empty() || std::chrono::steady_clock::now() - states_refreshed >= kRunStatesEvery)) {
+    if (sinks_.run_states && (!due.empty() || std::chrono::steady_clock::now() - states_refreshed >= kRunStatesEvery)) {
       sinks_.run_states(runs_.runStateCounts());
       states_refreshed = std::chrono::steady_clock::now();
     }
@@ -189,11 +190,11 @@ v1::ScheduleResult Scheduler::runTestRestore(const ScheduleConfig& schedule) {
   result.set_ok(restored->ok);
   result.set_message(restored->message);
   auto number = [](const std::optional<std::int64_t>& n) { return n ? std::to_string(*n) : std::string("?"); };
-  result.set_detail(fmt::format("snapshot {} sha256 {}\nrevision: expected {}, restored {}\nkeys: expected {}, "
-                                "restored {}\n",
-                                restored->snapshot.string(), restored->sha256, number(restored->expected_revision),
-                                number(restored->restored_revision), number(restored->expected_keys),
-                                number(restored->restored_keys)));
+  result.set_detail(fmt::format(
+      "snapshot {} sha256 {}\nrevision: expected {}, restored {}\nkeys: expected {}, "
+      "restored {}\n",
+      restored->snapshot.string(), restored->sha256, number(restored->expected_revision),
+      number(restored->restored_revision), number(restored->expected_keys), number(restored->restored_keys)));
   return result;
 }
 

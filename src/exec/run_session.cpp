@@ -1,9 +1,8 @@
 // The shared core of running a plan (see run_session.h).
 #include "exec/run_session.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "exec/clock.h"
@@ -78,8 +77,8 @@ std::map<std::string, HostEndpoint> HostRouting::endpoints(const Plan& plan) {
         found = true;
       }
     }
-    const bool local = step.host == kControllerHost || step.host == "127.0.0.1" || step.host == "localhost" ||
-                       step.host == "::1";
+    const bool local =
+        step.host == kControllerHost || step.host == "127.0.0.1" || step.host == "localhost" || step.host == "::1";
     if (step.host == kControllerHost) endpoint.target.ssh = SshSettings{};  // the controller's own user, no sudo
     endpoint.transport = local ? static_cast<Transport*>(&local_) : static_cast<Transport*>(&ssh_);
     out.emplace(step.host, std::move(endpoint));
@@ -93,7 +92,8 @@ Result<RunLock> lockClusterForRun(const std::filesystem::path& runs_root, const 
   if (lock) return lock;
   auto holder = RunLock::inspect(runs_root, cluster);
   if (!holder || !holder->has_value() || !(*holder)->stale || (*holder)->run_id != run_id) return lock;
-  if (took_over != nullptr) *took_over = "taking over the stale lock of this same run (" + (*holder)->stale_reason + ")";
+  if (took_over != nullptr)
+    *took_over = "taking over the stale lock of this same run (" + (*holder)->stale_reason + ")";
   if (Status broken = RunLock::breakStale(runs_root, cluster); !broken) return broken.error();
   return RunLock::acquire(runs_root, cluster, run_id);
 }
@@ -163,7 +163,7 @@ RunOpening openRunDirectory(const std::filesystem::path& runs_root, const std::s
     return out;
   }
   out.run = OpenedRun{std::move(dir).value(), std::move(info).value(), std::move(plan).value(), {},
-                      journal->torn_tail, journal->tail_note};
+                      journal->torn_tail,     journal->tail_note};
   out.run->summary = summarizeJournal(journal->records, &out.run->plan);
   return out;
 }
@@ -194,9 +194,9 @@ std::vector<std::string> describePlanChanges(const Plan& before, const Plan& now
     if (step.host != other->host) fields.push_back(fmt::format("host ({} -> {})", step.host, other->host));
     if (step.needs != other->needs) fields.push_back("needs");
     if (step.upload.has_value() != other->upload.has_value() ||
-        (step.upload && (step.upload->local_path != other->upload->local_path ||
-                         step.upload->remote_path != other->upload->remote_path ||
-                         step.upload->sha256 != other->upload->sha256))) {
+        (step.upload &&
+         (step.upload->local_path != other->upload->local_path ||
+          step.upload->remote_path != other->upload->remote_path || step.upload->sha256 != other->upload->sha256))) {
       fields.push_back("upload");
     }
     if (step.timeout != other->timeout || step.retries != other->retries || step.idempotent != other->idempotent) {

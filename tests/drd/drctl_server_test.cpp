@@ -27,8 +27,8 @@ struct Served {
     return runProgram(argv);
   }
   std::vector<std::string> applyArgs(const std::string& cluster = "drd-test") const {
-    return {"apply", "-i", box.inventory(cluster).string(), "-s", box.snapshot().string(), "-p", kLocalStepsPlan,
-            "--yes"};
+    return {"apply",         "-i",   box.inventory(cluster).string(), "-s", box.snapshot().string(), "-p",
+            kLocalStepsPlan, "--yes"};
   }
 };
 
@@ -72,7 +72,8 @@ TEST_CASE("drctl --server apply shows live progress and ends like a local apply"
   CHECK_THAT(json.output, Catch::Contains("\"event\":\"run-ended\""));
 }
 
-TEST_CASE("drctl --server: a failed run exits 1 with the resume command; a changed plan refuses resume", "[drd][drctl]") {
+TEST_CASE("drctl --server: a failed run exits 1 with the resume command; a changed plan refuses resume",
+          "[drd][drctl]") {
   Served s;
   // `four` starts the service with `false`: the run fails there.
   const fs::path inventory = s.box.inventory("failing");
@@ -80,8 +81,8 @@ TEST_CASE("drctl --server: a failed run exits 1 with the resume command; a chang
   const std::string touch = "start: touch";
   text.replace(text.find(touch), touch.size(), "start: false && touch");
   writeText(inventory, text);
-  const auto failed = s.drctl({"apply", "-i", inventory.string(), "-s", s.box.snapshot().string(), "-p",
-                               kLocalStepsPlan, "--yes"});
+  const auto failed =
+      s.drctl({"apply", "-i", inventory.string(), "-s", s.box.snapshot().string(), "-p", kLocalStepsPlan, "--yes"});
   INFO(failed.output);
   REQUIRE(failed.exit_code == 1);
   const std::string id = runIdIn(failed.output);
@@ -122,8 +123,8 @@ TEST_CASE("drctl --server reports bad input as the local command does", "[drd][d
   const auto validate = s.drctl({"validate", "-i", bad.string()});
   CHECK(validate.exit_code == 2);
   CHECK_THAT(validate.output, Catch::Contains("--server works with plan, apply, resume, rollback and status"));
-  const auto json = s.drctl({"plan", "-i", s.box.inventory().string(), "-s", s.box.snapshot().string(), "-p",
-                             kLocalStepsPlan, "-o", "json"});
+  const auto json = s.drctl(
+      {"plan", "-i", s.box.inventory().string(), "-s", s.box.snapshot().string(), "-p", kLocalStepsPlan, "-o", "json"});
   CHECK(json.exit_code == 0);
   CHECK_THAT(json.output, Catch::Contains("\"fingerprint\""));
   const auto tcp = runProgram({kDrctlBinary, "--server", "tcp://127.0.0.1:1", "status"});
@@ -136,8 +137,8 @@ TEST_CASE("drctl --server reports bad input as the local command does", "[drd][d
 
 TEST_CASE("drctl --server apply --dry-run prints the dry-run report and writes nothing", "[drd][drctl]") {
   Served s;
-  const auto dry = s.drctl({"apply", "-i", s.box.inventory().string(), "-s", s.box.snapshot().string(), "-p",
-                            kLocalStepsPlan, "--dry-run"});
+  const auto dry = s.drctl(
+      {"apply", "-i", s.box.inventory().string(), "-s", s.box.snapshot().string(), "-p", kLocalStepsPlan, "--dry-run"});
   INFO(dry.output);
   CHECK(dry.exit_code == 0);
   CHECK_THAT(dry.output, Catch::Contains("Dry run passed"));

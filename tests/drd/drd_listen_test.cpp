@@ -91,8 +91,7 @@ TEST_CASE("drd refuses to start on TCP without TLS, on a socket others could rep
     CHECK_THAT(drd.log(), Catch::Contains("writable by other users"));
   }
   SECTION("an unknown scheme, a relative socket path") {
-    DrdProcess ftp(kDrdBinary, {"--state-dir", box.state().string(), "--listen", "ftp://host"},
-                   box.root() / "ftp.log");
+    DrdProcess ftp(kDrdBinary, {"--state-dir", box.state().string(), "--listen", "ftp://host"}, box.root() / "ftp.log");
     CHECK(ftp.waitExit() == 2);
     CHECK_THAT(ftp.log(), Catch::Contains("unix:///path or tcp://host:port"));
     DrdProcess relative(kDrdBinary, {"--state-dir", box.state().string(), "--listen", "unix://drd.sock"},
@@ -114,14 +113,20 @@ TEST_CASE("drd with --config: schedules listed, Rehearse recorded in the metrics
           "[drd][config]") {
   RunSandbox box;
   const fs::path config = box.root() / "drd.yaml";
-  writeText(config, "metrics_listen: 127.0.0.1:0\n"
-                    "schedules:\n"
-                    "  - name: hourly\n"
-                    "    cron: \"0 * * * *\"\n"
-                    "    mode: dry-run\n"
-                    "    inventory: " + box.inventory().string() + "\n"
-                    "    snapshot: " + box.snapshot().string() + "\n"
-                    "    plan: " + kLocalStepsPlan + "\n");
+  writeText(config,
+            "metrics_listen: 127.0.0.1:0\n"
+            "schedules:\n"
+            "  - name: hourly\n"
+            "    cron: \"0 * * * *\"\n"
+            "    mode: dry-run\n"
+            "    inventory: " +
+                box.inventory().string() +
+                "\n"
+                "    snapshot: " +
+                box.snapshot().string() +
+                "\n"
+                "    plan: " +
+                kLocalStepsPlan + "\n");
   DrdProcess drd(kDrdBinary, {"--state-dir", box.state().string(), "--config", config.string()},
                  box.root() / "drd.log");
   const auto address = drd.waitListening();

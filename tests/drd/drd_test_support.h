@@ -6,7 +6,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -56,15 +55,23 @@ class RunSandbox {
     const std::string dir = (root() / cluster).string();
     std::filesystem::create_directories(memberDir(cluster));
     const auto path = root() / (cluster + ".yaml");
-    writeText(path, "cluster: " + cluster + "\n"
-                    "defaults:\n  ssh: {user: root, become: none}\n  etcd_user: root\n  etcd_group: root\n"
-                    "members:\n  - name: m1\n    address: 127.0.0.1\n"
-                    "    peer_url: http://127.0.0.1:12380\n    client_url: http://127.0.0.1:12379\n"
-                    "    data_dir: " + dir + "/m1\n"
-                    "    service:\n      kind: command\n"
-                    "      start: touch " + dir + "/m1/started\n"
-                    "      stop: rm -f " + dir + "/m1/started\n"
-                    "      status: test -f " + dir + "/m1/started\n");
+    writeText(path, "cluster: " + cluster +
+                        "\n"
+                        "defaults:\n  ssh: {user: root, become: none}\n  etcd_user: root\n  etcd_group: root\n"
+                        "members:\n  - name: m1\n    address: 127.0.0.1\n"
+                        "    peer_url: http://127.0.0.1:12380\n    client_url: http://127.0.0.1:12379\n"
+                        "    data_dir: " +
+                        dir +
+                        "/m1\n"
+                        "    service:\n      kind: command\n"
+                        "      start: touch " +
+                        dir +
+                        "/m1/started\n"
+                        "      stop: rm -f " +
+                        dir +
+                        "/m1/started\n"
+                        "      status: test -f " +
+                        dir + "/m1/started\n");
     return path;
   }
   // The `slow` step of cluster `cluster` sleeps this long.

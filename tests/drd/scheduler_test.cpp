@@ -1,11 +1,12 @@
 // drd's schedules in-process, with an injected clock: a dry-run schedule fires when the clock reaches its minute
 // (and not before), its result shows in ListSchedules over a real gRPC socket with the next run time; Rehearse runs a
 // schedule now; a test-restore of a real snapshot (from a real etcd) passes and of a corrupted copy is reported failed.
+#include "drd/scheduler.h"
+
 #include <atomic>
 
 #include "drd/drd_server.h"
 #include "drd/run_manager.h"
-#include "drd/scheduler.h"
 #include "drd_test_support.h"
 #include "etcd/snapshot_file.h"
 #include "etcd/snapshot_save.h"
@@ -28,7 +29,9 @@ class ManualClock final : public dr::drd::WallClock {
   std::atomic<std::int64_t> ms_{0};
 };
 
-std::int64_t toMs(system_clock::time_point t) { return duration_cast<milliseconds>(t.time_since_epoch()).count(); }
+std::int64_t toMs(system_clock::time_point t) {
+  return duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
 
 // What the scheduler hands to its sinks (the metrics in drd).
 struct Recorded {
@@ -61,13 +64,19 @@ dr::DrdConfig config(const fs::path& file, const std::string& yaml) {
 
 TEST_CASE("a dry-run schedule fires when the injected clock reaches its minute", "[drd][schedule]") {
   RunSandbox box;
-  const auto cfg = config(box.root() / "drd.yaml", "schedules:\n"
-                                                   "  - name: nightly\n"
-                                                   "    cron: \"0 3 * * *\"\n"
-                                                   "    mode: dry-run\n"
-                                                   "    inventory: " + box.inventory().string() + "\n"
-                                                   "    snapshot: " + box.snapshot().string() + "\n"
-                                                   "    plan: " + kLocalStepsPlan + "\n");
+  const auto cfg = config(box.root() / "drd.yaml",
+                          "schedules:\n"
+                          "  - name: nightly\n"
+                          "    cron: \"0 3 * * *\"\n"
+                          "    mode: dry-run\n"
+                          "    inventory: " +
+                              box.inventory().string() +
+                              "\n"
+                              "    snapshot: " +
+                              box.snapshot().string() +
+                              "\n"
+                              "    plan: " +
+                              kLocalStepsPlan + "\n");
   const auto start = sys_days{year{2026} / 11 / 23} + hours(2) + minutes(59) + seconds(30);
   ManualClock clock(start);
   dr::drd::RunManager runs(box.state());
@@ -139,13 +148,19 @@ TEST_CASE("a dry-run schedule whose preflight fails is reported failed", "[drd][
   // The preflight `look` tests the data dir's parent: gone, the preflight fails.
   const fs::path inventory = box.inventory("gone");
   fs::remove_all(box.root() / "gone");
-  const auto cfg = config(box.root() / "drd.yaml", "schedules:\n"
-                                                   "  - name: broken\n"
-                                                   "    cron: \"*/5 * * * *\"\n"
-                                                   "    mode: dry-run\n"
-                                                   "    inventory: " + inventory.string() + "\n"
-                                                   "    snapshot: " + box.snapshot().string() + "\n"
-                                                   "    plan: " + kLocalStepsPlan + "\n");
+  const auto cfg = config(box.root() / "drd.yaml",
+                          "schedules:\n"
+                          "  - name: broken\n"
+                          "    cron: \"*/5 * * * *\"\n"
+                          "    mode: dry-run\n"
+                          "    inventory: " +
+                              inventory.string() +
+                              "\n"
+                              "    snapshot: " +
+                              box.snapshot().string() +
+                              "\n"
+                              "    plan: " +
+                              kLocalStepsPlan + "\n");
   ManualClock clock(system_clock::now());
   dr::drd::RunManager runs(box.state());
   Recorded recorded;
@@ -167,7 +182,8 @@ TEST_CASE("test-restore schedules: a real snapshot passes, a corrupted one is re
   fs::create_directories(bad_dir);
   {
     EtcdCluster cluster(EtcdClusterOptions{.members = 1});
-    for (int i = 0; i < 10; ++i) REQUIRE(cluster.etcdctl({"put", "/registry/k" + std::to_string(i), "v"}).exit_code == 0);
+    for (int i = 0; i < 10; ++i)
+      REQUIRE(cluster.etcdctl({"put", "/registry/k" + std::to_string(i), "v"}).exit_code == 0);
     auto saved = dr::saveSnapshot(cluster.inventory(), good_dir / "etcd-1.db", dr::SnapshotSaveOptions{});
     REQUIRE(saved.ok());
     fs::copy_file(saved->path, bad_dir / "etcd-1.db");
@@ -176,15 +192,19 @@ TEST_CASE("test-restore schedules: a real snapshot passes, a corrupted one is re
     file.seekp(static_cast<std::streamoff>(fs::file_size(bad_dir / "etcd-1.db") / 2));
     file.write("\xde\xad\xbe\xef", 4);
   }
-  const auto cfg = config(box.root() / "drd.yaml", "schedules:\n"
-                                                   "  - name: good\n"
-                                                   "    cron: \"0 4 * * *\"\n"
-                                                   "    mode: test-restore\n"
-                                                   "    backup_dir: " + good_dir.string() + "\n"
-                                                   "  - name: bad\n"
-                                                   "    cron: \"0 4 * * *\"\n"
-                                                   "    mode: test-restore\n"
-                                                   "    backup_dir: " + bad_dir.string() + "\n");
+  const auto cfg = config(box.root() / "drd.yaml",
+                          "schedules:\n"
+                          "  - name: good\n"
+                          "    cron: \"0 4 * * *\"\n"
+                          "    mode: test-restore\n"
+                          "    backup_dir: " +
+                              good_dir.string() +
+                              "\n"
+                              "  - name: bad\n"
+                              "    cron: \"0 4 * * *\"\n"
+                              "    mode: test-restore\n"
+                              "    backup_dir: " +
+                              bad_dir.string() + "\n");
   ManualClock clock(sys_days{year{2026} / 11 / 23} + hours(3) + minutes(59));
   dr::drd::RunManager runs(box.state());
   Recorded recorded;
