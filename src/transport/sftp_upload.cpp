@@ -54,12 +54,6 @@ bool isSha256Hex(std::string_view text) {
   return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-std::string parentOf(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // The size and SHA-256 of the staging file, when one exists: "size N\nHASH  PATH".
 struct StagingState {
   std::uint64_t size = 0;
@@ -106,7 +100,7 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
   const auto total = static_cast<std::uint64_t>(info.st_size);
   const bool sudo = target.ssh.become == Become::Sudo;
   const std::string staging = uploadStagingPath(target, remote);
-  const std::string q_staging = shellQuote(staging), q_dir = shellQuote(parentOf(remote));
+  const std::string q_staging = shellQuote(staging), q_dir = shellQuote(remoteParent(remote));
 
   // 1. Make the destination directory (as the SSH user unless sudo finishes the job) and look at any staging file.
   CommandRequest prepare;

@@ -10,12 +10,6 @@
 namespace dr::ssh {
 namespace {
 
-std::string parentOf(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // The python3 hasher: argv[1] is the staging file; stdin the control protocol. Exit 3 (kVerifierCannotRead): the file
 // is shorter than a reported range (it cannot be: the range was acknowledged) or a protocol error; 6
 // (kVerifierAbandoned): stdin ended before commit.
@@ -47,9 +41,15 @@ sys.exit(6)
 
 }  // namespace
 
+std::string remoteParent(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 std::string verifierScript(const VerifierPlan& plan) {
   const std::string staging = shellQuote(plan.staging), remote = shellQuote(plan.remote);
-  const std::string dir = shellQuote(parentOf(plan.remote));
+  const std::string dir = shellQuote(remoteParent(plan.remote));
   // Under sudo the staging file sits in /var/tmp (the SSH user may not write the destination's directory): move it
   // next to the destination as REMOTE.part first (possibly a copy to another file system, hence the sync), so the
   // final rename is atomic.

@@ -37,6 +37,9 @@ inline constexpr int kVerifierMismatch = 4;     // hash or size differs: staging
 inline constexpr int kVerifierCannotPlace = 5;  // the rename (or the sudo move) failed
 inline constexpr int kVerifierAbandoned = 6;    // stdin ended before commit: staging kept for a resume
 
+// The directory part of a remote path ("." when there is none).
+std::string remoteParent(const std::string& path);
+
 // The /bin/sh script (exposed for tests).
 std::string verifierScript(const VerifierPlan& plan);
 
