@@ -158,7 +158,8 @@ check_recovered() {  # RUN_ID LABEL
 
 # etcdctl snapshot restore writes member/snap/db first and the WAL and the raft snapshot last: a restore cut off
 # (its session dropped, drctl killed) leaves a db without them, which etcd starts as a new, empty member of another
-# cluster. KNOWN BUG (found by sshd-loss): full-restore.yaml's restore check (`test -f .../member/snap/db`) takes
+# cluster (etcdctl dies of SIGPIPE at its next log line: a cut during the db copy stops it before the WAL).
+# KNOWN BUG (found by sshd-loss, in most runs): full-restore.yaml's restore check (`test -f .../member/snap/db`) takes
 # such a half-done restore as done, resume skips it, and verify-etcd fails ("member list: lab-N is missing").
 check_complete_restores() {  # LABEL
   for h in $(hosts); do
@@ -340,8 +341,9 @@ if wanted kill-drctl; then
   RUN=$(run_id_of "$WORK/kill-apply.out" || true)
   KILLED=0
   if [ -n "$RUN" ] && wait_step "$RUN" "$KILL_STEP" "$KILL_WHEN" 120; then
+    LATE=$(ms_since_start "$RUN" "$KILL_STEP")
     kill -KILL "$(cat "$WORK/kill.pid")" && KILLED=1
-    echo "killed $(ms_since_start "$RUN" "$KILL_STEP") ms after $KILL_STEP started"
+    echo "killed $LATE ms after $KILL_STEP started"
   fi
   RC=0; wait "$BG" || RC=$?
   tail -n 3 "$WORK/kill-apply.out"
@@ -377,9 +379,12 @@ if wanted sshd-loss; then
   drctl_bg "$WORK/sshd.pid" "$WORK/sshd-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes
   RUN=$(run_id_of "$WORK/sshd-apply.out" || true)
   KILLED=0
-  if [ -n "$RUN" ] && wait_step "$RUN" "$LOST_AT" started 120; then "$LAB" sshd-kill "$LOST" && KILLED=1; fi
-  LATE=$(ms_since_start "$RUN" "$LOST_AT")
-  check "sshd-loss: $LOST's sshd killed ${LATE} ms after $LOST_AT started ($(step_state "$RUN" "$LOST_AT") just after)" test $KILLED -eq 1
+  LATE="?"
+  if [ -n "$RUN" ] && wait_step "$RUN" "$LOST_AT" started 120; then
+    LATE=$(ms_since_start "$RUN" "$LOST_AT")
+    "$LAB" sshd-kill "$LOST" && KILLED=1
+  fi
+  check "sshd-loss: $LOST's sshd killed once $LOST_AT started (seen after $LATE ms; $(step_state "$RUN" "$LOST_AT") just after the kill)" test $KILLED -eq 1
 fi
 if wanted sshd-loss && [ $KILLED -eq 0 ]; then
   failc "sshd-loss: not checked further: the fault was not injected"
