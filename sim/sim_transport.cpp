@@ -286,13 +286,14 @@ int SimWorld::check(HostModel& h, const Step& step) {
     return file != h.files.end() && file->second == step.upload->sha256 ? 0 : 1;
   }
   if (a == "restore") {
+    // Where the restore ends up: its --data-dir, or where the script then moves it.
+    std::string target;
     for (const auto& op : scriptOps(step.command)) {
-      if (op.kind == ScriptOp::Kind::Restore) {
-        auto dir = h.dirs.find(op.restore.data_dir);
-        return dir != h.dirs.end() && dir->second.restored ? 0 : 1;
-      }
+      if (op.kind == ScriptOp::Kind::Restore) target = op.restore.data_dir;
+      if (op.kind == ScriptOp::Kind::Move && op.from == target) target = op.to;
     }
-    return 1;
+    auto dir = h.dirs.find(target);
+    return !target.empty() && dir != h.dirs.end() && dir->second.restored ? 0 : 1;
   }
   if (a == "swap-data-dir") {
     auto data = h.dirs.find(h.data_dir);

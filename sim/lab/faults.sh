@@ -158,12 +158,11 @@ check_recovered() {  # RUN_ID LABEL
 
 # etcdctl snapshot restore writes member/snap/db first and the WAL and the raft snapshot last: a restore cut off
 # (its session dropped, drctl killed) leaves a db without them, which etcd starts as a new, empty member of another
-# cluster (etcdctl dies of SIGPIPE at its next log line: a cut during the db copy stops it before the WAL).
-# KNOWN BUG (found by sshd-loss, in most runs): full-restore.yaml's restore check (`test -f .../member/snap/db`) takes
-# such a half-done restore as done, resume skips it, and verify-etcd fails ("member list: lab-N is missing").
+# cluster. This scenario found that full-restore.yaml's check took such a dir as done; the plan now restores into
+# RESTORE_DIR.partial and renames it into place on success, and this check keeps it that way.
 check_complete_restores() {  # LABEL
   for h in $(hosts); do
-    check "$1: $h's data dir is a whole restore (member/wal/*.wal and member/snap/*.snap; KNOWN BUG if not)" \
+    check "$1: $h's data dir is a whole restore (member/wal/*.wal and member/snap/*.snap)" \
       on "$h" sh -c 'ls /var/lib/etcd/data/member/wal/*.wal /var/lib/etcd/data/member/snap/*.snap >/dev/null 2>&1'
   done
 }

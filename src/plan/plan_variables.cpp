@@ -41,6 +41,8 @@ const std::vector<VariableInfo>& templateVariables() {
         {"member.etcd_user", "the user etcd runs as (owner of the data dir)", false, member},
         {"member.etcd_group", "the group etcd runs as", false, member},
         {"member.restore_dir", "the fresh restore target: DATA_DIR.restore-RUN_ID", false, member},
+        {"member.restore_partial_dir",
+         "where the restore command writes: RESTORE_DIR.partial, renamed to RESTORE_DIR once complete", false, member},
         {"member.old_data_dir", "where the old data dir is moved aside: DATA_DIR.before-RUN_ID", false, member},
         {"member.snapshot_dir", "the staging dir for the snapshot on the member: /var/tmp/etcd-dr/RUN_ID", false,
          member},

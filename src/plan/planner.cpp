@@ -111,7 +111,9 @@ std::string restoreCommand(const Inventory& inventory, const EtcdMember& member,
   command += " \\\n    --initial-cluster " + values.at("cluster.initial_cluster").shell;
   command += " \\\n    --initial-cluster-token " + values.at("run.token").shell;
   command += " \\\n    --initial-advertise-peer-urls " + shellQuote(member.peer_url);
-  command += " \\\n    --data-dir " + values.at("member.restore_dir").shell;
+  // Into a partial dir: etcdctl writes the db first and the WAL last, so a restore cut short (a lost connection
+  // kills it) leaves a dir that looks restored. The template renames it into place only once the restore succeeded.
+  command += " \\\n    --data-dir " + values.at("member.restore_partial_dir").shell;
   if (tooling.bump_revision) command += std::string(" \\\n    --bump-revision ") + kBumpRevisionBy + " --mark-compacted";
   return command;
 }
@@ -247,6 +249,7 @@ class PlanBuilder {
     setValue(values, "member.etcd_user", member.etcd_user);
     setValue(values, "member.etcd_group", member.etcd_group);
     setValue(values, "member.restore_dir", data_dir + ".restore-" + options_.run_id);
+    setValue(values, "member.restore_partial_dir", data_dir + ".restore-" + options_.run_id + ".partial");
     setValue(values, "member.old_data_dir", data_dir + ".before-" + options_.run_id);
     setValue(values, "member.snapshot_dir", snapshot_dir);
     setValue(values, "member.snapshot_path", snapshot_dir + "/snapshot.db");
