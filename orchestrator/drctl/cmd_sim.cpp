@@ -8,10 +8,7 @@
 #include <string>
 
 #include "commands.h"
-#include "etcd/snapshot_file.h"
-#include "inventory/inventory_loader.h"
-#include "plan/plan_template.h"
-#include "plan/planner.h"
+#include "exec/run_session.h"
 #include "sim/explorer.h"
 #include "sim/mutants.h"
 
@@ -167,23 +164,12 @@ int mutate(const Plan& plan, const sim::ClusterFacts& facts, const SimArgs& args
 }
 
 int runSim(const SimArgs& args) {
-  const Result<SnapshotInfo> snapshot = inspectSnapshot(args.snapshot);
-  const InventoryLoad inventory = loadInventory(args.inventory);
-  const TemplateLoad plan_template = loadPlanTemplateByNameOrPath(args.plan);
-  if (!snapshot) std::fprintf(stderr, "drctl sim: %s\n", snapshot.error().message.c_str());
-  for (const auto& d : inventory.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
-  for (const auto& d : plan_template.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
-  if (!plan_template.plan_template && plan_template.diagnostics.empty()) {
-    std::fprintf(stderr, "drctl sim: cannot load plan template '%s'\n", args.plan.c_str());
-  }
-  if (!snapshot || !inventory.inventory || !plan_template.plan_template) return kExitBadInput;
-  PlanOptions plan_options;
-  plan_options.run_id = args.run_id;
-  const PlanBuild build = Planner::build(*inventory.inventory, *snapshot, *plan_template.plan_template, plan_options);
-  for (const auto& d : build.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
-  if (!build.plan) return kExitBadInput;
-  const Plan& plan = *build.plan;
-  const auto facts = sim::ClusterFacts::fromInventory(*inventory.inventory, snapshot->sha256);
+  // The same loading and planning as apply: a simulated plan is byte for byte the plan a run would execute.
+  const PlanningOutcome planned = planRun(args.inventory, args.snapshot, args.plan, args.run_id, "");
+  for (const auto& line : planned.problemLines()) std::fprintf(stderr, "%s\n", line.c_str());
+  if (!planned.run) return kExitBadInput;
+  const Plan& plan = planned.run->plan;
+  const auto facts = sim::ClusterFacts::fromInventory(planned.run->inventory, planned.run->snapshot.sha256);
 
   if (!args.replay.empty()) return replay(plan, facts, args);
 
