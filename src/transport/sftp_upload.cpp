@@ -2,9 +2,13 @@
 #include "transport/sftp_upload.h"
 
 #include <fcntl.h>
+#include <linux/tcp.h>  // tcpi_min_rtt, which glibc's netinet/tcp.h lacks
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -76,7 +80,25 @@ std::optional<StagingState> parseStaging(const std::string& output) {
   return state;
 }
 
+// The shortest round-trip time the kernel has seen on the connection's TCP socket (the path's own delay; the smoothed
+// RTT also counts the time a busy host takes to answer); zero when it cannot say.
+std::chrono::microseconds minimumRtt(int fd) {
+  tcp_info info{};
+  socklen_t length = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+      length < offsetof(tcp_info, tcpi_min_rtt) + sizeof info.tcpi_min_rtt) {
+    return std::chrono::microseconds(0);
+  }
+  return std::chrono::microseconds(info.tcpi_min_rtt);
+}
+
 }  // namespace
+
+std::size_t uploadWindowBytes(std::chrono::microseconds rtt) {
+  constexpr std::uint64_t kBytesPerMicrosecond = 1000;  // 1 GB/s
+  const std::uint64_t product = static_cast<std::uint64_t>(std::max<std::int64_t>(rtt.count(), 0)) * kBytesPerMicrosecond;
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(product, kMinUploadWindowBytes, kMaxUploadWindowBytes));
+}
 
 std::string uploadStagingPath(const HostTarget& target, const std::string& remote_path) {
   if (target.ssh.become != Become::Sudo) return remote_path + ".part";
@@ -149,7 +171,7 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
   std::uint64_t reported = offset;  // bytes the host was asked to hash so far
   if (auto told = verifier->hashNext(offset, Clock::now() + kStallTimeout); !told) return told.error();
 
-  std::vector<char> window(kUploadWindowBytes);
+  std::vector<char> window(uploadWindowBytes(minimumRtt(conn.fd())));
   std::size_t begin = 0, end = 0;  // window[begin, end) is read from the file and not yet acknowledged
   std::uint64_t read_at = offset, acknowledged = offset;
   bool at_eof = false;
