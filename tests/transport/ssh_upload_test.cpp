@@ -1,7 +1,7 @@
 // SFTP uploads and reads over the SSH transport against a real sshd: verified placement, resuming a partial upload,
 // refusing a wrong SHA-256 (nothing left in place), a file that changed during the upload caught by the host's hash,
 // an interrupted upload kept for a resume, creating the parent directory, become: sudo, readFile limits; and the
-// host-side verifier script on its own (both hashers, protocol errors, a size mismatch).
+// host-side verifier script on its own (both hashers, protocol errors, a size mismatch); the in-flight window's size.
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -224,6 +224,16 @@ TEST_CASE("ssh upload: with become sudo the file is staged as the user and moved
   CHECK(staging.starts_with("/var/tmp/"));
   CHECK_FALSE(std::filesystem::exists(staging));
   CHECK_FALSE(std::filesystem::exists(destination + ".part"));
+}
+
+TEST_CASE("upload window: the bandwidth-delay product at 1 GB/s, between 512 KiB and 4 MiB", "[upload]") {
+  using std::chrono::microseconds;
+  CHECK(ssh::uploadWindowBytes(microseconds(0)) == ssh::kMinUploadWindowBytes);   // unknown RTT
+  CHECK(ssh::uploadWindowBytes(microseconds(15)) == ssh::kMinUploadWindowBytes);  // loopback, a LAN
+  CHECK(ssh::uploadWindowBytes(microseconds(1000)) == 1'000'000);                 // 1 ms
+  CHECK(ssh::uploadWindowBytes(microseconds(2500)) == 2'500'000);
+  CHECK(ssh::uploadWindowBytes(microseconds(80'000)) == ssh::kMaxUploadWindowBytes);  // across the world
+  CHECK(ssh::uploadWindowBytes(microseconds(-5)) == ssh::kMinUploadWindowBytes);
 }
 
 TEST_CASE("ssh readFile: returns the content, enforces max_bytes, reports a missing file", "[ssh][read]") {
