@@ -144,10 +144,17 @@ void SimWorld::requireAllPreflights(const HostModel& h, const Step& step, const 
 Status SimWorld::upload(const std::string& host, const UploadRequest& request) {
   if (crashed_) return fail("the orchestrator crashed");
   const Step* step = (session_plan_ ? session_plan_ : &plan_)->find(request.step_id);
-  if (fault && fault->step_id == request.step_id && fault->kind == FaultKind::Unreachable) {
-    trace_.push_back(fmt::format("upload {} on {}: unreachable (fault)", request.step_id, host));
+  // A step that is only an upload (no command after it) takes every kind of fault here; otherwise exit and timeout
+  // faults go to its command.
+  const bool upload_only = step != nullptr && step->command.empty();
+  if (fault && fault->step_id == request.step_id &&
+      (fault->kind == FaultKind::Unreachable || (upload_only && fault->kind == FaultKind::Exit))) {
+    const bool refused = fault->kind == FaultKind::Exit;  // the host's hash differed: the staging file is removed
+    trace_.push_back(fmt::format("upload {} on {}: {} (fault)", request.step_id, host,
+                                 refused ? "hash mismatch, refused" : "unreachable"));
     failed_step_ = request.step_id;
-    return fail("{}: connection lost (simulated fault)", host);
+    return refused ? fail("{}: uploaded file has another SHA-256 (simulated fault)", host)
+                   : fail("{}: connection lost (simulated fault)", host);
   }
   HostModel& h = state_.hosts[host];
   if (!undo_ && !h.member_preflight) {
@@ -159,6 +166,18 @@ Status SimWorld::upload(const std::string& host, const UploadRequest& request) {
   h.files[request.remote_path] = request.expected_sha256;
   h.verified[request.remote_path] = request.expected_sha256;  // the transport checks the hash on the host
   if (step) afterOperation(*step);
+  if (upload_only && crash && crash->phase == CrashPhase::During && started_ == crash->step_number) {
+    crashed_ = true;
+    torn_pending_ = true;
+    trace_.push_back(fmt::format("!! crash while {} ran (its effect is in place)", request.step_id));
+    return fail("the orchestrator crashed");
+  }
+  if (fault && upload_only && fault->step_id == request.step_id && fault->kind == FaultKind::Timeout) {
+    // The file was placed, but the end of the upload was never seen.
+    trace_.back() += " -> timed out (fault)";
+    failed_step_ = request.step_id;
+    return fail("{}: the upload timed out (simulated fault)", host);
+  }
   return {};
 }
 
