@@ -131,6 +131,7 @@ struct Executor::Impl {
     std::unique_ptr<Session> session;
     std::thread thread;
     Lane lane = kCommandLane;
+    bool connect_early = false;  // connect as soon as the slot starts, not when its first step comes
   };
   struct HostRuntime {
     std::string name;
@@ -338,15 +339,19 @@ Result<ExecutionResult> Executor::run(const std::map<std::string, StepDirective>
 // Slot threads per host (per_host command slots, one transfer slot where the host has uploads); this thread hands
 // them ready steps and waits until nothing runs.
 void Executor::Impl::dispatchThreaded() {
-  std::set<std::string> hosts_with_uploads;
-  for (const auto& step : plan.steps) {
-    if (step.upload) hosts_with_uploads.insert(step.host);
+  std::set<std::string> hosts_with_uploads, hosts_with_pending_uploads;
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    if (!plan.steps[i].upload) continue;
+    hosts_with_uploads.insert(plan.steps[i].host);
+    if (outcomes[i].state == StepState::NotStarted) hosts_with_pending_uploads.insert(plan.steps[i].host);
   }
   for (auto& [name, host] : hosts) {
     const int transfer_slots = hosts_with_uploads.count(name) ? 1 : 0;
     for (int k = 0; k < options.per_host + transfer_slots; ++k) {
       auto slot = std::make_unique<Slot>();
       slot->lane = k < options.per_host ? kCommandLane : kTransferLane;
+      // An upload waits for its host's preflight; its connection is made meanwhile instead of after it.
+      slot->connect_early = slot->lane == kTransferLane && hosts_with_pending_uploads.count(name) > 0;
       Slot& ref = *slot;
       HostRuntime& host_ref = host;
       slot->thread = std::thread([this, &host_ref, &ref] { slotLoop(host_ref, ref); });
@@ -421,6 +426,11 @@ void Executor::Impl::dispatchInline() {
 }
 
 void Executor::Impl::slotLoop(HostRuntime& host, Slot& slot) {
+  if (slot.connect_early) {
+    // A failure here is not reported: the slot's first step connects again and reports it as that step's.
+    std::string ignored;
+    ensureSession(host, slot, ignored);
+  }
   std::unique_lock lock(mutex);
   while (true) {
     std::deque<std::size_t>& queue = host.queue[slot.lane];

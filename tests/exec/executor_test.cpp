@@ -147,6 +147,32 @@ TEST_CASE("a step with an upload runs beside the host's commands, one transfer a
   CHECK(at(dr::RecordType::StepStarted, "stop-a") < at(dr::RecordType::StepFinished, "upload-1"));
 }
 
+TEST_CASE("a host's transfer lane connects while its preflight runs; not when its upload is already done") {
+  auto preflight = step("preflight", "h1");
+  auto up = step("upload", "h1", {"preflight"});
+  up.upload = dr::FileUpload{"/tmp/snap.db", "/var/tmp/snap.db", "abc"};
+  const auto plan = planOf({preflight, up});
+  {
+    Harness h;
+    h.transport.on("run preflight", behave([&](FakeBehavior& b) { b.delay = 150ms; }));
+    auto result = h.run(plan);
+    CHECK(result.outcome == dr::RunOutcome::Finished);
+    REQUIRE(h.transport.connectSeqs("h1").size() == 2);  // one per lane
+    std::uint64_t preflight_end = 0;
+    for (const auto& call : h.transport.calls()) {
+      if (call.command == "run preflight") preflight_end = call.end_seq;
+    }
+    // Both connections were open before the preflight ended: the upload does not start with a handshake.
+    CHECK(h.transport.connectSeqs("h1")[1] < preflight_end);
+  }
+  {
+    Harness h;
+    auto result = h.run(plan, {}, {{"upload", dr::StepDirective::AlreadyDone}});
+    CHECK(result.outcome == dr::RunOutcome::Finished);
+    CHECK(h.transport.connects("h1") == 1);  // nothing left to transfer: no second connection
+  }
+}
+
 TEST_CASE("needs are honoured under random completion orders") {
   for (unsigned seed = 1; seed <= 6; ++seed) {
     CAPTURE(seed);

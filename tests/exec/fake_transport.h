@@ -88,6 +88,12 @@ class FakeTransport final : public Transport {
     std::lock_guard lock(mutex_);
     return uploads_;
   }
+  // The sequence number (shared with FakeCall's) at which each connect to `host` was made.
+  std::vector<std::uint64_t> connectSeqs(const std::string& host) const {
+    std::lock_guard lock(mutex_);
+    auto it = connect_seqs_.find(host);
+    return it == connect_seqs_.end() ? std::vector<std::uint64_t>{} : it->second;
+  }
 
  private:
   class FakeSession;
@@ -138,6 +144,7 @@ class FakeTransport final : public Transport {
   std::map<std::string, int> running_;
   std::map<std::string, int> max_running_;
   std::map<std::string, int> connects_;
+  std::map<std::string, std::vector<std::uint64_t>> connect_seqs_;
   int running_overall_ = 0;
   int max_overall_ = 0;
   std::vector<std::string> uploads_;
@@ -165,6 +172,7 @@ class FakeTransport::FakeSession final : public Session {
 inline Result<std::unique_ptr<Session>> FakeTransport::connect(const HostTarget& target) {
   std::lock_guard lock(mutex_);
   ++connects_[target.name];
+  connect_seqs_[target.name].push_back(++seq_);
   if (auto it = refuse_.find(target.name); it != refuse_.end()) return Error{it->second};
   return std::unique_ptr<Session>(std::make_unique<FakeSession>(*this, target.name));
 }
