@@ -143,8 +143,8 @@ CommandRunner declareEtcd(CLI::App& command) {
                 "inventory, one leader, no alarms, revision >= --min-revision; exit 1 with one line per failure");
   verify->add_option("-i,--inventory", args->inventory, "Inventory file")->required();
   verify->add_option("--min-revision", args->min_revision, "The snapshot's revision");
-  verify->add_option("--wait", args->wait, "Keep checking until this long has passed (a restored cluster needs "
-                                           "seconds to elect a leader), e.g. 60s");
+  verify->add_option("--wait", args->wait, "Keep checking, every 100 ms, until this long has passed (a restored "
+                                           "cluster needs seconds to elect a leader), e.g. 60s");
   verify->add_option("--timeout", args->timeout, "Deadline of each call (e.g. 5s)");
   return [args, status, verify] {
     if (status->parsed()) return runStatus(*args);

@@ -60,10 +60,12 @@ struct VerifyOutcome {
 };
 
 // Probes and verifies until the cluster passes or `wait` has passed (0: a single attempt). A freshly restored
-// cluster needs a few seconds to elect a leader, so the verify-etcd step waits.
+// cluster needs a few seconds to elect a leader, so the verify-etcd step waits. The interval is short because this
+// wait is on the recovery's critical path (the API servers start after it): a probe costs a few milliseconds, and a
+// 500 ms interval added 250 ms to the lab's recovery on average.
 VerifyOutcome verifyClusterUntil(const Inventory& inventory, const ClientOptions& client, const VerifyOptions& options,
                                  std::chrono::milliseconds wait,
-                                 std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+                                 std::chrono::milliseconds interval = std::chrono::milliseconds(100));
 
 struct QuorumVerdict {
   bool quorum_healthy = false;  // true: a full restore must be refused unless forced
