@@ -58,26 +58,56 @@ bool isSha256Hex(std::string_view text) {
   return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-// The size and SHA-256 of the staging file, when one exists: "size N\nHASH  PATH".
-struct StagingState {
+enum class RemoteKind { Missing, Directory, RegularFile, Other };
+struct RemoteEntry {
+  RemoteKind kind = RemoteKind::Missing;
   std::uint64_t size = 0;
-  std::string sha256;
 };
 
-std::optional<StagingState> parseStaging(const std::string& output) {
-  auto at = output.find("size ");
-  if (at == std::string::npos) return std::nullopt;
-  StagingState state;
-  std::size_t end = at + 5;
-  try {
-    state.size = std::stoull(output.substr(end), &end);
-  } catch (const std::exception&) {
-    return std::nullopt;
+// What is at `path` on the host (symbolic links followed), over SFTP.
+Result<RemoteEntry> statRemote(SshConnection& conn, LIBSSH2_SFTP* sftp, const std::string& path,
+                               Clock::time_point deadline) {
+  LIBSSH2_SFTP_ATTRIBUTES attributes{};
+  int rc = conn.call(deadline, [&] {
+    return libssh2_sftp_stat_ex(sftp, path.c_str(), static_cast<unsigned>(path.size()), LIBSSH2_SFTP_STAT,
+                                &attributes);
+  });
+  if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+    if (libssh2_sftp_last_error(sftp) == LIBSSH2_FX_NO_SUCH_FILE) return RemoteEntry{};
+    return fail("{}: cannot look at {}: {}", conn.target().name, path, sftpError(sftp, conn.session(), rc));
   }
-  auto newline = output.find('\n', at);
-  if (newline == std::string::npos || output.size() < newline + 65) return std::nullopt;
-  state.sha256 = output.substr(newline + 1, 64);
-  return state;
+  if (rc != 0) return conn.broken("looking at " + path, rc);
+  RemoteEntry entry;
+  entry.size = attributes.filesize;
+  const bool has_type = (attributes.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) != 0;
+  entry.kind = !has_type                                    ? RemoteKind::Other
+               : LIBSSH2_SFTP_S_ISDIR(attributes.permissions) ? RemoteKind::Directory
+               : LIBSSH2_SFTP_S_ISREG(attributes.permissions) ? RemoteKind::RegularFile
+                                                              : RemoteKind::Other;
+  return entry;
+}
+
+// `mkdir -p` over SFTP: the missing directories from the deepest existing one down, mode 0755 (less the server's
+// umask), as the SSH user.
+Status makeRemoteDirectories(SshConnection& conn, LIBSSH2_SFTP* sftp, const std::string& dir,
+                             Clock::time_point deadline) {
+  if (dir.empty() || dir == "/" || dir == ".") return {};
+  auto entry = statRemote(conn, sftp, dir, deadline);
+  if (!entry) return entry.error();
+  if (entry->kind == RemoteKind::Directory) return {};
+  if (entry->kind != RemoteKind::Missing) return fail("{} exists and is not a directory", dir);
+  if (auto parent = makeRemoteDirectories(conn, sftp, remoteParent(dir), deadline); !parent) return parent;
+  int rc = conn.call(deadline, [&] {
+    return libssh2_sftp_mkdir_ex(sftp, dir.c_str(), static_cast<unsigned>(dir.size()), 0755);
+  });
+  if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
+    // Made meanwhile by someone else is as good as made here.
+    auto again = statRemote(conn, sftp, dir, deadline);
+    if (again && again->kind == RemoteKind::Directory) return {};
+    return fail("cannot create {}: {}", dir, sftpError(sftp, conn.session(), rc));
+  }
+  if (rc != 0) return conn.broken("creating " + dir, rc);
+  return {};
 }
 
 // The shortest round-trip time the kernel has seen on the connection's TCP socket (the path's own delay; the smoothed
@@ -122,30 +152,38 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
   const auto total = static_cast<std::uint64_t>(info.st_size);
   const bool sudo = target.ssh.become == Become::Sudo;
   const std::string staging = uploadStagingPath(target, remote);
-  const std::string q_staging = shellQuote(staging), q_dir = shellQuote(remoteParent(remote));
+  const std::string q_staging = shellQuote(staging);
 
-  // 1. Make the destination directory (as the SSH user unless sudo finishes the job) and look at any staging file.
-  CommandRequest prepare;
-  prepare.timeout = kCommandTimeout;
-  prepare.command = fmt::format(
-      "{}if [ -f {} ]; then printf 'size %s\\n' \"$(stat -c %s -- {})\"; {} <{}; fi",
-      sudo ? "" : fmt::format("mkdir -p -- {} || exit 1; ", q_dir), q_staging, q_staging, kHostSha256, q_staging);
-  auto prepared = session.execute(prepare, Become::None, 64 * 1024);
-  if (!prepared) return prepared.error();
-  if (prepared->exit_code != 0) {
-    return fail("{}: cannot prepare the upload of {}: {}", target.name, remote, prepared->output);
+  // 1. Over SFTP, so that no command runs on the host (each costs its sshd a fork and a shell): make the destination
+  //    directory as the SSH user (under sudo, the verifier makes it) and look for a staging file an earlier attempt
+  //    left. Only such a file costs a command: the host hashes it, to see whether it is a prefix of ours to resume.
+  auto sftp_deadline = Clock::now() + kStallTimeout;
+  auto sftp = conn.sftp(sftp_deadline);
+  if (!sftp) return sftp.error();
+  if (!sudo) {
+    if (auto made = makeRemoteDirectories(conn, *sftp, remoteParent(remote), sftp_deadline); !made) {
+      if (conn.isBroken()) return made;
+      return fail("{}: cannot prepare the upload of {}: {}", target.name, remote, made.error().message);
+    }
   }
+  auto existing = statRemote(conn, *sftp, staging, sftp_deadline);
+  if (!existing) return existing.error();
   std::uint64_t offset = 0;
-  if (auto existing = parseStaging(prepared->output); existing && existing->size > 0 && existing->size <= total) {
-    auto local_prefix = sha256FileHex(request.local_path, existing->size);
-    if (local_prefix && *local_prefix == existing->sha256) offset = existing->size;
+  if (existing->kind == RemoteKind::RegularFile && existing->size > 0 && existing->size <= total) {
+    CommandRequest hash_staging;
+    hash_staging.timeout = kCommandTimeout;
+    hash_staging.command = fmt::format("{} <{}", kHostSha256, q_staging);
+    auto hashed = session.execute(hash_staging, Become::None, 64 * 1024);
+    if (!hashed) return hashed.error();
+    const std::string host_prefix = hashed->output.substr(0, 64);
+    if (hashed->exit_code == 0 && isSha256Hex(host_prefix)) {
+      auto local_prefix = sha256FileHex(request.local_path, existing->size);
+      if (local_prefix && *local_prefix == host_prefix) offset = existing->size;
+    }
   }
 
   // 2. Write from `offset` with a sliding window: libssh2 pipelines every SFTP write request in the window and
   //    returns as acknowledgements arrive; we pass the unacknowledged rest again, topped up from the file.
-  auto sftp_deadline = Clock::now() + kStallTimeout;
-  auto sftp = conn.sftp(sftp_deadline);
-  if (!sftp) return sftp.error();
   unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (offset == 0 ? LIBSSH2_FXF_TRUNC : 0);
   LIBSSH2_SFTP_HANDLE* raw = nullptr;
   int rc = conn.call(sftp_deadline, [&] {
