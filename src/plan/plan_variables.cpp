@@ -26,6 +26,8 @@ const std::vector<VariableInfo>& templateVariables() {
         {"tool.etcdctl", "the etcdctl binary on the hosts", false, any},
         {"tool.etcdutl", "the etcdutl binary on the hosts", false, any},
         {"tool.restore", "the binary that restores (etcdctl or etcdutl, per tooling.restore_tool)", false, any},
+        {"tool.sha256", "prints the SHA-256 of stdin, hex first: openssl (SHA extensions) when present, else sha256sum",
+         true, any},
         {"inventory.path", "the inventory file (absolute), for controller steps that call drctl", false, any},
         {"tls.ca", "etcd client CA file, empty without TLS", false, any},
         {"tls.cert", "etcd client certificate file, empty without TLS", false, any},

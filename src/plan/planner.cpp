@@ -223,6 +223,7 @@ class PlanBuilder {
     setValue(common_, "tool.restore", inventory_.tooling.restore_tool == RestoreTool::Etcdctl
                                           ? inventory_.tooling.etcdctl
                                           : inventory_.tooling.etcdutl);
+    setCommand(common_, "tool.sha256", kHostSha256Command);
     std::string inventory_path;
     if (!inventory_.source.empty()) {
       std::error_code ec;

@@ -14,13 +14,13 @@
 #include <cstdint>
 #include <string>
 
+#include "core/sha256.h"
 #include "transport/ssh_connection.h"
 
 namespace dr::ssh {
 
-// SHA-256 of stdin on the host, "HEX ..." first: openssl's (SHA extensions) when present, else coreutils'.
-inline constexpr const char* kHostSha256 =
-    "if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi";
+// SHA-256 of stdin on the host, "HEX ..." first.
+inline constexpr const char* kHostSha256 = kHostSha256Command;
 
 // What the verifier script needs to know; every path is quoted by verifierScript().
 struct VerifierPlan {
