@@ -17,13 +17,14 @@ namespace dr::ssh {
 
 // Bounds of the window of file data handed to libssh2 at once (its SFTP writes pipeline across the whole window, so
 // this is how much is in flight). See uploadWindowBytes.
-inline constexpr std::size_t kMinUploadWindowBytes = 512 * 1024;
+inline constexpr std::size_t kMinUploadWindowBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxUploadWindowBytes = 4 * 1024 * 1024;
 
-// The window for a connection whose kernel-smoothed round-trip time is `rtt`: the bandwidth-delay product at 1 GB/s,
-// within the bounds above. Not simply the maximum: OpenSSH's sshd (9.2, Debian 12) grows a channel's buffer by
-// reallocating and copying all of it for each packet that arrives faster than sftp-server drains it, so 4 MiB
-// pushed at a fresh session made its first upload run at 15 MB/s instead of 100 (bench/sftp_upload, 25 MiB).
+// The window for a connection whose shortest round-trip time is `rtt`: the bandwidth-delay product at 1 GB/s, within
+// the bounds above. Not simply the maximum: OpenSSH's sshd (9.2, Debian 12) grows a channel's buffer by reallocating
+// and copying all of it for each packet that arrives faster than sftp-server drains it, so 4 MiB pushed at a fresh
+// session made its first upload of 25 MiB run at 15 MB/s instead of ~105 (bench/sftp_upload, loopback). Not less than
+// 1 MiB either: with 512 KiB a 1 GiB upload ran at 0.71x scp's throughput, with 1 MiB at 1.02x.
 std::size_t uploadWindowBytes(std::chrono::microseconds rtt);
 
 Status uploadOverSftp(SshConnection& connection, SshSession& session, const UploadRequest& request);

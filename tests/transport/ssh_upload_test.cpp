@@ -226,12 +226,13 @@ TEST_CASE("ssh upload: with become sudo the file is staged as the user and moved
   CHECK_FALSE(std::filesystem::exists(destination + ".part"));
 }
 
-TEST_CASE("upload window: the bandwidth-delay product at 1 GB/s, between 512 KiB and 4 MiB", "[upload]") {
+TEST_CASE("upload window: the bandwidth-delay product at 1 GB/s, between 1 MiB and 4 MiB", "[upload]") {
   using std::chrono::microseconds;
   CHECK(ssh::uploadWindowBytes(microseconds(0)) == ssh::kMinUploadWindowBytes);   // unknown RTT
   CHECK(ssh::uploadWindowBytes(microseconds(15)) == ssh::kMinUploadWindowBytes);  // loopback, a LAN
-  CHECK(ssh::uploadWindowBytes(microseconds(1000)) == 1'000'000);                 // 1 ms
+  CHECK(ssh::uploadWindowBytes(microseconds(1000)) == ssh::kMinUploadWindowBytes);  // 1 ms: 1 MB < 1 MiB
   CHECK(ssh::uploadWindowBytes(microseconds(2500)) == 2'500'000);
+  CHECK(ssh::uploadWindowBytes(microseconds(4000)) == 4'000'000);
   CHECK(ssh::uploadWindowBytes(microseconds(80'000)) == ssh::kMaxUploadWindowBytes);  // across the world
   CHECK(ssh::uploadWindowBytes(microseconds(-5)) == ssh::kMinUploadWindowBytes);
 }
