@@ -10,17 +10,17 @@ PIDFILE=$RUN/apiserver.pid
 
 case "${1:-}" in
   start)
-    running "$PIDFILE" && exit 0
+    running "$PIDFILE" "$RUN/bin/drlab-apiserver" && exit 0
     mkdir -p "$RUN/log"
     setsid "$RUN/bin/drlab-apiserver" --name "$NAME" --listen "$ADDR:6443" --etcd "http://127.0.0.1:2379" \
       --log "$RUN/log/apiserver.log" >> "$RUN/log/apiserver.out" 2>&1 < /dev/null &
     echo $! > "$PIDFILE"
     ;;
   stop)
-    stop_daemon "$PIDFILE" apiserver-ctl 50
+    stop_daemon "$PIDFILE" "$RUN/bin/drlab-apiserver" apiserver-ctl 50
     ;;
   status)
-    running "$PIDFILE"
+    running "$PIDFILE" "$RUN/bin/drlab-apiserver"
     ;;
   *)
     echo "usage: apiserver-ctl start|stop|status" >&2

@@ -11,7 +11,7 @@ PIDFILE=$RUN/etcd.pid
 
 case "${1:-}" in
   start)
-    running "$PIDFILE" && exit 0
+    running "$PIDFILE" /usr/bin/etcd && exit 0
     mkdir -p "$(dirname "$DATA_DIR")" "$RUN/log"
     # --initial-* only matter for an empty data dir; a restored or existing data dir carries its own membership.
     setsid /usr/bin/etcd --name "$NAME" --data-dir "$DATA_DIR" \
@@ -24,10 +24,10 @@ case "${1:-}" in
     ;;
   stop)
     # etcd 3.4's SIGTERM shutdown can take a second or more: 20 s before SIGKILL.
-    stop_daemon "$PIDFILE" etcd-ctl 200
+    stop_daemon "$PIDFILE" /usr/bin/etcd etcd-ctl 200
     ;;
   status)
-    running "$PIDFILE"
+    running "$PIDFILE" /usr/bin/etcd
     ;;
   *)
     echo "usage: etcd-ctl start|stop|status" >&2

@@ -1,26 +1,27 @@
 # Shared by etcd-ctl and apiserver-ctl (sourced; sets nothing until called): a daemon with a pid file, as the
 # lab runs its services without systemd.
 
-# running PIDFILE: the pid file names a live process (a zombie counts as gone: this machine's PID 1 reaps slowly).
-# Sets $pid.
+# running PIDFILE EXE: the pid file names a live process that runs EXE. Sets $pid. A zombie counts as gone (this
+# machine's PID 1 reaps slowly), and so does a pid the kernel has given to another program since the daemon died
+# (a pid file outlives a kill -9): such a process must be neither waited for nor signalled.
 running() {
   [ -f "$1" ] || return 1
   pid=$(cat "$1")
-  [ -r "/proc/$pid/stat" ] || return 1
-  state=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f1)
-  [ "$state" != Z ]
+  case $pid in '' | *[!0-9]*) return 1 ;; esac
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1  # gone, or a zombie (no exe link)
+  [ "$exe" = "$(readlink -f "$2")" ]
 }
 
-# stop_daemon PIDFILE NAME TERM_TENTHS: SIGTERM, then SIGKILL after TERM_TENTHS tenths of a second; fails if the
+# stop_daemon PIDFILE EXE NAME TERM_TENTHS: SIGTERM, then SIGKILL after TERM_TENTHS tenths of a second; fails if the
 # process is still there 10 s after that.
 stop_daemon() {
-  running "$1" || return 0
+  running "$1" "$2" || return 0
   kill -TERM "$pid" 2>/dev/null || true
   i=0
-  while running "$1"; do
+  while running "$1" "$2"; do
     i=$((i + 1))
-    [ $i -eq "$3" ] && kill -KILL "$pid" 2>/dev/null || true
-    [ $i -gt $(($3 + 100)) ] && { echo "$2: pid $pid will not stop" >&2; return 1; }
+    [ $i -eq "$4" ] && kill -KILL "$pid" 2>/dev/null || true
+    [ $i -gt $(($4 + 100)) ] && { echo "$3: pid $pid will not stop" >&2; return 1; }
     sleep 0.1
   done
 }
