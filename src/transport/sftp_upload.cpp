@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -74,7 +75,7 @@ Result<RemoteEntry> statRemote(SshConnection& conn, LIBSSH2_SFTP* sftp, const st
   });
   if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
     if (libssh2_sftp_last_error(sftp) == LIBSSH2_FX_NO_SUCH_FILE) return RemoteEntry{};
-    return fail("{}: cannot look at {}: {}", conn.target().name, path, sftpError(sftp, conn.session(), rc));
+    return fail("cannot look at {}: {}", path, sftpError(sftp, conn.session(), rc));
   }
   if (rc != 0) return conn.broken("looking at " + path, rc);
   RemoteEntry entry;
@@ -126,7 +127,8 @@ std::chrono::microseconds minimumRtt(int fd) {
 
 std::size_t uploadWindowBytes(std::chrono::microseconds rtt) {
   constexpr std::uint64_t kBytesPerMicrosecond = 1000;  // 1 GB/s
-  const std::uint64_t product = static_cast<std::uint64_t>(std::max<std::int64_t>(rtt.count(), 0)) * kBytesPerMicrosecond;
+  const auto microseconds = static_cast<std::uint64_t>(std::max<std::int64_t>(rtt.count(), 0));
+  const std::uint64_t product = microseconds * kBytesPerMicrosecond;
   return static_cast<std::size_t>(std::clamp<std::uint64_t>(product, kMinUploadWindowBytes, kMaxUploadWindowBytes));
 }
 
@@ -167,7 +169,7 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
     }
   }
   auto existing = statRemote(conn, *sftp, staging, sftp_deadline);
-  if (!existing) return existing.error();
+  if (!existing) return conn.isBroken() ? existing.error() : fail("{}: {}", target.name, existing.error().message);
   std::uint64_t offset = 0;
   if (existing->kind == RemoteKind::RegularFile && existing->size > 0 && existing->size <= total) {
     CommandRequest hash_staging;
