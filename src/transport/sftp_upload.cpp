@@ -174,7 +174,7 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
   if (existing->kind == RemoteKind::RegularFile && existing->size > 0 && existing->size <= total) {
     CommandRequest hash_staging;
     hash_staging.timeout = kCommandTimeout;
-    hash_staging.command = fmt::format("{} <{}", kHostSha256, q_staging);
+    hash_staging.command = fmt::format("{} <{}", kHostSha256Command, q_staging);
     auto hashed = session.execute(hash_staging, Become::None, 64 * 1024);
     if (!hashed) return hashed.error();
     const std::string host_prefix = hashed->output.substr(0, 64);

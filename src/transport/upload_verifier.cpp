@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/sha256.h"
 #include "core/shell.h"
 
 namespace dr::ssh {
@@ -84,7 +85,7 @@ std::string verifierScript(const VerifierPlan& plan) {
       "{place} || exit {place_failed}\n"
       "sync -- {dir} 2>/dev/null\n"
       "echo \"sha256 $v\"\n",
-      fmt::arg("python", shellQuote(kRangeHasher)), fmt::arg("hash", kHostSha256), fmt::arg("staging", staging),
+      fmt::arg("python", shellQuote(kRangeHasher)), fmt::arg("hash", kHostSha256Command), fmt::arg("staging", staging),
       fmt::arg("expected", shellQuote(plan.expected_sha256)), fmt::arg("total", plan.total), fmt::arg("place", place),
       fmt::arg("dir", dir), fmt::arg("read", kVerifierCannotRead), fmt::arg("mismatch", kVerifierMismatch),
       fmt::arg("place_failed", kVerifierCannotPlace), fmt::arg("abandoned", kVerifierAbandoned));

@@ -14,13 +14,9 @@
 #include <cstdint>
 #include <string>
 
-#include "core/sha256.h"
 #include "transport/ssh_connection.h"
 
 namespace dr::ssh {
-
-// SHA-256 of stdin on the host, "HEX ..." first.
-inline constexpr const char* kHostSha256 = kHostSha256Command;
 
 // What the verifier script needs to know; every path is quoted by verifierScript().
 struct VerifierPlan {
