@@ -11,7 +11,7 @@ PIDFILE=$RUN/apiserver.pid
 case "${1:-}" in
   start)
     running "$PIDFILE" "$RUN/bin/drlab-apiserver" && exit 0
-    mkdir -p "$RUN/log"
+    [ -d "$RUN/log" ] || mkdir -p "$RUN/log"
     setsid "$RUN/bin/drlab-apiserver" --name "$NAME" --listen "$ADDR:6443" --etcd "http://127.0.0.1:2379" \
       --log "$RUN/log/apiserver.log" >> "$RUN/log/apiserver.out" 2>&1 < /dev/null &
     echo $! > "$PIDFILE"

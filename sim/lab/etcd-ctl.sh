@@ -12,7 +12,7 @@ PIDFILE=$RUN/etcd.pid
 case "${1:-}" in
   start)
     running "$PIDFILE" /usr/bin/etcd && exit 0
-    mkdir -p "$(dirname "$DATA_DIR")" "$RUN/log"
+    [ -d "${DATA_DIR%/*}" ] && [ -d "$RUN/log" ] || mkdir -p "${DATA_DIR%/*}" "$RUN/log"
     # --initial-* only matter for an empty data dir; a restored or existing data dir carries its own membership.
     setsid /usr/bin/etcd --name "$NAME" --data-dir "$DATA_DIR" \
       --listen-peer-urls "http://$ADDR:2380" --initial-advertise-peer-urls "http://$ADDR:2380" \
