@@ -11,14 +11,16 @@ namespace {
 
 std::string q(const std::string& value) { return shellQuote(value); }
 
-// timeout(1) bounds the poll; the loop itself is a second shell so the condition may be any command list.
+// timeout(1) bounds the poll; the loop itself is a second shell so the condition may be any command list. The
+// condition is tried once first: usually the stop (or start) has already waited, and then the poll's two extra
+// processes (timeout, sh) are not started at all. Braced so that the whole wait stays one command in `a && b`.
 std::string pollWhile(const std::string& condition) {
-  return "timeout " + std::to_string(kServiceWaitSeconds) + " sh -c " +
-         q("while " + condition + "; do sleep 1; done");
+  return "{ ! " + condition + " || timeout " + std::to_string(kServiceWaitSeconds) + " sh -c " +
+         q("while " + condition + "; do sleep 1; done") + "; }";
 }
 std::string pollUntil(const std::string& condition) {
-  return "timeout " + std::to_string(kServiceWaitSeconds) + " sh -c " +
-         q("until " + condition + "; do sleep 1; done");
+  return "{ " + condition + " || timeout " + std::to_string(kServiceWaitSeconds) + " sh -c " +
+         q("until " + condition + "; do sleep 1; done") + "; }";
 }
 
 }  // namespace

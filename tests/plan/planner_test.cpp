@@ -3,12 +3,22 @@
 // the planner's own errors.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 
+#include "core/shell.h"
 #include "plan/plan_json.h"
 #include "plan/planner.h"
+#include "plan/service_commands.h"
 #include "plan_test_support.h"
 
 using namespace dr;
@@ -207,7 +217,8 @@ TEST_CASE("service control: systemd, static-pod and command", "[planner]") {
 
   const Step* stop1 = plan.find("stop-etcd@etcd-1");
   CHECK(stop1->command ==
-        "systemctl stop etcd &&\ntimeout 120 sh -c 'while systemctl is-active --quiet etcd; do sleep 1; done'");
+        "systemctl stop etcd &&\n{ ! systemctl is-active --quiet etcd || timeout 120 sh -c 'while systemctl "
+        "is-active --quiet etcd; do sleep 1; done'; }");
   CHECK(stop1->check == "! systemctl is-active --quiet etcd");
   // A restored member alone has no quorum: starting must not wait for readiness.
   CHECK(plan.find("start-etcd@etcd-1")->command == "systemctl start --no-block etcd");
@@ -388,4 +399,83 @@ TEST_CASE("every variable in the table is computed by the planner", "[planner]")
       CHECK(contains(build.plan->steps[0].command, "echo 1073750016\n"));  // 2 x 4096 + 1 GiB
     }
   }
+}
+
+namespace {
+
+// Runs `command` with /bin/sh, with DIR/bin first on PATH; returns its exit status.
+int runShell(const std::filesystem::path& dir, const std::string& command) {
+  const std::string line = "PATH=" + (dir / "bin").string() + ":$PATH /bin/sh -c " + shellQuote(command);
+  int status = std::system(line.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string readAll(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("the service waits, run by a real shell: one status call when already there, else a bounded poll",
+          "[planner]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("dr-wait-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "bin");
+  // A timeout(1) that records that it ran, then does the real thing.
+  {
+    std::ofstream shim(dir / "bin" / "timeout");
+    shim << "#!/bin/sh\necho ran >> " << shellQuote((dir / "timeout-ran").string()) << "\nexec /usr/bin/timeout \"$@\"\n";
+  }
+  fs::permissions(dir / "bin" / "timeout", fs::perms::owner_all);
+  const std::string running = shellQuote((dir / "running").string());
+  ServiceControl service;
+  service.kind = ServiceKind::Command;
+  service.start = "touch " + running;
+  service.stop = "rm -f " + running;
+  service.status = "echo x >> " + shellQuote((dir / "calls").string()) + " && test -e " + running;
+  auto commands = buildServiceCommands(service, "test service");
+  REQUIRE(commands);
+  auto calls = [&] {
+    std::string text = readAll(dir / "calls");
+    return std::count(text.begin(), text.end(), '\n');
+  };
+  auto reset = [&] {
+    fs::remove(dir / "calls");
+    fs::remove(dir / "timeout-ran");
+  };
+
+  SECTION("stopped already: wait_stopped asks once and starts no poller") {
+    CHECK(runShell(dir, commands->wait_stopped) == 0);
+    CHECK(calls() == 1);
+    CHECK_FALSE(fs::exists(dir / "timeout-ran"));
+  }
+  SECTION("running, stopping a moment later: wait_stopped polls until it is gone") {
+    runShell(dir, commands->start);
+    CHECK(runShell(dir, "(sleep 0.3; " + commands->stop + ") & " + commands->wait_stopped) == 0);
+    CHECK_FALSE(fs::exists(dir / "running"));
+    CHECK(calls() >= 2);
+    CHECK(fs::exists(dir / "timeout-ran"));
+  }
+  SECTION("wait_running mirrors it") {
+    runShell(dir, commands->start);
+    CHECK(runShell(dir, commands->wait_running) == 0);
+    CHECK(calls() == 1);
+    CHECK_FALSE(fs::exists(dir / "timeout-ran"));
+    reset();
+    runShell(dir, commands->stop);
+    CHECK(runShell(dir, "(sleep 0.3; " + commands->start + ") & " + commands->wait_running) == 0);
+    CHECK(calls() >= 2);
+    CHECK(fs::exists(dir / "timeout-ran"));
+  }
+  SECTION("the wait is one command inside `a && b`: a failed wait fails the chain") {
+    runShell(dir, commands->start);
+    // A poll bounded by a timeout of 1 s instead of 120 (the shim's arguments are the real ones; override here).
+    std::string quick = commands->wait_stopped;
+    quick.replace(quick.find("timeout 120"), 11, "timeout 1");
+    CHECK(runShell(dir, "true && " + quick + " && echo reached > " + shellQuote((dir / "after").string())) != 0);
+    CHECK_FALSE(fs::exists(dir / "after"));
+  }
+  fs::remove_all(dir);
 }
