@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "core/sha256.h"
 #include "core/shell.h"
 #include "plan/plan_json.h"
 #include "plan/planner.h"
@@ -477,5 +478,39 @@ TEST_CASE("the service waits, run by a real shell: one status call when already 
     CHECK(runShell(dir, "true && " + quick + " && echo reached > " + shellQuote((dir / "after").string())) != 0);
     CHECK_FALSE(fs::exists(dir / "after"));
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the restore step refuses a staged file that is not the planned snapshot, naming both, before any change",
+          "[planner]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("dr-restore-refuse-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  Inventory inventory = test::makeInventory(1);
+  inventory.members[0].data_dir = (dir / "data").string();
+  PlanOptions options;
+  options.remote_snapshot_dir = (dir / "staging").string();
+  const Plan plan = test::buildPlan(inventory, test::makeSnapshot(), options);
+  const Step* restore = plan.find("restore@etcd-1");
+  REQUIRE(restore != nullptr);
+  // A half-done restore dir from an earlier attempt: the refusal must come before it is cleared.
+  fs::create_directories(dir / ("data.restore-" + options.run_id));
+  std::ofstream(dir / ("data.restore-" + options.run_id) / "left") << "x";
+  fs::create_directories(dir / "staging" / options.run_id);
+  std::ofstream(dir / "staging" / options.run_id / "snapshot.db") << "not the snapshot\n";
+
+  const std::string command = "/bin/sh -c " + shellQuote(restore->command) + " 2>&1";
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = ::pclose(pipe);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(contains(output, "restore refused on etcd-1: " + (dir / "staging" / options.run_id / "snapshot.db").string() +
+                             " has sha256 " + sha256Hex("not the snapshot\n") + ", not the planned " +
+                             test::makeSnapshot().sha256));
+  CHECK(fs::exists(dir / ("data.restore-" + options.run_id) / "left"));
   fs::remove_all(dir);
 }
