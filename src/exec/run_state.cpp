@@ -85,6 +85,8 @@ JournalSummary summarizeJournal(const std::vector<JournalRecord>& records, const
           summary.started_ms = r.time_ms;
         }
         step_failed = false;
+        // A new session (resume, rollback): an earlier session's halt no longer says where the run stands.
+        summary.reason.clear();
         summary.phase = r.mode == "rollback" ? RunPhase::RollingBack : RunPhase::Running;
         break;
       case RecordType::StepStarted: {

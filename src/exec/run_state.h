@@ -45,7 +45,7 @@ struct JournalSummary {
   std::string run_id;
   std::string fingerprint;  // of the first RunStarted
   RunPhase phase = RunPhase::Running;
-  std::string reason;  // the last RunHalted's message
+  std::string reason;  // the message of the RunHalted that ended the last session; empty once another starts
   std::int64_t started_ms = 0;
   std::int64_t last_record_ms = 0;
   int sessions = 0;  // RunStarted records: the apply and each resume or rollback

@@ -389,7 +389,23 @@ TEST_CASE("a journal folds into a summary and resume directives") {
   CHECK(directives.at("c") == dr::StepDirective::CheckFirst);
   CHECK(directives.at("d") == dr::StepDirective::Run);
   rec(dr::RecordType::RunHalted, "");
-  CHECK(dr::summarizeJournal(records, &plan).phase == dr::RunPhase::Failed);
+  records.back().message = "step b on h1 failed: exit code 2";
+  summary = dr::summarizeJournal(records, &plan);
+  CHECK(summary.phase == dr::RunPhase::Failed);
+  CHECK(summary.reason == "step b on h1 failed: exit code 2");
+  // A resume that finishes: the old halt is history, not the run's state (drctl status quoted it as the reason).
+  rec(dr::RecordType::RunStarted, "");
+  CHECK(dr::summarizeJournal(records, &plan).phase == dr::RunPhase::Running);
+  CHECK(dr::summarizeJournal(records, &plan).reason.empty());
+  for (const char* id : {"b", "c", "d"}) {
+    rec(dr::RecordType::StepStarted, id);
+    rec(dr::RecordType::StepFinished, id, 0);
+  }
+  rec(dr::RecordType::RunFinished, "");
+  summary = dr::summarizeJournal(records, &plan);
+  CHECK(summary.phase == dr::RunPhase::Finished);
+  CHECK(summary.reason.empty());
+  CHECK(summary.sessions == 2);
 }
 
 TEST_CASE("rollback undoes done steps in reverse order, serial per host, and in-doubt ones only if their check passes") {
