@@ -87,11 +87,6 @@ std::string fingerprintOf(const Inputs& inputs) {
   return test::buildPlan(inputs.inventory, inputs.snapshot, inputs.options, *load.plan_template).fingerprint;
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 }  // namespace
 
 TEST_CASE("the fingerprint: same inputs give the same fingerprint, each changed input a different one", "[json]") {
@@ -103,7 +98,7 @@ TEST_CASE("the fingerprint: same inputs give the same fingerprint, each changed 
   Inputs base;
   base.inventory.source = inventory_file;
   base.options.run_id = "r1";
-  base.template_text = readFile(std::string(DR_SOURCE_DIR) + "/plans/full-restore.yaml");
+  base.template_text = test::readText(std::string(DR_SOURCE_DIR) + "/plans/full-restore.yaml");
   const std::string reference = fingerprintOf(base);
 
   SECTION("same inputs, built again from copies, give the same fingerprint") {
@@ -165,7 +160,7 @@ TEST_CASE("the fingerprint: same inputs give the same fingerprint, each changed 
 
 TEST_CASE("an inventory built in memory still changes the fingerprint when any field changes", "[json]") {
   Inputs base;
-  base.template_text = readFile(std::string(DR_SOURCE_DIR) + "/plans/full-restore.yaml");
+  base.template_text = test::readText(std::string(DR_SOURCE_DIR) + "/plans/full-restore.yaml");
   const std::string reference = fingerprintOf(base);
   CHECK(fingerprintOf(base) == reference);
   Inputs changed = base;

@@ -1,6 +1,9 @@
 // Inventories and snapshots built in memory for the plan tests (the inventory loader is tested on its own).
 #pragma once
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "etcd/snapshot_file.h"
@@ -10,6 +13,12 @@
 #include "plan/planner.h"
 
 namespace dr::test {
+
+// The whole of a file's bytes; empty when it cannot be read.
+inline std::string readText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 // N members named etcd-1..N at 10.0.0.1..N (systemd units), and one API server per member host (static pods).
 inline Inventory makeInventory(int members, int api_servers = -1) {

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <set>
 
@@ -411,11 +410,6 @@ int runShell(const std::filesystem::path& dir, const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string readAll(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
 
 TEST_CASE("the service waits, run by a real shell: one status call when already there, else a bounded poll",
@@ -439,7 +433,7 @@ TEST_CASE("the service waits, run by a real shell: one status call when already 
   auto commands = buildServiceCommands(service, "test service");
   REQUIRE(commands);
   auto calls = [&] {
-    std::string text = readAll(dir / "calls");
+    std::string text = test::readText(dir / "calls");
     return std::count(text.begin(), text.end(), '\n');
   };
   auto reset = [&] {

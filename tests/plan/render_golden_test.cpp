@@ -15,18 +15,12 @@
 #include "plan/plan_render.h"
 #include "plan/plan_template.h"
 #include "plan/planner.h"
+#include "plan_test_support.h"
 
 using namespace dr;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // A fixed 16 KiB body followed by etcd's trailer (the SHA-256 of the body), as `etcdctl snapshot save` writes it:
 // the same bytes, hence the same hash, on every machine.
@@ -88,7 +82,7 @@ void compareWithGolden(const std::string& actual, const std::string& golden_name
     return;
   }
   REQUIRE(fs::exists(golden));
-  const std::string expected = readFile(golden);
+  const std::string expected = test::readText(golden);
   if (actual == expected) return;
 
   // Leave the actual output beside the build for `diff -u`, and point at the first differing line.
