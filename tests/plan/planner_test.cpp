@@ -466,7 +466,7 @@ TEST_CASE("the service waits, run by a real shell: one status call when already 
   }
   SECTION("the wait is one command inside `a && b`: a failed wait fails the chain") {
     runShell(dir, commands->start);
-    // A poll bounded by a timeout of 1 s instead of 120 (the shim's arguments are the real ones; override here).
+    // The same wait with its bound cut from 120 s to 1 s, so that the test need not wait two minutes.
     std::string quick = commands->wait_stopped;
     quick.replace(quick.find("timeout 120"), 11, "timeout 1");
     CHECK(runShell(dir, "true && " + quick + " && echo reached > " + shellQuote((dir / "after").string())) != 0);
