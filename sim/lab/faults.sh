@@ -202,6 +202,21 @@ open(out, "w").write(text.replace(anchor, fault))
 PY
 }
 
+# A copy of the template whose last steps (verify-apiserver) first wait 2 s, for kill-drctl: it kills drctl once a
+# step that others wait on has started or finished, and the watcher polls the journal. With the last stretch of a
+# recovery under a second, a kill picked near the end could find drctl done already on a busy machine (seen: 660 ms
+# from the step's start to the kill). The wait keeps drctl running for any pick; what the scenario proves is unchanged.
+slow_tail_template() {  # OUT
+  /usr/bin/python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$1" <<'PY'
+import sys
+src, out = sys.argv[1:]
+text = open(src).read()
+anchor = "    run: |\n      n=0\n      until curl"
+assert text.count(anchor) == 1, "the verify-apiserver step of full-restore.yaml changed: update faults.sh"
+open(out, "w").write(text.replace(anchor, "    run: |\n      sleep 2  # injected by sim/lab/faults.sh (kill-drctl)\n      n=0\n      until curl"))
+PY
+}
+
 step "lab up: $HOSTS_N hosts"
 scenario_lab_up
 OLD_CLUSTER_ID=$(cluster_id "http://$(addr lab-1):2379")
@@ -329,6 +344,9 @@ fi
 # ---- kill-drctl: kill -9 at a seeded step, then resume ----------------------------------------------------------
 if wanted kill-drctl; then
   disaster
+  slow_tail_template "$WORK/slow-tail.yaml"
+  KEPT_PLAN_ARGS=("${PLAN_ARGS[@]}")
+  PLAN_ARGS=(-p "$WORK/slow-tail.yaml")
   # Any step another step waits on (the last ones, read-only probes, end within a poll of drctl's exit, so a kill
   # there would often find no drctl), killed once it has started or once it has finished.
   mapfile -t STEPS < <(drctl plan -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" -o json |
@@ -363,6 +381,7 @@ if wanted kill-drctl; then
   check "kill-drctl: the refused run created no run directory" test "$(run_dirs)" = "$BEFORE_RUNS"
   resume_and_check kill-drctl "$RUN"
   check "kill-drctl: resume took over the dead run's stale lock" grep -q "taking over the stale lock of this same run" "$WORK/kill-drctl-resume.out"
+  PLAN_ARGS=("${KEPT_PLAN_ARGS[@]}")
   NEEDS_RESET=1
   printf 'kill-drctl scenario: %s s\n' "$(elapsed "$S0" "$(now)")"
 fi
