@@ -1,6 +1,7 @@
 // Opening, authenticating and keeping alive one SSH connection (see ssh_connection.h).
 #include "transport/ssh_connection.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -116,6 +117,22 @@ Result<ChannelPtr> SshConnection::exec(const std::string& command, Clock::time_p
   });
   if (rc != 0) return broken("starting a command", rc);
   return channel;
+}
+
+Status SshConnection::write(LIBSSH2_CHANNEL* channel, std::string_view data, Clock::time_point deadline,
+                            std::string_view what) {
+  std::size_t sent = 0;
+  while (sent < data.size()) {
+    ssize_t n = 0;
+    int rc = call(deadline, [&] {
+      n = libssh2_channel_write(channel, data.data() + sent, data.size() - sent);
+      return n >= 0 ? 0 : static_cast<int>(n);
+    });
+    if (rc != 0) return broken(fmt::format("sending to {} on the host", what), rc);
+    sent += static_cast<std::size_t>(n);
+    if (n == 0 && !wait(deadline)) return broken(fmt::format("sending to {} on the host", what), LIBSSH2_ERROR_TIMEOUT);
+  }
+  return {};
 }
 
 Result<LIBSSH2_SFTP*> SshConnection::sftp(Clock::time_point deadline) {

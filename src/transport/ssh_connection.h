@@ -29,6 +29,10 @@ class SshConnection {
 
   // A new session channel running `command` (stdout and stderr merged into one stream).
   Result<ChannelPtr> exec(const std::string& command, Clock::time_point deadline);
+  // Writes all of `data` to the channel's stdin, finishing each packet before it returns: a half-sent packet would
+  // make the next call on the connection fail (libssh2 requires the call that left a send half-way to be repeated
+  // before any other packet goes out). `what` names the reader in the error ("the upload's verifier").
+  Status write(LIBSSH2_CHANNEL* channel, std::string_view data, Clock::time_point deadline, std::string_view what);
   // The SFTP subsystem, opened on first use and kept for the life of the connection.
   Result<LIBSSH2_SFTP*> sftp(Clock::time_point deadline);
   ChannelFree channelFree() const { return {session(), fd()}; }

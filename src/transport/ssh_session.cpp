@@ -40,6 +40,121 @@ Result<CommandResult> SshSession::run(const CommandRequest& request) {
 }
 
 Result<CommandResult> SshSession::execute(const CommandRequest& request, Become become, std::size_t max_output) {
+  if (connection_->target().command_shell && !shell_unavailable_) {
+    auto result = executeInShell(request, become, max_output);
+    if (!result) return result.error();
+    if (*result) return std::move(**result);
+  }
+  return executeOnChannel(request, become, max_output);
+}
+
+Status SshSession::drainIdleShell() {
+  if (!shell_) return {};
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = libssh2_channel_read(shell_.get(), buffer, sizeof buffer);
+    if (n > 0) continue;
+    if (n != 0 && n != LIBSSH2_ERROR_EAGAIN) {
+      return connection_->broken("reading from the command shell", static_cast<int>(n));
+    }
+    break;
+  }
+  if (libssh2_channel_eof(shell_.get())) shell_.reset();  // it ended (killed on the host?): the next one starts anew
+  return {};
+}
+
+Result<std::optional<CommandResult>> SshSession::executeInShell(const CommandRequest& request, Become become,
+                                                                std::size_t max_output) {
+  SshConnection& conn = *connection_;
+  const auto start = Clock::now();
+  const auto deadline = start + request.timeout;
+  const auto start_bound = std::max(deadline, start + conn.target().connect_timeout);
+  const std::string marker = newCommandMarker();
+  auto message = commandShellRequest(marker, request.command, become);
+  if (!message) return fail("{}: cannot run the command: {}", conn.target().name, message.error().message);
+  if (auto alive = conn.keepalive(); !alive) return alive.error();
+  if (auto drained = drainIdleShell(); !drained) return drained.error();
+  if (!shell_) {
+    auto channel = conn.exec(commandShellLaunch(), start_bound);
+    if (!channel) return channel.error();
+    shell_ = std::move(*channel);
+    greeting_ = ShellGreeting();
+  }
+  if (auto sent = conn.write(shell_.get(), *message, start_bound, "the command shell"); !sent) return sent.error();
+  LIBSSH2_CHANNEL* ch = shell_.get();
+
+  CommandResult result;
+  ShellReply reply(marker);
+  OutputTail tail(max_output);
+  auto deliver = [&](std::string_view text) {
+    if (text.empty()) return;
+    tail.append(text);
+    if (request.on_output) request.on_output(text);
+  };
+  auto consume = [&](std::string_view bytes) {
+    if (greeting_.state() == ShellGreeting::State::Ready) return deliver(reply.feed(bytes));
+    std::string rest;
+    if (greeting_.feed(bytes, rest) == ShellGreeting::State::Ready) deliver(reply.feed(rest));
+  };
+  bool cancel_seen = false, request_cancel_off = false;
+  auto cancelled = [&] {
+    if (!cancel_seen && !request_cancel_off && request.cancelled && request.cancelled()) cancel_seen = true;
+    return cancel_seen;
+  };
+  // Returns true once the command's end line arrived or the shell's channel ended, false when `until` passed or the
+  // request was cancelled.
+  auto read_reply = [&](Clock::time_point until) -> Result<bool> {
+    char buffer[65536];
+    for (;;) {
+      ssize_t n = libssh2_channel_read(ch, buffer, sizeof buffer);
+      if (n > 0) {
+        consume(std::string_view(buffer, static_cast<std::size_t>(n)));
+        if (reply.finished() || greeting_.state() == ShellGreeting::State::Unavailable) return true;
+      } else if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
+        if (libssh2_channel_eof(ch)) return true;
+        if (Clock::now() >= until || cancelled()) return false;
+        if (auto alive = conn.keepalive(); !alive) return alive.error();
+        auto wake = Clock::now() + (request.cancelled ? kCancelPoll : conn.target().keepalive_interval);
+        conn.wait(std::min(until, wake));
+      } else {
+        return conn.broken("reading command output", static_cast<int>(n));
+      }
+    }
+  };
+
+  auto finished = read_reply(deadline);
+  if (!finished) return finished.error();
+  if (greeting_.state() != ShellGreeting::State::Ready && *finished) {
+    // The shell said it cannot run here, or ended before it said anything: it never read the command.
+    shell_.reset();
+    shell_unavailable_ = true;
+    return std::optional<CommandResult>();
+  }
+  if (!*finished) {
+    result.timed_out = true;
+    if (auto pgid = reply.groupId()) endProcessGroup(*pgid, become);
+    cancel_seen = false;  // the drain below must not stop at once because of the cancel
+    request_cancel_off = true;
+    auto drained = read_reply(Clock::now() + kKillGrace);
+    if (!drained) return drained.error();
+  }
+  deliver(reply.flush());
+  if (!reply.finished()) {
+    // The shell is stuck (the command could not be ended) or gone: a new one serves the next command.
+    shell_.reset();
+    if (!result.timed_out) {
+      return fail("{}: the command shell on the host ended before the command did; whether it completed is unknown",
+                  conn.target().name);
+    }
+  }
+  result.exit_code = reply.exitStatus().value_or(-1);
+  result.output = tail.take();
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  return std::optional<CommandResult>(std::move(result));
+}
+
+Result<CommandResult> SshSession::executeOnChannel(const CommandRequest& request, Become become,
+                                                   std::size_t max_output) {
   SshConnection& conn = *connection_;
   const auto start = Clock::now();
   const auto deadline = start + request.timeout;

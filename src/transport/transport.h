@@ -30,6 +30,9 @@ struct HostTarget {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::seconds keepalive_interval{15};
   bool accept_new_host_keys = false;  // like OpenSSH's StrictHostKeyChecking=accept-new
+  // Run the session's commands in one long-lived shell on the host (SSH transport; see command_shell.h) instead
+  // of a channel each. Off only to compare the two (tests, bench_ssh_steps).
+  bool command_shell = true;
 };
 
 // Why the executor runs a command: the step itself (or, in a rollback, its undo) or the step's read-only check.

@@ -102,22 +102,7 @@ Result<UploadVerifier> UploadVerifier::start(SshConnection& connection, const Ve
 }
 
 Status UploadVerifier::send(const std::string& line, Clock::time_point deadline) {
-  // Finished here, packet by packet: a half-sent packet would make the next SFTP call fail (libssh2 requires the
-  // call that left a send half-way to be repeated before any other packet goes out).
-  std::size_t sent = 0;
-  while (sent < line.size()) {
-    ssize_t n = 0;
-    int rc = connection_->call(deadline, [&] {
-      n = libssh2_channel_write(channel_.get(), line.data() + sent, line.size() - sent);
-      return n >= 0 ? 0 : static_cast<int>(n);
-    });
-    if (rc != 0) return connection_->broken("sending to the upload's verifier on the host", rc);
-    sent += static_cast<std::size_t>(n);
-    if (n == 0 && !connection_->wait(deadline)) {
-      return connection_->broken("sending to the upload's verifier on the host", LIBSSH2_ERROR_TIMEOUT);
-    }
-  }
-  return {};
+  return connection_->write(channel_.get(), line, deadline, "the upload's verifier");
 }
 
 Result<bool> UploadVerifier::hashNext(std::uint64_t bytes, Clock::time_point deadline) {
