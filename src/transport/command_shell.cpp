@@ -31,6 +31,7 @@ while IFS= read -r h; do
 $l"; fi
     i=$((i+1))
   done
+  echo "$t start"
   if [ "$b" = sudo ]; then
     setsid sudo -n /bin/sh -c "$c" </dev/null 2>&1 &
   else
@@ -97,6 +98,11 @@ std::string ShellReply::feed(std::string_view chunk) {
   if (finished()) return {};
   pending_.append(chunk);
   std::string output;
+  // Text before the start line was written before the command existed: a process an earlier command left behind.
+  auto take = [&](std::size_t count) {
+    if (started_) output.append(pending_, 0, count);
+    pending_.erase(0, count);
+  };
   while (!finished()) {
     const auto at = pending_.find(marker_);
     if (at == std::string::npos) {
@@ -106,18 +112,14 @@ std::string ShellReply::feed(std::string_view chunk) {
              std::string_view(pending_).substr(pending_.size() - keep) != std::string_view(marker_).substr(0, keep)) {
         --keep;
       }
-      output.append(pending_, 0, pending_.size() - keep);
-      pending_.erase(0, pending_.size() - keep);
+      take(pending_.size() - keep);
       break;
     }
     const auto newline = pending_.find('\n', at);
-    output.append(pending_, 0, at);
-    if (newline == std::string::npos) {
-      pending_.erase(0, at);  // the marker line is not complete yet
-      break;
-    }
-    parseLine(std::string_view(pending_).substr(at + marker_.size(), newline - at - marker_.size()));
-    pending_.erase(0, newline + 1);
+    take(at);
+    if (newline == std::string::npos) break;  // the marker line is not complete yet
+    parseLine(std::string_view(pending_).substr(marker_.size(), newline - at - marker_.size()));
+    pending_.erase(0, newline - at + 1);
   }
   if (finished()) pending_.clear();
   return output;
@@ -130,7 +132,9 @@ void ShellReply::parseLine(std::string_view line) {
     if (error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
     return value;
   };
-  if (line.starts_with(" pgid ")) {
+  if (line == " start") {
+    started_ = true;
+  } else if (line.starts_with(" pgid ")) {
     if (auto value = number(line.substr(6)); value && *value > 1) group_id_ = value;
   } else if (line.starts_with(" end ")) {
     exit_status_ = number(line.substr(5)).value_or(-1);
@@ -138,7 +142,8 @@ void ShellReply::parseLine(std::string_view line) {
 }
 
 std::string ShellReply::flush() {
-  return std::exchange(pending_, std::string());
+  std::string held = std::exchange(pending_, std::string());
+  return started_ ? held : std::string();
 }
 
 }  // namespace dr::ssh

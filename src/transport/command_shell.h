@@ -11,12 +11,15 @@
 //   - a request is a header line `run MARKER LINES plain|sudo` followed by LINES lines: the command text with one
 //   newline
 //     appended, so the shell can restore the text byte for byte;
-//   - the shell starts the command in a process group of its own (`setsid`, which does not fork: a background job
+//   - the shell prints `MARKER start`, then starts the command in a process group of its own (`setsid`, which does not
+//   fork: a background job
 //     of a shell without job control is no group leader), with stdin from /dev/null, and prints `MARKER pgid N`;
 //     when the command has ended it prints `MARKER end STATUS` (128+N when killed by signal N).
 // MARKER is `@@dr-` and 32 random hex digits, new for every command, so no command output can fake it. The
 // marker lines can arrive in the middle of the command's own output lines (the shell writes them from another
 // process); ShellReply takes them out wherever they are, leaving the output exactly as the command wrote it.
+// Whatever precedes the start line was written before the command existed (by a process an earlier command left
+// behind holding the output) and is dropped; so is whatever follows the end line.
 #pragma once
 
 #include <optional>
@@ -61,9 +64,8 @@ class ShellReply {
  public:
   explicit ShellReply(std::string marker) : marker_(std::move(marker)) {}
 
-  // Returns the part of `chunk` that is the command's own output. Bytes that may be the start of a marker are held
-  // back until the next chunk tells. Anything after the end line is not this command's (a daemon it left behind
-  // writing to the inherited output) and is dropped.
+  // Returns the part of `chunk` that is the command's own output: what arrives between the start and the end line,
+  // marker lines taken out. Bytes that may be the start of a marker are held back until the next chunk tells.
   std::string feed(std::string_view chunk);
   // Bytes held back (when the stream ends before the end line).
   std::string flush();
@@ -77,6 +79,7 @@ class ShellReply {
 
   std::string marker_;
   std::string pending_;
+  bool started_ = false;
   std::optional<long> group_id_;
   std::optional<int> exit_status_;
 };

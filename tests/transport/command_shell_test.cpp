@@ -49,9 +49,11 @@ TEST_CASE("command shell: markers are new for every command", "[command_shell]")
 }
 
 TEST_CASE("command shell: the reply's markers are taken out wherever they land", "[command_shell]") {
-  // The pgid line lands in the middle of an output line (the shell writes it from its own process), the command's
-  // last line has no newline, and the end line follows it directly.
-  const std::string stream = "first line\npart" + kMarker + " pgid 4242\n of a line\nno newline" + kMarker + " end 7\n";
+  // Before the start line: a process an earlier command left behind, still writing (dropped). The pgid line lands
+  // in the middle of an output line (the shell writes it from its own process), the command's last line has no
+  // newline, and the end line follows it directly.
+  const std::string stream = "late output of a leftover\n" + kMarker + " start\nfirst line\npart" + kMarker +
+                             " pgid 4242\n of a line\nno newline" + kMarker + " end 7\n";
   const std::string expected = "first line\npart of a line\nno newline";
   for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
     for (std::size_t second : {cut, cut + 1, cut + 7, stream.size()}) {
@@ -70,6 +72,7 @@ TEST_CASE("command shell: the reply's markers are taken out wherever they land",
 
 TEST_CASE("command shell: output that only resembles a marker is the command's own", "[command_shell]") {
   ShellReply reply(kMarker);
+  CHECK(reply.feed(kMarker + " start\n").empty());
   // Another command's marker, our marker's prefix, and a prefix left hanging at the end of a read.
   const std::string foreign = "@@dr-ffffffffffffffffffffffffffffffff end 0\n@@dr-0123 pgid 1\n";
   std::string output = reply.feed(foreign);
@@ -88,7 +91,7 @@ TEST_CASE("command shell: output that only resembles a marker is the command's o
 
 TEST_CASE("command shell: nothing after the end line belongs to the command", "[command_shell]") {
   ShellReply reply(kMarker);
-  CHECK(reply.feed("out\n" + kMarker + " end 0\nlate output of a daemon\n") == "out\n");
+  CHECK(reply.feed(kMarker + " start\nout\n" + kMarker + " end 0\nlate output of a daemon\n") == "out\n");
   CHECK(reply.exitStatus() == 0);
   CHECK(reply.feed("more\n").empty());
   CHECK(reply.flush().empty());
@@ -96,6 +99,18 @@ TEST_CASE("command shell: nothing after the end line belongs to the command", "[
   ShellReply garbled(kMarker);
   garbled.feed(kMarker + " end x\n");
   CHECK(garbled.exitStatus() == -1);
+}
+
+TEST_CASE("command shell: nothing before the start line belongs to the command", "[command_shell]") {
+  ShellReply reply(kMarker);
+  CHECK(reply.feed("written by a leftover @@dr-01").empty());
+  CHECK(reply.feed("23 is not ours either\n" + kMarker.substr(0, 9)).empty());
+  CHECK(reply.feed(kMarker.substr(9) + " start\nours @@") == "ours ");
+  CHECK(reply.flush() == "@@");
+  // A stream that ends before the start line has no output at all.
+  ShellReply never(kMarker);
+  CHECK(never.feed("stray\n@@dr").empty());
+  CHECK(never.flush().empty());
 }
 
 TEST_CASE("command shell: the greeting is found after a login shell's chatter", "[command_shell]") {
