@@ -2,8 +2,9 @@
 // It is an interface so that the same executor runs over SSH (libssh2), on the local machine (Boost.Process),
 // against the simulator's model (sim transport), or in tests against a fake.
 //
-// A Transport opens one Session per host and keeps it: steps reuse it (SSH channels on one authenticated
-// connection, not a new connection per command). Errors of the transport itself (unreachable, authentication,
+// A Transport opens one Session per host and keeps it: steps reuse it (over SSH, one authenticated connection whose
+// commands run one after another in a long-lived shell on the host, transport/command_shell.h; not a new
+// connection, nor a new login shell, per command). Errors of the transport itself (unreachable, authentication,
 // unknown host key, broken connection) are returned as Error; a command that ran and failed is a CommandResult
 // with its exit code.
 #pragma once
