@@ -1,6 +1,8 @@
 // Running commands and reading files over one SSH connection (see ssh_session.h and remote_command.h).
 #include "transport/ssh_session.h"
 
+#include <functional>
+
 #include "core/shell.h"
 #include "transport/remote_command.h"
 #include "transport/sftp_upload.h"
@@ -31,6 +33,63 @@ class OutputTail {
  private:
   std::size_t cap_;
   std::string text_;
+};
+
+// What both ways of running a command share: the output (the kept tail and the caller's stream), the request's
+// cancel hook, and the read loop with its deadline, keepalives and wake-ups.
+class CommandOutput {
+ public:
+  CommandOutput(SshConnection& conn, const CommandRequest& request, std::size_t max_output)
+      : conn_(conn), request_(request), tail_(max_output) {}
+
+  void deliver(std::string_view text) {
+    if (text.empty()) return;
+    tail_.append(text);
+    if (request_.on_output) request_.on_output(text);
+  }
+
+  // Reads `channel`, each chunk to `consume`, until `done()` holds after a chunk or the channel's output ends (true),
+  // or `until` passed or the request was cancelled (false).
+  Result<bool> read(LIBSSH2_CHANNEL* channel, Clock::time_point until,
+                    const std::function<void(std::string_view)>& consume, const std::function<bool()>& done) {
+    char buffer[65536];
+    for (;;) {
+      ssize_t n = libssh2_channel_read(channel, buffer, sizeof buffer);
+      if (n > 0) {
+        consume(std::string_view(buffer, static_cast<std::size_t>(n)));
+        if (done()) return true;
+      } else if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
+        if (libssh2_channel_eof(channel)) return true;
+        if (Clock::now() >= until || cancelled()) return false;
+        if (auto alive = conn_.keepalive(); !alive) return alive.error();
+        // With a cancel hook, wake up regularly to poll it.
+        auto wake = Clock::now() + (request_.cancelled ? kCancelPoll : conn_.target().keepalive_interval);
+        conn_.wait(std::min(until, wake));
+      } else {
+        return conn_.broken("reading command output", static_cast<int>(n));
+      }
+    }
+  }
+
+  // Once the command is being ended after a timeout or a cancel: the drain that follows must not stop at once
+  // because of the cancel.
+  void stopPollingCancel() {
+    cancel_off_ = true;
+    cancel_seen_ = false;
+  }
+
+  std::string take() { return tail_.take(); }
+
+ private:
+  bool cancelled() {
+    if (!cancel_seen_ && !cancel_off_ && request_.cancelled && request_.cancelled()) cancel_seen_ = true;
+    return cancel_seen_;
+  }
+
+  SshConnection& conn_;
+  const CommandRequest& request_;
+  OutputTail tail_;
+  bool cancel_seen_ = false, cancel_off_ = false;
 };
 
 }  // namespace
@@ -85,44 +144,15 @@ Result<std::optional<CommandResult>> SshSession::executeInShell(const CommandReq
 
   CommandResult result;
   ShellReply reply(marker);
-  OutputTail tail(max_output);
-  auto deliver = [&](std::string_view text) {
-    if (text.empty()) return;
-    tail.append(text);
-    if (request.on_output) request.on_output(text);
-  };
+  CommandOutput output(conn, request, max_output);
   auto consume = [&](std::string_view bytes) {
-    if (greeting_.state() == ShellGreeting::State::Ready) return deliver(reply.feed(bytes));
+    if (greeting_.state() == ShellGreeting::State::Ready) return output.deliver(reply.feed(bytes));
     std::string rest;
-    if (greeting_.feed(bytes, rest) == ShellGreeting::State::Ready) deliver(reply.feed(rest));
+    if (greeting_.feed(bytes, rest) == ShellGreeting::State::Ready) output.deliver(reply.feed(rest));
   };
-  bool cancel_seen = false, request_cancel_off = false;
-  auto cancelled = [&] {
-    if (!cancel_seen && !request_cancel_off && request.cancelled && request.cancelled()) cancel_seen = true;
-    return cancel_seen;
-  };
-  // Returns true once the command's end line arrived or the shell's channel ended, false when `until` passed or the
-  // request was cancelled.
-  auto read_reply = [&](Clock::time_point until) -> Result<bool> {
-    char buffer[65536];
-    for (;;) {
-      ssize_t n = libssh2_channel_read(ch, buffer, sizeof buffer);
-      if (n > 0) {
-        consume(std::string_view(buffer, static_cast<std::size_t>(n)));
-        if (reply.finished() || greeting_.state() == ShellGreeting::State::Unavailable) return true;
-      } else if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
-        if (libssh2_channel_eof(ch)) return true;
-        if (Clock::now() >= until || cancelled()) return false;
-        if (auto alive = conn.keepalive(); !alive) return alive.error();
-        auto wake = Clock::now() + (request.cancelled ? kCancelPoll : conn.target().keepalive_interval);
-        conn.wait(std::min(until, wake));
-      } else {
-        return conn.broken("reading command output", static_cast<int>(n));
-      }
-    }
-  };
+  auto done = [&] { return reply.finished() || greeting_.state() == ShellGreeting::State::Unavailable; };
 
-  auto finished = read_reply(deadline);
+  auto finished = output.read(ch, deadline, consume, done);
   if (!finished) return finished.error();
   if (greeting_.state() != ShellGreeting::State::Ready && *finished) {
     // The shell said it cannot run here, or ended before it said anything: it never read the command.
@@ -133,12 +163,11 @@ Result<std::optional<CommandResult>> SshSession::executeInShell(const CommandReq
   if (!*finished) {
     result.timed_out = true;
     if (auto pgid = reply.groupId()) endProcessGroup(*pgid, become);
-    cancel_seen = false;  // the drain below must not stop at once because of the cancel
-    request_cancel_off = true;
-    auto drained = read_reply(Clock::now() + kKillGrace);
+    output.stopPollingCancel();
+    auto drained = output.read(ch, Clock::now() + kKillGrace, consume, done);
     if (!drained) return drained.error();
   }
-  deliver(reply.flush());
+  output.deliver(reply.flush());
   if (!reply.finished()) {
     // The shell is stuck (the command could not be ended) or gone: a new one serves the next command.
     shell_.reset();
@@ -148,7 +177,7 @@ Result<std::optional<CommandResult>> SshSession::executeInShell(const CommandReq
     }
   }
   result.exit_code = reply.exitStatus().value_or(-1);
-  result.output = tail.take();
+  result.output = output.take();
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
   return std::optional<CommandResult>(std::move(result));
 }
@@ -167,48 +196,20 @@ Result<CommandResult> SshSession::executeOnChannel(const CommandRequest& request
 
   CommandResult result;
   GroupMarkerFilter marker;
-  OutputTail tail(max_output);
-  auto deliver = [&](std::string_view text) {
-    if (text.empty()) return;
-    tail.append(text);
-    if (request.on_output) request.on_output(text);
-  };
-  bool cancel_seen = false, request_cancel_off = false;
-  auto cancelled = [&] {
-    if (!cancel_seen && !request_cancel_off && request.cancelled && request.cancelled()) cancel_seen = true;
-    return cancel_seen;
-  };
-  // Returns true at end of output, false when `until` passed or the request was cancelled.
-  auto read_until_eof = [&](Clock::time_point until) -> Result<bool> {
-    char buffer[65536];
-    for (;;) {
-      ssize_t n = libssh2_channel_read(ch, buffer, sizeof buffer);
-      if (n > 0) {
-        deliver(marker.feed(std::string_view(buffer, static_cast<std::size_t>(n))));
-      } else if (n == 0 || n == LIBSSH2_ERROR_EAGAIN) {
-        if (libssh2_channel_eof(ch)) return true;
-        if (Clock::now() >= until || cancelled()) return false;
-        if (auto alive = conn.keepalive(); !alive) return alive.error();
-        // With a cancel hook, wake up regularly to poll it.
-        auto wake = Clock::now() + (request.cancelled ? kCancelPoll : conn.target().keepalive_interval);
-        conn.wait(std::min(until, wake));
-      } else {
-        return conn.broken("reading command output", static_cast<int>(n));
-      }
-    }
-  };
+  CommandOutput output(conn, request, max_output);
+  auto consume = [&](std::string_view bytes) { output.deliver(marker.feed(bytes)); };
+  auto until_eof = [] { return false; };
 
-  auto finished = read_until_eof(deadline);
+  auto finished = output.read(ch, deadline, consume, until_eof);
   if (!finished) return finished.error();
   if (!*finished) {
     result.timed_out = true;
     if (auto pgid = marker.groupId()) endProcessGroup(*pgid, become);
-    cancel_seen = false;  // the drain below must not stop at once because of the cancel
-    request_cancel_off = true;
-    auto drained = read_until_eof(Clock::now() + kKillGrace);
+    output.stopPollingCancel();
+    auto drained = output.read(ch, Clock::now() + kKillGrace, consume, until_eof);
     if (!drained) return drained.error();
   }
-  deliver(marker.flush());
+  output.deliver(marker.flush());
 
   // The exit status arrives before the server closes the channel; wait for the close (bounded) to have it.
   int rc = conn.call(Clock::now() + kKillGrace, [&] { return libssh2_channel_wait_closed(ch); });
@@ -226,7 +227,7 @@ Result<CommandResult> SshSession::executeOnChannel(const CommandRequest& request
     result.exit_code = libssh2_channel_get_exit_status(ch);
   }
   channel->reset();
-  result.output = tail.take();
+  result.output = output.take();
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
   return result;
 }

@@ -16,12 +16,6 @@ using namespace std::chrono_literals;
 namespace dr {
 namespace {
 
-std::unique_ptr<Session> connectOrFail(Transport& transport, const HostTarget& target) {
-  auto session = transport.connect(target);
-  if (!session) FAIL(session.error().message);
-  return std::move(*session);
-}
-
 std::string outputOf(Session& session, const std::string& command) {
   auto result = session.run(test::command(command));
   if (!result) FAIL(result.error().message);
@@ -36,14 +30,14 @@ const std::string kParentName = "cat /proc/$PPID/comm";
 TEST_CASE("ssh shell: a session's commands share one shell; without it each gets its own", "[ssh][shell]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto shared = connectOrFail(transport, sshd.target());
+  auto shared = test::connectOrFail(transport, sshd.target());
   const std::string parent = outputOf(*shared, "echo $PPID");
   CHECK(outputOf(*shared, kParentName) == "sh\n");
   CHECK(outputOf(*shared, "echo $PPID") == parent);
 
   HostTarget per_channel = sshd.target();
   per_channel.command_shell = false;
-  auto separate = connectOrFail(transport, per_channel);
+  auto separate = test::connectOrFail(transport, per_channel);
   CHECK(outputOf(*separate, kParentName) == "sshd\n");
   CHECK(sshd.connectionCount() == 2);
 }
@@ -51,10 +45,10 @@ TEST_CASE("ssh shell: a session's commands share one shell; without it each gets
 TEST_CASE("ssh shell: commands run exactly as on a channel of their own", "[ssh][shell]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto shared = connectOrFail(transport, sshd.target());
+  auto shared = test::connectOrFail(transport, sshd.target());
   HostTarget per_channel = sshd.target();
   per_channel.command_shell = false;
-  auto separate = connectOrFail(transport, per_channel);
+  auto separate = test::connectOrFail(transport, per_channel);
 
   const std::vector<std::string> commands{
       "printf 'no newline at the end'",
@@ -87,7 +81,7 @@ TEST_CASE("ssh shell: commands run exactly as on a channel of their own", "[ssh]
 TEST_CASE("ssh shell: after a timeout the same shell runs the next command", "[ssh][shell]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   const std::string parent = outputOf(*session, "echo $PPID");
   const std::string sleeper = "sleep 33.1";
   auto timed = session->run(test::command(sleeper + "; echo not reached", 500ms));
@@ -102,7 +96,7 @@ TEST_CASE("ssh shell: a shell killed under a command is an error for that comman
           "[ssh][shell]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   const std::string parent = outputOf(*session, "echo $PPID");
   auto killed = session->run(test::command("kill -KILL $PPID; echo after"));
   REQUIRE_FALSE(killed);
@@ -112,7 +106,7 @@ TEST_CASE("ssh shell: a shell killed under a command is an error for that comman
   CHECK(outputOf(*session, "echo $PPID") == next);
   // Killed between commands: the next command notices before it is sent and starts a new shell.
   std::string killer = "kill -KILL " + next.substr(0, next.size() - 1);
-  auto other = connectOrFail(transport, sshd.target());
+  auto other = test::connectOrFail(transport, sshd.target());
   REQUIRE(other->run(test::command(killer)));
   std::this_thread::sleep_for(200ms);
   auto after = session->run(test::command("echo fine"));
@@ -124,7 +118,7 @@ TEST_CASE("ssh shell: a shell killed under a command is an error for that comman
 TEST_CASE("ssh shell: output a command's leftover process writes later is not the next command's", "[ssh][shell]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   // The leftover writes only once the test says so: that the first command returned at all shows it did not wait
   // for the process it left behind, which holds on to the output.
   const auto go = sshd.dir() / "go", wrote = sshd.dir() / "wrote";
@@ -142,7 +136,7 @@ TEST_CASE("ssh shell: output a command's leftover process writes later is not th
 TEST_CASE("ssh shell: a host without setsid gets a channel per command", "[ssh][shell]") {
   test::SshdFixture sshd("SetEnv PATH=/nonexistent\n");
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   // PATH has no cat either: the parent's name is read with builtins.
   const std::string parent_name = "read name </proc/$PPID/comm; echo $name; command -v setsid || echo no setsid";
   CHECK(outputOf(*session, parent_name) == "sshd\nno setsid\n");

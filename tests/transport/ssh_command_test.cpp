@@ -13,20 +13,11 @@
 using namespace std::chrono_literals;
 
 namespace dr {
-namespace {
-
-std::unique_ptr<Session> connectOrFail(Transport& transport, const HostTarget& target) {
-  auto session = transport.connect(target);
-  if (!session) FAIL(session.error().message);
-  return std::move(*session);
-}
-
-}  // namespace
 
 TEST_CASE("ssh: runs a command and reports exit code and output, stderr included", "[ssh]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
 
   auto ok = session->run(test::command("echo hello; echo oops >&2"));
   REQUIRE(ok);
@@ -47,7 +38,7 @@ TEST_CASE("ssh: runs a command and reports exit code and output, stderr included
 TEST_CASE("ssh: a command with hostile characters reaches the remote shell unchanged", "[ssh]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   const std::string hostile = "a'b\"c $HOME `id` $(id) ; | & < > \\ * ? ! # ~ {} [] \t end";
   auto result = session->run(test::command("printf '%s\\n' " + test::singleQuoted(hostile) + "; printf 'x\\ny\\n'"));
   REQUIRE(result);
@@ -62,7 +53,7 @@ TEST_CASE("ssh: a command with hostile characters reaches the remote shell uncha
 TEST_CASE("ssh: output is streamed in order while the command runs", "[ssh]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   std::string streamed;
   std::chrono::steady_clock::time_point first_chunk{};
   const auto start = std::chrono::steady_clock::now();
@@ -83,7 +74,7 @@ TEST_CASE("ssh: output is streamed in order while the command runs", "[ssh]") {
 TEST_CASE("ssh: output beyond the cap keeps the tail", "[ssh]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   auto result = session->run(test::command("head -c 600000 /dev/zero | tr '\\0' a; echo END"));
   REQUIRE(result);
   CHECK(result->output.size() == kMaxOutputBytes);
@@ -93,7 +84,7 @@ TEST_CASE("ssh: output beyond the cap keeps the tail", "[ssh]") {
 TEST_CASE("ssh: a timeout returns promptly and ends the remote process group", "[ssh]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   // A child of a compound command: killing only the shell would leave it behind.
   const std::string sleeper = "sleep 31.4159";
   REQUIRE(test::processesWithCommandLine(sleeper).empty());
@@ -113,22 +104,22 @@ TEST_CASE("ssh: a timeout returns promptly and ends the remote process group", "
 TEST_CASE("ssh: many commands share one connection", "[ssh]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto session = connectOrFail(transport, sshd.target());
+  auto session = test::connectOrFail(transport, sshd.target());
   for (int i = 0; i < 30; ++i) {
     auto result = session->run(test::command("echo " + std::to_string(i)));
     REQUIRE(result);
     REQUIRE(result->output == std::to_string(i) + "\n");
   }
   CHECK(sshd.connectionCount() == 1);
-  auto second = connectOrFail(transport, sshd.target());
+  auto second = test::connectOrFail(transport, sshd.target());
   CHECK(sshd.connectionCount() == 2);
 }
 
 TEST_CASE("ssh: sessions on different threads run at the same time", "[ssh]") {
   test::SshdFixture sshd;
   SshTransport transport;
-  auto a = connectOrFail(transport, sshd.target());
-  auto b = connectOrFail(transport, sshd.target());
+  auto a = test::connectOrFail(transport, sshd.target());
+  auto b = test::connectOrFail(transport, sshd.target());
   const auto start = std::chrono::steady_clock::now();
   auto work = [](Session& session, std::string tag, int* good) {
     for (int i = 0; i < 10; ++i) {
@@ -150,14 +141,14 @@ TEST_CASE("ssh: become sudo runs the command through sudo -n", "[ssh]") {
   test::SshdFixture sshd;
   SshTransport transport;
   HostTarget plain = sshd.target();
-  auto direct = connectOrFail(transport, plain);
+  auto direct = test::connectOrFail(transport, plain);
   auto without = direct->run(test::command("echo \"user=${SUDO_USER:-none}\""));
   REQUIRE(without);
   CHECK(without->output == "user=none\n");
 
   HostTarget become = sshd.target();
   become.ssh.become = Become::Sudo;
-  auto session = connectOrFail(transport, become);
+  auto session = test::connectOrFail(transport, become);
   auto with = session->run(test::command("echo \"user=${SUDO_USER:-none} uid=$(id -u)\"; echo 'it'\\''s'"));
   REQUIRE(with);
   CHECK(with->exit_code == 0);

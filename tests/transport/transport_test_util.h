@@ -13,6 +13,8 @@
 #include <random>
 #include <sstream>
 
+#include <catch2/catch.hpp>
+
 #include "transport/transport.h"
 
 namespace dr::test {
@@ -22,6 +24,13 @@ inline CommandRequest command(std::string text, std::chrono::milliseconds timeou
   request.command = std::move(text);
   request.timeout = timeout;
   return request;
+}
+
+// A session to `target`; fails the test (with the transport's message) when there is none.
+inline std::unique_ptr<Session> connectOrFail(Transport& transport, const HostTarget& target) {
+  auto session = transport.connect(target);
+  if (!session) FAIL(session.error().message);
+  return std::move(*session);
 }
 
 // POSIX single quotes around any text (unlike shellQuote, always quotes), for building test commands.
