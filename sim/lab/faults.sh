@@ -202,6 +202,25 @@ open(out, "w").write(text.replace(anchor, fault))
 PY
 }
 
+# A copy of the full-restore template whose restore on HOST lingers 3 s after its work is done, for sshd-loss: the
+# host's sshd is killed once that restore has started, and the watcher that sees the start polls the journal (up to
+# half a second late on a busy machine, longer than a whole restore). So the session always drops under a restore that
+# has changed the host and is not yet journaled done: the hardest case for resume.
+lingering_restore_template() {  # HOST OUT
+  /usr/bin/python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$2" "$1" <<'PY'
+import sys
+src, out, host = sys.argv[1:]
+text = open(src).read()
+anchor = "      set -e\n      # Verified again right before use"
+assert text.count(anchor) == 1, "the restore step of full-restore.yaml changed: update faults.sh"
+linger = f"""      set -e
+      # Injected by sim/lab/faults.sh (sshd-loss): on {host} the restore lingers after its work.
+      [ ${{member.name}} != {host} ] || trap 'sleep 3' EXIT
+      # Verified again right before use"""
+open(out, "w").write(text.replace(anchor, linger))
+PY
+}
+
 # A copy of the template whose last steps (verify-apiserver) first wait 2 s, for kill-drctl: it kills drctl once a
 # step that others wait on has started or finished, and the watcher polls the journal. With the last stretch of a
 # recovery under a second, a kill picked near the end could find drctl done already on a busy machine (seen: 660 ms
@@ -390,9 +409,12 @@ fi
 if wanted sshd-loss; then
   disaster
   LOST=lab-$((PICK_SSHD_HOST % HOSTS_N + 1))
-  # When its restore starts: the restore (0.6-1 s) is still running when the kill lands (about 0.3 s later), so
-  # the session drops under a command that changes the host, the hardest case for resume.
+  # When its restore starts: that restore lingers 3 s after its work (lingering_restore_template), so the session
+  # drops under a command that has changed the host, the hardest case for resume.
   LOST_AT=restore@$LOST
+  lingering_restore_template "$LOST" "$WORK/lingering-restore.yaml"
+  KEPT_PLAN_ARGS=("${PLAN_ARGS[@]}")
+  PLAN_ARGS=(-p "$WORK/lingering-restore.yaml")
   step "sshd-loss: $LOST's sshd killed (open sessions too) once $LOST_AT starts, then sshd back and drctl resume"
   S0=$(now)
   drctl_bg "$WORK/sshd.pid" "$WORK/sshd-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes
@@ -426,6 +448,7 @@ elif wanted sshd-loss; then
   NEEDS_RESET=1
   printf 'sshd-loss scenario: %s s\n' "$(elapsed "$S0" "$(now)")"
 fi
+wanted sshd-loss && PLAN_ARGS=("${KEPT_PLAN_ARGS[@]}")
 
 T1=$(now)
 printf '\nfaults: %d hosts, seed %s, %s s in all, %s\n' "$HOSTS_N" "$SEED" "$(elapsed "$T0" "$T1")" \
