@@ -178,28 +178,33 @@ resume_and_check() {  # LABEL RUN_ID
   if [ "$rc" -eq 0 ]; then check_recovered "$2" "$1"; else failc "$1: end state not checked: the resume failed"; fi
 }
 
+# A copy of the plan template (--plan's, else full-restore.yaml) with ANCHOR, which must occur in it exactly once,
+# replaced: the scenarios below inject their faults and pauses into the plan this way.
+patched_template() {  # OUT ANCHOR REPLACEMENT
+  /usr/bin/python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$@" <<'PY'
+import sys
+src, out, anchor, replacement = sys.argv[1:]
+text = open(src).read()
+assert text.count(anchor) == 1, f"the plan template changed, update faults.sh: {anchor!r} is not in it exactly once"
+open(out, "w").write(text.replace(anchor, replacement))
+PY
+}
+RESTORE_ANCHOR=$'      set -e\n      # Verified again right before use'
+
 # A copy of the full-restore template whose restore fails on HOST, but only after every other member has swapped
 # its data dir (it watches their directories through the lab's shared /run): a failure partway, after the point of
 # no return on the other members, which is what a rollback is for.
 faulty_template() {  # HOST OUT
-  /usr/bin/python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$2" "$1" "$LAB_HOSTS_DIR" "$((HOSTS_N - 1))" <<'PY'
-import sys
-src, out, host, hosts_dir, others = sys.argv[1:]
-text = open(src).read()
-anchor = "      set -e\n      # Verified again right before use"
-assert text.count(anchor) == 1, "the restore step of full-restore.yaml changed: update faults.sh"
-fault = f"""      set -e
-      # Injected by sim/lab/faults.sh: on {host} the restore fails once the other members have swapped.
-      if [ ${{member.name}} = {host} ]; then
-        for i in $(seq 300); do
-          [ "$(ls -d {hosts_dir}/lab-*/var-lib-etcd/data.before-${{run.id}} 2>/dev/null | wc -l)" -ge {others} ] && break
+  patched_template "$2" "$RESTORE_ANCHOR" "      set -e
+      # Injected by sim/lab/faults.sh: on $1 the restore fails once the other members have swapped.
+      if [ \${member.name} = $1 ]; then
+        for i in \$(seq 300); do
+          [ \"\$(ls -d $LAB_HOSTS_DIR/lab-*/var-lib-etcd/data.before-\${run.id} 2>/dev/null | wc -l)\" -ge $((HOSTS_N - 1)) ] && break
           sleep 0.1
         done
-        echo "injected fault: the restore on {host} fails" >&2; exit 1
+        echo \"injected fault: the restore on $1 fails\" >&2; exit 1
       fi
-      # Verified again right before use"""
-open(out, "w").write(text.replace(anchor, fault))
-PY
+      # Verified again right before use"
 }
 
 # A copy of the full-restore template whose restore on HOST lingers 3 s after its work is done, for sshd-loss: the
@@ -207,18 +212,10 @@ PY
 # half a second late on a busy machine, longer than a whole restore). So the session always drops under a restore that
 # has changed the host and is not yet journaled done: the hardest case for resume.
 lingering_restore_template() {  # HOST OUT
-  /usr/bin/python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$2" "$1" <<'PY'
-import sys
-src, out, host = sys.argv[1:]
-text = open(src).read()
-anchor = "      set -e\n      # Verified again right before use"
-assert text.count(anchor) == 1, "the restore step of full-restore.yaml changed: update faults.sh"
-linger = f"""      set -e
-      # Injected by sim/lab/faults.sh (sshd-loss): on {host} the restore lingers after its work.
-      [ ${{member.name}} != {host} ] || trap 'sleep 3' EXIT
-      # Verified again right before use"""
-open(out, "w").write(text.replace(anchor, linger))
-PY
+  patched_template "$2" "$RESTORE_ANCHOR" "      set -e
+      # Injected by sim/lab/faults.sh (sshd-loss): on $1 the restore lingers after its work.
+      [ \${member.name} != $1 ] || trap 'sleep 3' EXIT
+      # Verified again right before use"
 }
 
 # A copy of the template whose last steps (verify-apiserver) first wait 2 s, for kill-drctl: it kills drctl once a
@@ -226,14 +223,8 @@ PY
 # recovery under a second, a kill picked near the end could find drctl done already on a busy machine (seen: 660 ms
 # from the step's start to the kill). The wait keeps drctl running for any pick; what the scenario proves is unchanged.
 slow_tail_template() {  # OUT
-  /usr/bin/python3 - "${PLAN:-$ROOT/plans/full-restore.yaml}" "$1" <<'PY'
-import sys
-src, out = sys.argv[1:]
-text = open(src).read()
-anchor = "    run: |\n      n=0\n      until curl"
-assert text.count(anchor) == 1, "the verify-apiserver step of full-restore.yaml changed: update faults.sh"
-open(out, "w").write(text.replace(anchor, "    run: |\n      sleep 2  # injected by sim/lab/faults.sh (kill-drctl)\n      n=0\n      until curl"))
-PY
+  patched_template "$1" $'    run: |\n      n=0\n      until curl' \
+    $'    run: |\n      sleep 2  # injected by sim/lab/faults.sh (kill-drctl)\n      n=0\n      until curl'
 }
 
 step "lab up: $HOSTS_N hosts"
@@ -364,17 +355,16 @@ fi
 if wanted kill-drctl; then
   disaster
   slow_tail_template "$WORK/slow-tail.yaml"
-  KEPT_PLAN_ARGS=("${PLAN_ARGS[@]}")
-  PLAN_ARGS=(-p "$WORK/slow-tail.yaml")
+  KILL_PLAN=$WORK/slow-tail.yaml
   # Any step another step waits on (the last ones, read-only probes, end within a poll of drctl's exit, so a kill
   # there would often find no drctl), killed once it has started or once it has finished.
-  mapfile -t STEPS < <(drctl plan -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" -o json |
+  mapfile -t STEPS < <(drctl plan -i "$INV" -s "$WORK/snapshot.db" -p "$KILL_PLAN" -o json |
                        jq -r '[.steps[].needs[]] as $needed | .steps[].id | select(. as $id | $needed | index($id))')
   KILL_STEP=${STEPS[$((PICK_KILL_STEP % ${#STEPS[@]}))]}
   KILL_WHEN=$([ $((PICK_KILL_WHEN % 2)) -eq 0 ] && echo started || echo finished)
   step "kill-drctl: kill -9 of drctl once $KILL_STEP has $KILL_WHEN (candidate $((PICK_KILL_STEP % ${#STEPS[@]} + 1)) of ${#STEPS[@]}), then drctl resume"
   S0=$(now)
-  drctl_bg "$WORK/kill.pid" "$WORK/kill-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes
+  drctl_bg "$WORK/kill.pid" "$WORK/kill-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" -p "$KILL_PLAN" --runs "$RUNS" --yes
   RUN=$(run_id_of "$WORK/kill-apply.out" || true)
   KILLED=0
   if [ -n "$RUN" ] && wait_step "$RUN" "$KILL_STEP" "$KILL_WHEN" 120; then
@@ -393,14 +383,13 @@ if wanted kill-drctl; then
   # gate comes before the lock).
   BEFORE_RUNS=$(run_dirs)
   RC=0
-  drctl apply --force -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes >"$WORK/kill-other.out" 2>&1 || RC=$?
+  drctl apply --force -i "$INV" -s "$WORK/snapshot.db" -p "$KILL_PLAN" --runs "$RUNS" --yes >"$WORK/kill-other.out" 2>&1 || RC=$?
   tail -n 1 "$WORK/kill-other.out"
   check "kill-drctl: another run is refused the dead run's lock (exit $RC, want 1)" \
     eval 'test "$RC" -eq 1 && grep -q "locked by run $RUN" "$WORK/kill-other.out"'
   check "kill-drctl: the refused run created no run directory" test "$(run_dirs)" = "$BEFORE_RUNS"
   resume_and_check kill-drctl "$RUN"
   check "kill-drctl: resume took over the dead run's stale lock" grep -q "taking over the stale lock of this same run" "$WORK/kill-drctl-resume.out"
-  PLAN_ARGS=("${KEPT_PLAN_ARGS[@]}")
   NEEDS_RESET=1
   printf 'kill-drctl scenario: %s s\n' "$(elapsed "$S0" "$(now)")"
 fi
@@ -413,11 +402,10 @@ if wanted sshd-loss; then
   # drops under a command that has changed the host, the hardest case for resume.
   LOST_AT=restore@$LOST
   lingering_restore_template "$LOST" "$WORK/lingering-restore.yaml"
-  KEPT_PLAN_ARGS=("${PLAN_ARGS[@]}")
-  PLAN_ARGS=(-p "$WORK/lingering-restore.yaml")
   step "sshd-loss: $LOST's sshd killed (open sessions too) once $LOST_AT starts, then sshd back and drctl resume"
   S0=$(now)
-  drctl_bg "$WORK/sshd.pid" "$WORK/sshd-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" "${PLAN_ARGS[@]}" --runs "$RUNS" --yes
+  drctl_bg "$WORK/sshd.pid" "$WORK/sshd-apply.out" apply -i "$INV" -s "$WORK/snapshot.db" -p "$WORK/lingering-restore.yaml" \
+    --runs "$RUNS" --yes
   RUN=$(run_id_of "$WORK/sshd-apply.out" || true)
   KILLED=0
   LATE="?"
@@ -448,7 +436,6 @@ elif wanted sshd-loss; then
   NEEDS_RESET=1
   printf 'sshd-loss scenario: %s s\n' "$(elapsed "$S0" "$(now)")"
 fi
-wanted sshd-loss && PLAN_ARGS=("${KEPT_PLAN_ARGS[@]}")
 
 T1=$(now)
 printf '\nfaults: %d hosts, seed %s, %s s in all, %s\n' "$HOSTS_N" "$SEED" "$(elapsed "$T0" "$T1")" \
