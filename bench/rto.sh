@@ -3,9 +3,14 @@
 # same plan's commands in its order (one `ssh` per command, one `scp` per upload, as a wiki page of commands would),
 # on the same lab and the same snapshot, measured in this run. For 3 and 5 members.
 #
-#   bench/rto.sh [--build DIR] [--members "3 5"] [--runs K]      (root; makes and removes the lab itself)
+#   bench/rto.sh [--build DIR] [--members "3 5"] [--runs K] [--cpus-per-host C]
+#                                                       (root; makes and removes the lab itself)
 #
 # Targets (issue 6): drctl at most 0.25x the script's time; 5 members within 1.2x of 3 members' time.
+# By default the lab's hosts share this machine's cores. With --cpus-per-host C each host's processes get a CPU
+# budget of C cores of their own (a cgroup quota, lab.sh up --cpus-per-host), for every member count alike: the
+# hosts then stop competing for the same cores, as separate machines would not, and the member counts compare the
+# orchestration rather than the machine. drctl and the script (the operator's side) are not limited.
 # With --runs K each is measured K times (alternating which goes first) and the medians are compared. Beside each
 # time it prints the CPU the whole machine spent meanwhile and how busy that kept its cores: the lab's hosts share
 # this machine's cores, so a run that keeps them ~100% busy takes as long as its CPU work divided by the cores.
@@ -15,11 +20,13 @@ ROOT=$(cd "$HERE/.." && pwd)
 BUILD=$ROOT/build
 MEMBERS="3 5"
 RUNS=1
+CPUS_PER_HOST=""
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --members) MEMBERS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --cpus-per-host) CPUS_PER_HOST=$2; shift 2 ;;
     *) echo "rto: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -107,6 +114,11 @@ busy() { awk "BEGIN{printf \"%.0f%%\", 100 * $2 / ($1 * $CORES)}"; }
 echo
 echo "bench/rto: time to recover the lab (same lab, same snapshot, same plan; measured in this run; median of $RUNS)"
 echo "CPU: what the whole machine spent meanwhile ($CORES cores; busy = CPU / (time x cores))"
+if [ -n "$CPUS_PER_HOST" ]; then
+  echo "hosts: each with a CPU budget of its own, $CPUS_PER_HOST cores (a cgroup quota); drctl and the script unlimited"
+else
+  echo "hosts: all sharing this machine's $CORES cores (no budget; --cpus-per-host C gives each host its own)"
+fi
 printf '%-8s %10s %9s %6s %16s %9s %6s %8s %8s\n' members "drctl (s)" "CPU (s)" busy "ssh script (s)" "CPU (s)" busy ratio target
 for n in $MEMBERS; do
   printf '%-8s %10s %9s %6s %16s %9s %6s %8s %8s\n' "$n" "${DRCTL_S[$n]}" "${DRCTL_CPU[$n]}" \
@@ -119,7 +131,9 @@ if [ $# -ge 2 ]; then
   printf 'drctl %s members / %s members: %s in time (target <= 1.2), %s in CPU spent\n' "$2" "$1" \
     "$(awk "BEGIN{printf \"%.3f\", ${DRCTL_S[$2]} / ${DRCTL_S[$1]}}")" \
     "$(awk "BEGIN{printf \"%.3f\", ${DRCTL_CPU[$2]} / ${DRCTL_CPU[$1]}}")"
-  echo "(every member's etcd, etcdctl and sshd run on these same $CORES cores: where drctl keeps them near 100% busy,"
-  echo " more members cannot take less time than their CPU work divided by the cores)"
+  if [ -z "$CPUS_PER_HOST" ]; then
+    echo "(every member's etcd, etcdctl and sshd run on these same $CORES cores: where drctl keeps them near 100% busy,"
+    echo " more members cannot take less time than their CPU work divided by the cores)"
+  fi
 fi
 echo "work dir: $WORK"

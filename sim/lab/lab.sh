@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The game-day lab: N real hosts on this one machine (see docs/lab.md).
 #
-#   lab.sh up [--hosts N] [--build DIR]   make the hosts and start sshd, etcd and the API-server stand-in on each
+#   lab.sh up [--hosts N] [--build DIR] [--cpus-per-host C]
+#                                         make the hosts and start sshd, etcd and the API-server stand-in on each;
+#                                         with C (cores, e.g. 0.3) each host's processes share a CPU budget of their own
 #   lab.sh down                           stop everything the lab started and remove it (idempotent)
 #   lab.sh status                         what is running where
 #   lab.sh exec HOST CMD...               run CMD inside HOST (its network and mount namespaces)
@@ -14,6 +16,9 @@
 # from the root namespace. Each host's sshd runs in a private mount namespace where /var/lib/etcd, /etc/kubernetes and
 # /run/etcd-dr-lab are the host's own directories (and /var/tmp, where snapshots are staged): every command that arrives over SSH sees only that host's files.
 # Addresses: hosts 10.213.0.11.., the operator 10.213.0.100. Traffic goes only to these namespaces.
+# --cpus-per-host puts every process of a host (its sshd and all it starts, and `lab.sh exec`) in a CPU cgroup of
+# the host's own with a quota of C cores: the hosts then do not compete for this machine's cores, as separate
+# machines would not (bench/rto uses it; see docs/lab.md).
 set -euo pipefail
 
 LAB=${DR_LAB_ROOT:-/run/etcd-dr-lab}     # the controller's view: the operator's key, known_hosts
@@ -22,6 +27,7 @@ PREFIX=drlab                              # namespace and interface prefix
 SUBNET=10.213.0
 OP_ADDR=$SUBNET.100
 HERE=$(cd "$(dirname "$0")" && pwd)
+CPU_PERIOD_US=10000                       # the budget's period: short, so a throttled host waits at most a few ms
 
 die() { echo "lab: $*" >&2; exit 1; }
 say() { echo "lab: $*" >&2; }
@@ -29,6 +35,59 @@ say() { echo "lab: $*" >&2; }
 host_addr() { echo "$SUBNET.$((10 + $1))"; }
 host_names() { local n; n=$(cat "$LAB/hosts.count" 2>/dev/null || echo 0); for ((i = 1; i <= n; i++)); do echo "lab-$i"; done; }
 sshd_pid() { cat "$HOSTS/$1/sshd.pid" 2>/dev/null; }
+
+# The CPU cgroups of --cpus-per-host. Written by hand against the kernel's files: there is no cgroup tool on a
+# Debian machine without systemd (cgroup-tools' cgcreate is another package and knows only v1 anyway).
+# cgroup v1 (a `cpu` hierarchy, as on this machine) or v2 (the unified hierarchy with the cpu controller).
+cpu_cgroup_base() {
+  if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then echo /sys/fs/cgroup/cpu/$PREFIX
+  elif [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+    echo /sys/fs/cgroup/$PREFIX
+  else return 1; fi
+}
+host_cgroup() { [ -f "$LAB/cpus-per-host" ] && echo "$(cpu_cgroup_base)/$1"; }
+
+make_cpu_cgroups() {  # CORES_PER_HOST COUNT
+  local base quota i
+  base=$(cpu_cgroup_base) || die "up: --cpus-per-host needs the cgroup cpu controller (cgroup v1 at /sys/fs/cgroup/cpu, or v2 with cpu in /sys/fs/cgroup/cgroup.controllers); this machine has neither"
+  quota=$(awk -v c="$1" -v p=$CPU_PERIOD_US 'BEGIN{printf "%d", c * p}')
+  mkdir -p "$base" || die "up: cannot make the cgroup $base"
+  if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ "$base" = /sys/fs/cgroup/$PREFIX ]; then
+    echo +cpu > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+    echo +cpu > "$base/cgroup.subtree_control" || die "up: cannot enable the cpu controller in $base"
+  fi
+  for ((i = 1; i <= $2; i++)); do
+    mkdir -p "$base/lab-$i"
+    if [ -f "$base/lab-$i/cpu.cfs_quota_us" ]; then
+      echo $CPU_PERIOD_US > "$base/lab-$i/cpu.cfs_period_us" && echo "$quota" > "$base/lab-$i/cpu.cfs_quota_us"
+    else
+      echo "$quota $CPU_PERIOD_US" > "$base/lab-$i/cpu.max"
+    fi || die "up: cannot set a CPU quota of $1 cores on $base/lab-$i"
+  done
+  echo "$1" > "$LAB/cpus-per-host"
+}
+
+# Moves the calling (sub)shell into HOST's CPU cgroup, when the lab has them; what it starts stays there.
+join_host_cgroup() {  # HOST
+  local cg
+  cg=$(host_cgroup "$1") || return 0
+  echo "$BASHPID" > "$cg/cgroup.procs" || die "cannot move into $1's CPU cgroup $cg"
+}
+
+# Removes the lab's CPU cgroups. A cgroup can be removed once no task is in it; a killed task leaves it when it
+# exits (before it is reaped), so this only waits for the kills `down` already waited for.
+remove_cpu_cgroups() {
+  local base cg deadline=$((SECONDS + 5))
+  base=$(cpu_cgroup_base) || return 0
+  [ -d "$base" ] || return 0
+  for cg in "$base"/lab-* "$base"; do
+    [ -d "$cg" ] || continue
+    until rmdir "$cg" 2>/dev/null; do
+      [ $SECONDS -lt $deadline ] || die "down: cannot remove the CPU cgroup $cg (tasks: $(tr '\n' ' ' < "$cg/cgroup.procs"))"
+      sleep 0.1
+    done
+  done
+}
 
 # A process is gone when /proc/PID is missing or it is a zombie (this machine's PID 1 reaps slowly).
 alive() {
@@ -109,13 +168,13 @@ CFG
 # mount namespace with the same bind mounts: the host's processes still in the old one see the very same files.
 start_sshd() {  # NAME
   local dir="$HOSTS/$1"
-  ip netns exec "$PREFIX-$1" unshare --mount --propagation private /bin/sh -c "
+  ( join_host_cgroup "$1"; exec ip netns exec "$PREFIX-$1" unshare --mount --propagation private /bin/sh -c "
     mkdir -p /var/lib/etcd /etc/kubernetes /run/etcd-dr-lab /run/sshd &&
     mount --bind '$dir/var-lib-etcd' /var/lib/etcd &&
     mount --bind '$dir/etc-kubernetes' /etc/kubernetes &&
     mount --bind '$dir/var-tmp' /var/tmp &&
     mount --bind '$dir/run' /run/etcd-dr-lab &&
-    exec /usr/sbin/sshd -D -e -f '$dir/ssh/sshd_config'" >> "$dir/sshd.log" 2>&1 &
+    exec /usr/sbin/sshd -D -e -f '$dir/ssh/sshd_config'" ) >> "$dir/sshd.log" 2>&1 &
   echo $! > "$dir/sshd.pid"
 }
 
@@ -151,15 +210,22 @@ wait_port() {  # NAME ADDR PORT SECONDS
 }
 
 cmd_up() {
-  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build}
+  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build} cpus=""
   while [ $# -gt 0 ]; do
     case $1 in
       --hosts) n=$2; shift 2 ;;
       --build) build=$2; shift 2 ;;
+      --cpus-per-host) cpus=$2; shift 2 ;;
       *) die "up: unknown option $1" ;;
     esac
   done
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 9 ] || die "up: --hosts must be 1..9"
+  if [ -n "$cpus" ]; then
+    [[ $cpus =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v c="$cpus" 'BEGIN{exit !(c >= 0.05 && c <= 64)}' ||
+      die "up: --cpus-per-host must be a number of cores from 0.05 to 64 (e.g. 0.3), not '$cpus'"
+    awk -v c="$cpus" -v n="$n" -v m="$(nproc)" 'BEGIN{exit !(c * n > m)}' &&
+      say "up: warning: $n hosts x $cpus cores is more than this machine's $(nproc): the hosts will still compete for cores"
+  fi
   [ -x "$build/sim/drlab-apiserver" ] || die "up: $build/sim/drlab-apiserver not built (./run build)"
   preflight
   [ -e "$LAB/hosts.count" ] && die "a lab is already up ($LAB); run: $0 down"
@@ -169,6 +235,7 @@ cmd_up() {
   ssh-keygen -q -t ed25519 -N '' -C drlab-operator -f "$LAB/id_ed25519"
   : > "$LAB/known_hosts"
   write_inventory "$n"
+  [ -z "$cpus" ] || make_cpu_cgroups "$cpus" "$n"
 
   ip netns add "$PREFIX-br"
   ip -n "$PREFIX-br" link add br0 type bridge
@@ -217,6 +284,7 @@ cmd_down() {
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
     ip netns del "$ns" 2>/dev/null || true
   done
+  remove_cpu_cgroups
   rm -rf "$LAB" "$HOSTS"
   say "down: nothing left"
 }
@@ -236,7 +304,7 @@ cmd_exec() {
   local pid
   pid=$(sshd_pid "$name") || die "exec: no such host $name"
   alive "$pid" || die "exec: $name's sshd (pid $pid) is not running"
-  nsenter --target "$pid" --net --mount -- "$@"
+  ( join_host_cgroup "$name"; exec nsenter --target "$pid" --net --mount -- "$@" )
 }
 
 cmd_op() { ip netns exec "$PREFIX-op" "$@"; }
@@ -283,7 +351,7 @@ main() {
     sshd-kill) [ $# -eq 1 ] || die "usage: lab.sh sshd-kill HOST"; cmd_sshd_kill "$1" ;;
     sshd-restart) [ $# -eq 1 ] || die "usage: lab.sh sshd-restart HOST"; cmd_sshd_restart "$1" ;;
     inventory) cmd_inventory ;;
-    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 2 ;;
+    *) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 2 ;;
   esac
 }
 main "$@"

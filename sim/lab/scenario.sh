@@ -1,5 +1,5 @@
 # Shared steps of lab scenarios (sourced by sim/lab/gameday.sh, sim/lab/faults.sh and bench/rto.sh; needs LAB,
-# BUILD, HOSTS_N, WORK).
+# BUILD, HOSTS_N, WORK; CPUS_PER_HOST, when set, gives each host a CPU budget of its own: lab.sh up --cpus-per-host).
 # Each function does one thing of a game day on the lab made by sim/lab/lab.sh.
 
 op() { "$LAB" op "$@"; }
@@ -21,7 +21,7 @@ elapsed() { awk "BEGIN{printf \"%.2f\", $2 - $1}"; }
 # The lab up with HOSTS_N hosts; sets INV to a copy of its inventory in WORK.
 scenario_lab_up() {
   "$LAB" down >/dev/null 2>&1 || true
-  "$LAB" up --hosts "$HOSTS_N" --build "$BUILD"
+  "$LAB" up --hosts "$HOSTS_N" --build "$BUILD" ${CPUS_PER_HOST:+--cpus-per-host "$CPUS_PER_HOST"}
   cp "$("$LAB" inventory)" "$WORK/inventory.yaml"
   INV=$WORK/inventory.yaml
 }
