@@ -10,7 +10,9 @@
 # By default the lab's hosts share this machine's cores. With --cpus-per-host C each host's processes get a CPU
 # budget of C cores of their own (a cgroup quota, lab.sh up --cpus-per-host), for every member count alike: the
 # hosts then stop competing for the same cores, as separate machines would not, and the member counts compare the
-# orchestration rather than the machine. drctl and the script (the operator's side) are not limited.
+# orchestration rather than the machine. drctl and the script (the operator's side) are not limited. C must leave
+# room for them: 0.25 on 2 cores (5 hosts take 1.25 cores); at 0.3 the hosts and drctl fill both cores again during
+# the upload (see docs/lab.md).
 # With --runs K each is measured K times (alternating which goes first) and the medians are compared. Beside each
 # time it prints the CPU the whole machine spent meanwhile and how busy that kept its cores: the lab's hosts share
 # this machine's cores, so a run that keeps them ~100% busy takes as long as its CPU work divided by the cores.
