@@ -3,7 +3,7 @@
 #
 #   lab.sh up [--hosts N] [--build DIR] [--cpus-per-host C]
 #                                         make the hosts and start sshd, etcd and the API-server stand-in on each;
-#                                         with C (cores, e.g. 0.3) each host's processes share a CPU budget of their own
+#                                         with C (cores, e.g. 0.25) each host's processes share a CPU budget of their own
 #   lab.sh down                           stop everything the lab started and remove it (idempotent)
 #   lab.sh status                         what is running where
 #   lab.sh exec HOST CMD...               run CMD inside HOST (its network and mount namespaces)
@@ -49,7 +49,7 @@ host_cgroup() { [ -f "$LAB/cpus-per-host" ] && echo "$(cpu_cgroup_base)/$1"; }
 
 make_cpu_cgroups() {  # CORES_PER_HOST COUNT
   local base quota i
-  base=$(cpu_cgroup_base) || die "up: --cpus-per-host needs the cgroup cpu controller (cgroup v1 at /sys/fs/cgroup/cpu, or v2 with cpu in /sys/fs/cgroup/cgroup.controllers); this machine has neither"
+  base=$(cpu_cgroup_base)  # cmd_up checked that there is one
   quota=$(awk -v c="$1" -v p=$CPU_PERIOD_US 'BEGIN{printf "%d", c * p}')
   mkdir -p "$base" || die "up: cannot make the cgroup $base"
   if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ "$base" = /sys/fs/cgroup/$PREFIX ]; then
@@ -222,7 +222,9 @@ cmd_up() {
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 9 ] || die "up: --hosts must be 1..9"
   if [ -n "$cpus" ]; then
     [[ $cpus =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v c="$cpus" 'BEGIN{exit !(c >= 0.05 && c <= 64)}' ||
-      die "up: --cpus-per-host must be a number of cores from 0.05 to 64 (e.g. 0.3), not '$cpus'"
+      die "up: --cpus-per-host must be a number of cores from 0.05 to 64 (e.g. 0.25), not '$cpus'"
+    cpu_cgroup_base >/dev/null ||
+      die "up: --cpus-per-host needs the cgroup cpu controller (cgroup v1 at /sys/fs/cgroup/cpu, or v2 with cpu in /sys/fs/cgroup/cgroup.controllers); this machine has neither"
     awk -v c="$cpus" -v n="$n" -v m="$(nproc)" 'BEGIN{exit !(c * n > m)}' &&
       say "up: warning: $n hosts x $cpus cores is more than this machine's $(nproc): the hosts will still compete for cores"
   fi
