@@ -508,3 +508,53 @@ TEST_CASE("the restore step refuses a staged file that is not the planned snapsh
   CHECK(fs::exists(dir / ("data.restore-" + options.run_id) / "left"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("verify-apiserver, run by a real shell: ten quick tries in the first second, then every 0.5 s, bounded",
+          "[planner]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("dr-readyz-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "bin");
+  const Plan plan = test::buildPlan(test::makeInventory(1), test::makeSnapshot());
+  const Step* verify = plan.find("verify-apiserver@10.0.0.1");
+  REQUIRE(verify != nullptr);
+  // A curl that answers from its READY_AT-th call on, and a sleep that records how long it was asked to sleep and
+  // returns at once, so that the test sees the whole schedule without waiting it out.
+  auto shim = [&](const std::string& name, const std::string& body) {
+    std::ofstream(dir / "bin" / name) << "#!/bin/sh\n" << body;
+    fs::permissions(dir / "bin" / name, fs::perms::owner_all);
+  };
+  const std::string calls = shellQuote((dir / "curl-calls").string());
+  shim("curl", "echo x >> " + calls + "\n[ \"$(wc -l < " + calls + ")\" -ge \"$READY_AT\" ] && echo ok && exit 0\n"
+               "echo 'curl: (7) Failed to connect' >&2; exit 7\n");
+  shim("sleep", "echo \"$1\" >> " + shellQuote((dir / "sleeps").string()) + "\n");
+  auto lines = [&](const std::string& file) {
+    std::vector<std::string> out;
+    std::ifstream in(dir / file);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+
+  SECTION("ready at the 13th try: ten sleeps of 0.1 s, then 0.5 s") {
+    CHECK(runShell(dir, "READY_AT=13; export READY_AT; { " + verify->command + "\n} 2>/dev/null") == 0);
+    CHECK(lines("curl-calls").size() == 13);
+    const std::vector<std::string> expected = {"0.1", "0.1", "0.1", "0.1", "0.1", "0.1", "0.1",
+                                               "0.1", "0.1", "0.1", "0.5", "0.5"};
+    CHECK(lines("sleeps") == expected);
+  }
+  SECTION("ready at once: one try, no sleep") {
+    CHECK(runShell(dir, "READY_AT=1; export READY_AT; { " + verify->command + "\n} 2>/dev/null") == 0);
+    CHECK(lines("curl-calls").size() == 1);
+    CHECK(lines("sleeps").empty());
+  }
+  SECTION("never ready: it gives up after 250 tries (10 x 0.1 s + 239 x 0.5 s of sleep, about two minutes)") {
+    CHECK(runShell(dir, "READY_AT=100000; export READY_AT; { " + verify->command + "\n} 2> " +
+                            shellQuote((dir / "err").string())) == 1);
+    CHECK(lines("curl-calls").size() == 250);
+    const auto sleeps = lines("sleeps");
+    CHECK(std::count(sleeps.begin(), sleeps.end(), "0.1") == 10);
+    CHECK(std::count(sleeps.begin(), sleeps.end(), "0.5") == 239);
+    CHECK(contains(test::readText(dir / "err"), "API server on 10.0.0.1 not ready after 250 tries"));
+  }
+  fs::remove_all(dir);
+}
