@@ -19,6 +19,7 @@
 #include "plan/plan_json.h"
 #include "plan/planner.h"
 #include "plan/service_commands.h"
+#include "fixtures/temp_dir.h"
 #include "plan_test_support.h"
 
 using namespace dr;
@@ -415,8 +416,8 @@ int runShell(const std::filesystem::path& dir, const std::string& command) {
 TEST_CASE("the service waits, run by a real shell: one status call when already there, else a bounded poll",
           "[planner]") {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("dr-wait-test-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const test::TempDir scratch("dr-wait-test");
+  const fs::path& dir = scratch.path;
   fs::create_directories(dir / "bin");
   // A timeout(1) that records that it ran, then does the real thing.
   {
@@ -472,14 +473,13 @@ TEST_CASE("the service waits, run by a real shell: one status call when already 
     CHECK(runShell(dir, "true && " + quick + " && echo reached > " + shellQuote((dir / "after").string())) != 0);
     CHECK_FALSE(fs::exists(dir / "after"));
   }
-  fs::remove_all(dir);
 }
 
 TEST_CASE("the restore step refuses a staged file that is not the planned snapshot, naming both, before any change",
           "[planner]") {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("dr-restore-refuse-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const test::TempDir scratch("dr-restore-refuse");
+  const fs::path& dir = scratch.path;
   Inventory inventory = test::makeInventory(1);
   inventory.members[0].data_dir = (dir / "data").string();
   PlanOptions options;
@@ -506,14 +506,13 @@ TEST_CASE("the restore step refuses a staged file that is not the planned snapsh
                              " has sha256 " + sha256Hex("not the snapshot\n") + ", not the planned " +
                              test::makeSnapshot().sha256));
   CHECK(fs::exists(dir / ("data.restore-" + options.run_id) / "left"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("verify-apiserver, run by a real shell: ten quick tries in the first second, then every 0.5 s, bounded",
           "[planner]") {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("dr-readyz-test-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const test::TempDir scratch("dr-readyz-test");
+  const fs::path& dir = scratch.path;
   fs::create_directories(dir / "bin");
   const Plan plan = test::buildPlan(test::makeInventory(1), test::makeSnapshot());
   const Step* verify = plan.find("verify-apiserver@10.0.0.1");
@@ -556,5 +555,4 @@ TEST_CASE("verify-apiserver, run by a real shell: ten quick tries in the first s
     CHECK(std::count(sleeps.begin(), sleeps.end(), "0.5") == 239);
     CHECK(contains(test::readText(dir / "err"), "API server on 10.0.0.1 not ready after 250 tries"));
   }
-  fs::remove_all(dir);
 }
