@@ -48,20 +48,21 @@ cpu_cgroup_base() {
 host_cgroup() { [ -f "$LAB/cpus-per-host" ] && echo "$(cpu_cgroup_base)/$1"; }
 
 make_cpu_cgroups() {  # CORES_PER_HOST COUNT
-  local base quota i
+  local base quota i v2=0
   base=$(cpu_cgroup_base)  # cmd_up checked that there is one
+  [ "$base" = /sys/fs/cgroup/$PREFIX ] && v2=1
   quota=$(awk -v c="$1" -v p=$CPU_PERIOD_US 'BEGIN{printf "%d", c * p}')
   mkdir -p "$base" || die "up: cannot make the cgroup $base"
-  if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ "$base" = /sys/fs/cgroup/$PREFIX ]; then
+  if [ $v2 -eq 1 ]; then
     echo +cpu > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
     echo +cpu > "$base/cgroup.subtree_control" || die "up: cannot enable the cpu controller in $base"
   fi
   for ((i = 1; i <= $2; i++)); do
     mkdir -p "$base/lab-$i"
-    if [ -f "$base/lab-$i/cpu.cfs_quota_us" ]; then
-      echo $CPU_PERIOD_US > "$base/lab-$i/cpu.cfs_period_us" && echo "$quota" > "$base/lab-$i/cpu.cfs_quota_us"
-    else
+    if [ $v2 -eq 1 ]; then
       echo "$quota $CPU_PERIOD_US" > "$base/lab-$i/cpu.max"
+    else
+      echo $CPU_PERIOD_US > "$base/lab-$i/cpu.cfs_period_us" && echo "$quota" > "$base/lab-$i/cpu.cfs_quota_us"
     fi || die "up: cannot set a CPU quota of $1 cores on $base/lab-$i"
   done
   echo "$1" > "$LAB/cpus-per-host"

@@ -69,10 +69,13 @@ done
 if [ -f "$CG_V1/cpu.cfs_quota_us" ] || grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
   step "up: $HOSTS_N hosts, each with a CPU budget of 0.25 cores"
   CPUS_PER_HOST=0.25 scenario_lab_up
+  CG=""  # v1 or v2, whichever lab.sh made
+  for d in /sys/fs/cgroup/cpu/drlab /sys/fs/cgroup/drlab; do [ -d "$d" ] && CG=$d && break; done
+  check "the lab made its CPU cgroups (${CG:-none})" test -n "$CG"
+  throttled() { awk '/^nr_throttled/{print $2}' "$CG/lab-1/cpu.stat"; }
   for h in $(hosts); do
-    base=/sys/fs/cgroup/cpu/drlab/$h; [ -d "$base" ] || base=/sys/fs/cgroup/drlab/$h
-    if [ -f "$base/cpu.cfs_quota_us" ]; then quota="$(cat "$base/cpu.cfs_quota_us") $(cat "$base/cpu.cfs_period_us")"
-    else quota=$(cat "$base/cpu.max"); fi
+    if [ -f "$CG/$h/cpu.cfs_quota_us" ]; then quota="$(cat "$CG/$h/cpu.cfs_quota_us") $(cat "$CG/$h/cpu.cfs_period_us")"
+    else quota=$(cat "$CG/$h/cpu.max"); fi
     check "$h's cgroup has a quota of 0.25 cores (quota period: $quota)" test "$quota" = "2500 10000"
     sshd=$(cat "/run/etcd-dr-lab-hosts/$h/sshd.pid")
     check "$h's sshd is in its cgroup ($(cpu_cgroup_of "$sshd"))" test "$(cpu_cgroup_of "$sshd")" = "/drlab/$h"
@@ -83,11 +86,9 @@ if [ -f "$CG_V1/cpu.cfs_quota_us" ] || grep -qw cpu /sys/fs/cgroup/cgroup.contro
     check "a command that arrives over SSH runs in $h's cgroup" grep -q ":/drlab/$h\$" <<<"$over_ssh"
   done
   # The quota holds: a second of busy looping on lab-1 is throttled, and gets about a quarter of a core.
-  before=$(awk '/^nr_throttled/{print $2}' "/sys/fs/cgroup/cpu/drlab/lab-1/cpu.stat" 2>/dev/null ||
-           awk '/^nr_throttled/{print $2}' /sys/fs/cgroup/drlab/lab-1/cpu.stat)
+  before=$(throttled)
   used=$(on lab-1 bash -c 'TIMEFORMAT=%U; { time timeout 1 bash -c "while :; do :; done"; } 2>&1 | tail -1')
-  after=$(awk '/^nr_throttled/{print $2}' "/sys/fs/cgroup/cpu/drlab/lab-1/cpu.stat" 2>/dev/null ||
-          awk '/^nr_throttled/{print $2}' /sys/fs/cgroup/drlab/lab-1/cpu.stat)
+  after=$(throttled)
   check "a busy loop on lab-1 was throttled ($before -> $after periods) and ran ${used}s in 1 s (<= 0.4)" \
     awk -v a="$after" -v b="$before" -v u="$used" 'BEGIN{exit !(a > b && u <= 0.4)}'
   step "down"
