@@ -1,4 +1,4 @@
-// The invariants the simulator checks: every one of DESIGN.md's, plus three the order in DESIGN.md implies
+// The invariants the simulator checks: every one of docs/design.md's, plus three the order in docs/design.md implies
 // (etcd-down-before-restore, preflight-first) or that any recovery must meet (recovers). Each has a name and a
 // one-line explanation printed with a violation and its trace.
 #pragma once

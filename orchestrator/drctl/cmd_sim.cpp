@@ -1,5 +1,5 @@
 // `drctl sim -i INV -s SNAP [-p PLAN]`: proves, before anything touches a host, that the plan keeps every ordering
-// rule of DESIGN.md whatever order its parallel steps finish in, wherever drctl crashes and whichever step fails
+// rule of docs/design.md whatever order its parallel steps finish in, wherever drctl crashes and whichever step fails
 // on which host. It runs the real executor over the simulator's model (sim/), prints a summary and exits 1 on any
 // violation, with the seed and the shortest trace; `--replay SEED` reruns one scenario step by step; `--mutate`
 // checks that the simulator catches deliberately wrong variants of the plan.

@@ -6,8 +6,9 @@
 #include "remote_client.h"
 #include "exec/clock.h"
 #include "exec/run_lock.h"
-#include "run_loading.h"
-#include "run_support.h"
+#include "cli_support.h"
+#include "exec/run_session.h"
+#include "status_view.h"
 
 namespace dr::cli {
 namespace {
@@ -34,12 +35,13 @@ int listAll(const StatusOptions& o) {
   }
   std::vector<RunStatusRow> rows;
   for (const auto& id : *runs) {
-    int code = 0;
-    auto run = openRun("drctl status", o.runs, id, code);
-    if (!run) {
+    RunOpening opened = openRunDirectory(o.runs, id);
+    if (!opened.run) {
+      std::fprintf(stderr, "drctl status: %s\n", opened.error.c_str());
       rows.push_back({id, "?", "?", "unreadable (see above)"});
       continue;
     }
+    const auto& run = opened.run;
     int done = 0;
     for (const auto& s : run->summary.steps) {
       done += s.state == StepRecordState::Finished || s.state == StepRecordState::Skipped ? 1 : 0;
@@ -51,9 +53,12 @@ int listAll(const StatusOptions& o) {
 }
 
 int showRun(const StatusOptions& o) {
-  int code = 0;
-  auto run = openRun("drctl status", o.runs, o.run_id, code);
-  if (!run) return code;
+  RunOpening opened = openRunDirectory(o.runs, o.run_id);
+  if (!opened.run) {
+    std::fprintf(stderr, "drctl status: %s\n", opened.error.c_str());
+    return opened.not_found ? kExitBadInput : kExitFailed;
+  }
+  const auto& run = opened.run;
   const JournalSummary& s = run->summary;
   RunStatusView view;
   view.run_id = run->info.run_id;
@@ -87,38 +92,6 @@ CommandRunner declareStatus(CLI::App& command) {
     if (remoteOptions().active()) return remoteStatus(options->run_id);
     return options->run_id.empty() ? listAll(*options) : showRun(*options);
   };
-}
-
-void printRunList(const std::vector<RunStatusRow>& rows, const std::string& where) {
-  if (rows.empty()) {
-    std::printf("no runs in %s\n", where.c_str());
-    return;
-  }
-  std::printf("%-28s %-12s %-10s %s\n", "RUN", "CLUSTER", "DONE", "STATE");
-  for (const auto& row : rows) {
-    std::printf("%-28s %-12s %-10s %s\n", row.run_id.c_str(), row.cluster.c_str(), row.done.c_str(),
-                row.state.c_str());
-  }
-}
-
-void printRunStatus(const RunStatusView& view) {
-  std::printf("run %s (cluster %s, plan %s, fingerprint %s)\n", view.run_id.c_str(), view.cluster.c_str(),
-              view.plan_name.c_str(), view.fingerprint.substr(0, 16).c_str());
-  std::printf("state: %s%s\n", view.state_text.c_str(), view.reason.empty() ? "" : (" (" + view.reason + ")").c_str());
-  if (!view.tail_note.empty()) std::printf("note: %s\n", view.tail_note.c_str());
-  std::printf("\n%-36s %-18s %-12s %8s %9s %s\n", "STEP", "HOST", "STATE", "ATTEMPTS", "DURATION", "EXIT");
-  int done = 0;
-  for (const auto& step : view.steps) {
-    done += step.done ? 1 : 0;
-    std::printf("%-36s %-18s %-12s %8d %8.1fs %s%s\n", step.id.c_str(), step.host.c_str(), step.state.c_str(),
-                step.attempts, step.duration_ms / 1000.0, step.exit_code ? std::to_string(*step.exit_code).c_str() : "-",
-                !step.failure.empty() ? ("  " + step.failure).c_str() : "");
-  }
-  std::printf("\n%d of %zu steps done\n", done, view.steps.size());
-  if (!view.ended) {
-    std::printf("Resume with:    %s\nRoll back with: %s\n", view.resume_command.c_str(),
-                view.rollback_command.c_str());
-  }
 }
 
 }  // namespace dr::cli

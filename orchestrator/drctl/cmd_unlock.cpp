@@ -5,7 +5,7 @@
 #include "commands.h"
 #include "exec/clock.h"
 #include "exec/run_lock.h"
-#include "run_support.h"
+#include "cli_support.h"
 
 namespace dr::cli {
 namespace {

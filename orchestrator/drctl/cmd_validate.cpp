@@ -1,5 +1,5 @@
 // `drctl validate -i FILE`: checks an inventory and prints every problem at once, one `FILE:LINE:COLUMN: message`
-// line each on stderr (the contract in DESIGN.md). Exit 0 when valid (warnings allowed), 2 when not.
+// line each on stderr (the contract in docs/design.md). Exit 0 when valid (warnings allowed), 2 when not.
 #include <cstdio>
 #include <memory>
 #include <string>

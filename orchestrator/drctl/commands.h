@@ -9,7 +9,7 @@
 
 namespace dr::cli {
 
-// Exit codes, the contract in DESIGN.md.
+// Exit codes, the contract in docs/design.md.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;       // the run failed or was refused for safety
 inline constexpr int kExitBadInput = 2;     // bad input: nothing was run

@@ -10,8 +10,12 @@
 
 #include "commands.h"
 #include "drd.grpc.pb.h"
+#include "drd/answers.h"
+#include "ops/apply.h"
 #include "plan/plan_json.h"
-#include "run_support.h"
+#include "cli_support.h"
+#include "run_output.h"
+#include "status_view.h"
 
 namespace dr::cli {
 
@@ -70,7 +74,13 @@ void setDeadline(grpc::ClientContext& context, std::chrono::seconds seconds = st
 }
 
 // Prints drd's error as the local command would and returns the local exit code (drd puts it in the details).
-int reportError(const char* who, const grpc::Status& status) {
+// The notes drd found before it refused (the quorum verdict, warnings) come first, as a local command prints them;
+// drd sends them as trailing metadata, since an error status carries no response.
+int reportError(const char* who, const grpc::Status& status, const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  for (auto [it, end] = trailers.equal_range(drd::kNotesMetadataKey); it != end; ++it) {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(it->second.size()), it->second.data());
+  }
   int code = kExitFailed;
   if (!status.error_details().empty()) {
     code = std::atoi(status.error_details().c_str());
@@ -92,18 +102,6 @@ int reportError(const char* who, const grpc::Status& status) {
     std::fprintf(stderr, "%s: %s\n", who, status.error_message().c_str());
   }
   return code;
-}
-
-std::string absolute(const std::string& path) {
-  if (path.empty()) return path;
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(path, ec);
-  return ec ? path : abs.lexically_normal().string();
-}
-
-// A template given as a path is made absolute; a built-in name is sent as it is.
-std::string templateArg(const std::string& name) {
-  return name.find('/') != std::string::npos || name.ends_with(".yaml") ? absolute(name) : name;
 }
 
 std::string remoteCommand(const std::string& verb, const std::string& run_id) {
@@ -272,9 +270,9 @@ int showDryRun(const v1::RunStarted& started, const char* who) {
 
 bool confirmRemote(v1::Drd::Stub& stub, const RemoteApplyArgs& args) {
   v1::PlanRequest request;
-  request.set_inventory(absolute(args.inventory));
-  request.set_snapshot(absolute(args.snapshot));
-  request.set_plan_template(templateArg(args.plan_template));
+  request.set_inventory(ops::absolutePath(args.inventory));
+  request.set_snapshot(ops::absolutePath(args.snapshot));
+  request.set_plan_template(ops::templateArgument(args.plan_template));
   request.set_format("json");
   v1::PlanResponse response;
   grpc::ClientContext context;
@@ -300,16 +298,16 @@ int remotePlan(const RemotePlanArgs& args) {
   auto stub = connect(who);
   if (!stub) return kExitBadInput;
   v1::PlanRequest request;
-  request.set_inventory(absolute(args.inventory));
-  request.set_snapshot(absolute(args.snapshot));
-  request.set_plan_template(templateArg(args.plan_template));
+  request.set_inventory(ops::absolutePath(args.inventory));
+  request.set_snapshot(ops::absolutePath(args.snapshot));
+  request.set_plan_template(ops::templateArgument(args.plan_template));
   request.set_format(args.output);
   request.set_run_id(args.run_id);
   request.set_verbose(args.verbose);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
-  if (grpc::Status status = stub->Plan(&context, request, &response); !status.ok()) return reportError(who, status);
+  if (grpc::Status status = stub->Plan(&context, request, &response); !status.ok()) return reportError(who, status, context);
   for (const auto& warning : response.warnings()) std::fprintf(stderr, "%s\n", warning.c_str());
   std::fwrite(response.rendered().data(), 1, response.rendered().size(), stdout);
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailed;
@@ -339,9 +337,9 @@ int remoteApply(const RemoteApplyArgs& args) {
     }
   }
   v1::ApplyRequest request;
-  request.set_inventory(absolute(args.inventory));
-  request.set_snapshot(absolute(args.snapshot));
-  request.set_plan_template(templateArg(args.plan_template));
+  request.set_inventory(ops::absolutePath(args.inventory));
+  request.set_snapshot(ops::absolutePath(args.snapshot));
+  request.set_plan_template(ops::templateArgument(args.plan_template));
   request.set_dry_run(args.dry_run);
   request.set_per_host(args.per_host);
   request.set_accept_new_host_keys(args.accept_new_host_keys);
@@ -349,7 +347,7 @@ int remoteApply(const RemoteApplyArgs& args) {
   v1::RunStarted started;
   grpc::ClientContext context;
   setDeadline(context, std::chrono::seconds(600));  // a dry-run contacts every host before answering
-  if (grpc::Status status = stub->Apply(&context, request, &started); !status.ok()) return reportError(who, status);
+  if (grpc::Status status = stub->Apply(&context, request, &started); !status.ok()) return reportError(who, status, context);
   printNotes(started);
   if (args.dry_run) return showDryRun(started, who);
   if (*format == LogFormat::Text) {
@@ -376,7 +374,7 @@ int remoteResume(const std::string& run_id, bool force, int per_host, const std:
   v1::RunStarted started;
   grpc::ClientContext context;
   setDeadline(context);
-  if (grpc::Status status = stub->Resume(&context, request, &started); !status.ok()) return reportError(who, status);
+  if (grpc::Status status = stub->Resume(&context, request, &started); !status.ok()) return reportError(who, status, context);
   printNotes(started);
   if (started.nothing_to_do()) return kExitOk;
   return followRun(*stub, started, *format, who);
@@ -410,7 +408,7 @@ int remoteRollback(const std::string& run_id, bool yes, const std::string& log_f
   v1::RunStarted started;
   grpc::ClientContext context;
   setDeadline(context);
-  if (grpc::Status status = stub->Rollback(&context, request, &started); !status.ok()) return reportError(who, status);
+  if (grpc::Status status = stub->Rollback(&context, request, &started); !status.ok()) return reportError(who, status, context);
   printNotes(started);
   if (started.nothing_to_do()) return kExitOk;
   return followRun(*stub, started, *format, who);
@@ -424,7 +422,7 @@ int remoteStatus(const std::string& run_id) {
   setDeadline(context, std::chrono::seconds(30));
   if (run_id.empty()) {
     v1::ListRunsResponse response;
-    if (grpc::Status status = stub->ListRuns(&context, {}, &response); !status.ok()) return reportError(who, status);
+    if (grpc::Status status = stub->ListRuns(&context, {}, &response); !status.ok()) return reportError(who, status, context);
     std::vector<RunStatusRow> rows;
     for (const auto& run : response.runs()) {
       if (!run.error().empty()) {
@@ -440,7 +438,7 @@ int remoteStatus(const std::string& run_id) {
   v1::GetRunRequest request;
   request.set_run_id(run_id);
   v1::Run run;
-  if (grpc::Status status = stub->GetRun(&context, request, &run); !status.ok()) return reportError(who, status);
+  if (grpc::Status status = stub->GetRun(&context, request, &run); !status.ok()) return reportError(who, status, context);
   RunStatusView view;
   view.run_id = run.run_id();
   view.cluster = run.cluster();

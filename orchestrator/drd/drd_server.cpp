@@ -149,24 +149,40 @@ void DrdServer::shutdown() {
 
 // ---- the service ----------------------------------------------------------------------------------------------
 
+namespace {
+
+// An error status carries no response: the notes found before the refusal go as trailing metadata instead.
+template <typename Notes>
+grpc::Status withNotes(grpc::ServerContext* context, const Notes& notes, grpc::Status status) {
+  if (!status.ok()) {
+    for (const auto& note : notes) context->AddTrailingMetadata(kNotesMetadataKey, note);
+  }
+  return status;
+}
+
+}  // namespace
+
 grpc::Status DrdService::Plan(grpc::ServerContext*, const v1::PlanRequest* request, v1::PlanResponse* response) {
   return runs_.plan(*request, response);
 }
 
-grpc::Status DrdService::Apply(grpc::ServerContext*, const v1::ApplyRequest* request, v1::RunStarted* response) {
-  return runs_.apply(*request, response);
+grpc::Status DrdService::Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
+                               v1::RunStarted* response) {
+  return withNotes(context, response->notes(), runs_.apply(*request, response));
 }
 
-grpc::Status DrdService::Resume(grpc::ServerContext*, const v1::ResumeRequest* request, v1::RunStarted* response) {
-  return runs_.resume(*request, response);
+grpc::Status DrdService::Resume(grpc::ServerContext* context, const v1::ResumeRequest* request,
+                                v1::RunStarted* response) {
+  return withNotes(context, response->notes(), runs_.resume(*request, response));
 }
 
 grpc::Status DrdService::Cancel(grpc::ServerContext*, const v1::CancelRequest* request, v1::CancelResponse* response) {
   return runs_.cancel(*request, response);
 }
 
-grpc::Status DrdService::Rollback(grpc::ServerContext*, const v1::RollbackRequest* request, v1::RunStarted* response) {
-  return runs_.rollback(*request, response);
+grpc::Status DrdService::Rollback(grpc::ServerContext* context, const v1::RollbackRequest* request,
+                                  v1::RunStarted* response) {
+  return withNotes(context, response->notes(), runs_.rollback(*request, response));
 }
 
 grpc::Status DrdService::Watch(grpc::ServerContext* context, const v1::WatchRequest* request,

@@ -1,6 +1,6 @@
 // RunManager: drd's runs. It plans, starts, resumes, rolls back and cancels runs kept in STATE_DIR/runs/RUN_ID
 // (the layout of drctl's runs directory, so `drctl status --runs STATE_DIR/runs` reads them), each session on a
-// thread of its own through the same executor, journal and cluster lock as drctl (exec/run_session.h). Different
+// thread of its own through the same use cases as drctl (ops/: apply, resume, rollback, the restore gate). Different
 // clusters run at once; one cluster has at most one run (the lock). A run left without an end record by a drd that
 // died is listed as interrupted and can be resumed.
 //
@@ -18,8 +18,9 @@
 
 #include "drd.pb.h"
 #include "drd/event_log.h"
-#include "drd/restore_checks.h"
+#include "drd/answers.h"
 #include "exec/run_session.h"
+#include "ops/session.h"
 
 namespace dr::drd {
 
@@ -48,12 +49,13 @@ class RunManager {
 
  private:
   struct Live;
-  struct Session;
-  grpc::Status startSession(std::unique_ptr<Session> session, v1::RunStarted* response);
-  void runSession(std::shared_ptr<Live> live, std::unique_ptr<Session> session);
+  // Starts the prepared session (lock, run directory, journal) and runs it on a thread of its own; answers with the
+  // run id, the plan, the notes and the first event's seq. A refusal to start is the answer instead.
+  grpc::Status startSession(ops::Outcome<ops::PreparedSession> prepared, v1::RunStarted* response);
+  void runSession(std::shared_ptr<Live> live, std::unique_ptr<ops::RunSession> session);
   bool isLive(const std::string& run_id);
-  // Opens a run that exists and is not running in this process (resume and rollback start a session on it).
-  grpc::Status openIdleRun(const std::string& run_id, RunOpening& opening);
+  // Refuses a run that is running in this process now (resume and rollback start a session on an idle run).
+  grpc::Status refuseLive(const std::string& run_id);
   void fillRun(const OpenedRun& run, bool with_steps, v1::Run* out);
 
   std::filesystem::path runs_dir_;

@@ -156,12 +156,13 @@ v1::ScheduleResult Scheduler::runDryRun(const ScheduleConfig& schedule) {
   DryRunOutcome outcome = dryRunInventory(schedule.inventory, snapshot, schedule.plan, false);
   std::string detail;
   for (const auto& note : outcome.notes) detail += note + "\n";
-  for (const auto& problem : outcome.problems) detail += problem + "\n";
+  const std::vector<std::string> problems = outcome.refusal ? outcome.refusal->lines() : std::vector<std::string>{};
+  for (const auto& problem : problems) detail += problem + "\n";
   if (outcome.report) detail += dryRunText(*outcome.report);
   result.set_detail(detail);
   result.set_ok(outcome.ok());
-  if (!outcome.problems.empty()) {
-    result.set_message("dry run could not start: " + outcome.problems.front());
+  if (!problems.empty()) {
+    result.set_message("dry run could not start: " + problems.front());
   } else if (outcome.ok()) {
     result.set_message("dry run passed: every host reached, every preflight passed");
   } else {

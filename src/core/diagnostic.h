@@ -22,7 +22,7 @@ struct Diagnostic {
   std::string message;
 
   // "FILE:LINE:COLUMN: message" for errors and "FILE:LINE:COLUMN: warning: message" for warnings
-  // (the contract of `drctl validate`, see DESIGN.md).
+  // (the contract of `drctl validate`, see docs/design.md).
   std::string str() const;
 };
 

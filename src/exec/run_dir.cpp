@@ -62,6 +62,44 @@ bool isSafeIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
+// run.json's options. Runs made before the options were typed stored every value as a string ("3", "true"): a
+// resume after an upgrade must still read them.
+Result<RunOptions> runOptionsFromJson(const Json& j) {
+  if (!j.is_object()) return fail("options: expected an object");
+  RunOptions options;
+  if (auto it = j.find("per_host"); it != j.end()) {
+    if (it->is_number_integer()) {
+      options.per_host = it->get<int>();
+    } else if (it->is_string() && !it->get<std::string>().empty() &&
+               std::all_of(it->get<std::string>().begin(), it->get<std::string>().end(),
+                           [](char c) { return c >= '0' && c <= '9'; }) &&
+               it->get<std::string>().size() < 6) {
+      options.per_host = std::stoi(it->get<std::string>());
+    } else {
+      return fail("options.per_host: expected a number, got {}", it->dump());
+    }
+    if (options.per_host < 1 || options.per_host > 1000) {
+      return fail("options.per_host: {} is out of range (1..1000)", options.per_host);
+    }
+  }
+  if (auto it = j.find("accept_new_host_keys"); it != j.end()) {
+    if (it->is_boolean()) {
+      options.accept_new_host_keys = it->get<bool>();
+    } else if (it->is_string() && (*it == "true" || *it == "false")) {
+      options.accept_new_host_keys = *it == "true";
+    } else {
+      return fail("options.accept_new_host_keys: expected true or false, got {}", it->dump());
+    }
+  }
+  for (auto [key, field] : {std::pair{"token", &options.token}, std::pair{"started_by", &options.started_by}}) {
+    if (auto it = j.find(key); it != j.end()) {
+      if (!it->is_string()) return fail("options.{}: expected a string, got {}", key, it->dump());
+      *field = it->get<std::string>();
+    }
+  }
+  return options;
+}
+
 }  // namespace
 
 std::string runInfoToJson(const RunInfo& info) {
@@ -72,7 +110,11 @@ std::string runInfoToJson(const RunInfo& info) {
             {"plan_template", info.plan_template},
             {"fingerprint", info.fingerprint},
             {"created_ms", info.created_ms},
-            {"options", info.options}};
+            {"options",
+             {{"per_host", info.options.per_host},
+              {"accept_new_host_keys", info.options.accept_new_host_keys},
+              {"token", info.options.token},
+              {"started_by", info.options.started_by}}}};
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
@@ -89,7 +131,11 @@ Result<RunInfo> runInfoFromJson(std::string_view json, std::string_view source) 
     info.plan_template = j.value("plan_template", "");
     info.fingerprint = j.value("fingerprint", "");
     info.created_ms = j.value("created_ms", std::int64_t{0});
-    if (auto it = j.find("options"); it != j.end()) info.options = it->get<std::map<std::string, std::string>>();
+    if (auto it = j.find("options"); it != j.end()) {
+      auto options = runOptionsFromJson(*it);
+      if (!options) return fail("{}: {}", source, options.error().message);
+      info.options = std::move(options).value();
+    }
     return info;
   } catch (const Json::exception& e) {
     return fail("{}: bad run info: {}", source, e.what());

@@ -11,7 +11,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +18,17 @@
 #include "core/result.h"
 
 namespace dr {
+
+// How the operator asked for the run to be carried out, kept so a resume or rollback (from drctl or drd) runs it
+// the same way. Typed: run.json stores numbers and booleans (an older run.json's strings are still read).
+struct RunOptions {
+  int per_host = 1;                   // steps at a time on one host
+  bool accept_new_host_keys = false;  // trust unknown host keys on first use
+  std::string token;                  // the plan's new --initial-cluster-token: a resume must re-plan with it
+  std::string started_by = "drctl";   // "drctl" or "drd"
+
+  bool operator==(const RunOptions&) const = default;
+};
 
 // The contents of run.json: enough to rebuild the plan and to tell whether the inputs changed since.
 struct RunInfo {
@@ -29,7 +39,7 @@ struct RunInfo {
   std::string plan_template;  // template name or path
   std::string fingerprint;    // the plan's fingerprint when the run started
   std::int64_t created_ms = 0;
-  std::map<std::string, std::string> options;  // the command-line options that shaped the run, as given
+  RunOptions options;
 
   bool operator==(const RunInfo&) const = default;
 };

@@ -21,6 +21,16 @@ std::vector<std::string> PlanningOutcome::problemLines() const {
   return lines;
 }
 
+std::vector<std::string> PlanningOutcome::warningLines() const {
+  std::vector<std::string> lines;
+  for (const auto* list : {&inventory_diagnostics, &template_diagnostics, &plan_diagnostics}) {
+    for (const auto& d : *list) {
+      if (d.severity == Severity::Warning) lines.push_back(d.str());
+    }
+  }
+  return lines;
+}
+
 PlanningOutcome planRun(const std::string& inventory_path, const std::string& snapshot_path,
                         const std::string& template_name, const std::string& run_id, const std::string& token) {
   PlanningOutcome out;
@@ -117,7 +127,7 @@ Result<JournalWriter> startJournalSession(const RunDirectory& dir, bool new_run,
 Result<NewRun> createRun(const std::filesystem::path& runs_root, const RunInfo& info, const Plan& plan) {
   auto dir = RunDirectory::create(runs_root, info.run_id);
   if (!dir) return dir.error();
-  if (Status s = dir->writeFileAtomically("plan.json", planToJson(plan).dump(2) + "\n"); !s) return s.error();
+  if (Status s = dir->writeFileAtomically("plan.json", planJsonText(plan)); !s) return s.error();
   if (Status s = dir->writeRunInfo(info); !s) return s.error();
   auto journal = startJournalSession(*dir, /*new_run=*/true, info, plan.fingerprint, "apply");
   if (!journal) return journal.error();
@@ -163,8 +173,8 @@ RunOpening openRunDirectory(const std::filesystem::path& runs_root, const std::s
     return out;
   }
   out.run = OpenedRun{std::move(dir).value(), std::move(info).value(), std::move(plan).value(), {},
-                      journal->torn_tail,     journal->tail_note};
-  out.run->summary = summarizeJournal(journal->records, &out.run->plan);
+                      std::move(journal->records), journal->torn_tail, journal->tail_note};
+  out.run->summary = summarizeJournal(out.run->records, &out.run->plan);
   return out;
 }
 

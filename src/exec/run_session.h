@@ -47,6 +47,8 @@ struct PlanningOutcome {
 
   // Every problem as one line, inventory first, then snapshot, template and planner.
   std::vector<std::string> problemLines() const;
+  // Only the warnings among the diagnostics (FILE:LINE:COLUMN: warning: ...), for a plan that was built.
+  std::vector<std::string> warningLines() const;
 };
 
 // Loads inventory, snapshot and template and builds the plan for `run_id` (`token` empty: derived).
@@ -96,6 +98,7 @@ struct OpenedRun {
   RunInfo info;
   Plan plan;
   JournalSummary summary;
+  std::vector<JournalRecord> records;  // the journal as read (drd replays it to watchers)
   bool torn_tail = false;
   std::string tail_note;
 };

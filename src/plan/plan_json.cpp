@@ -2,6 +2,8 @@
 // present, with its type) because a plan.json read back from a run directory must be exactly the plan that ran.
 #include "plan/plan_json.h"
 
+#include "core/utf8.h"
+
 #include "core/sha256.h"
 
 namespace dr {
@@ -136,6 +138,10 @@ Result<Plan> planFromJson(const nlohmann::json& object) {
     plan.steps.push_back(std::move(step).value());
   }
   return plan;
+}
+
+std::string planJsonText(const Plan& plan, int indent) {
+  return jsonText(planToJson(plan), indent) + (indent >= 0 ? "\n" : "");
 }
 
 std::string canonicalPlanJson(const Plan& plan) {

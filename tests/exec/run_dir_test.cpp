@@ -122,7 +122,10 @@ TEST_CASE("run info round trips through run.json; a damaged run.json is an error
   info.plan_template = "full-restore";
   info.fingerprint = "deadbeef";
   info.created_ms = 1795000000123;
-  info.options = {{"max-parallel", "3"}, {"accept-new-host-keys", "true"}};
+  info.options.per_host = 3;
+  info.options.accept_new_host_keys = true;
+  info.options.token = "prod-east-r-0a1b2c3d";
+  info.options.started_by = "drd";
   REQUIRE(run->writeRunInfo(info).ok());
   auto back = run->readRunInfo();
   REQUIRE(back.ok());
@@ -206,4 +209,40 @@ TEST_CASE("listRuns lists run directories sorted and nothing else", "[rundir]") 
   auto not_dir = listRuns(tmp.path / "stray-file");
   REQUIRE_FALSE(not_dir.ok());
   CHECK_THAT(not_dir.error().message, Catch::Contains("not a directory"));
+}
+
+TEST_CASE("run.json's options are typed; an older run.json's string options still read; bad ones are refused",
+          "[rundir]") {
+  TempDir tmp;
+  auto run = RunDirectory::create(tmp.path, "r");
+  REQUIRE(run.ok());
+  const std::string written = runInfoToJson([] {
+    RunInfo info;
+    info.run_id = "r";
+    info.options.per_host = 4;
+    info.options.accept_new_host_keys = true;
+    return info;
+  }());
+  CHECK_THAT(written, Catch::Contains("\"per_host\": 4"));
+  CHECK_THAT(written, Catch::Contains("\"accept_new_host_keys\": true"));
+
+  REQUIRE(run->writeFileAtomically("run.json", R"({"run_id": "r", "options": {"per_host": "3",
+      "accept_new_host_keys": "true", "token": "c-r-01234567"}})")
+              .ok());
+  auto legacy = run->readRunInfo();
+  REQUIRE(legacy.ok());
+  CHECK(legacy->options.per_host == 3);
+  CHECK(legacy->options.accept_new_host_keys);
+  CHECK(legacy->options.token == "c-r-01234567");
+
+  for (const char* bad : {R"({"run_id": "r", "options": {"per_host": "3x"}})",
+                          R"({"run_id": "r", "options": {"per_host": 0}})",
+                          R"({"run_id": "r", "options": {"accept_new_host_keys": "yes"}})",
+                          R"({"run_id": "r", "options": {"token": 5}})"}) {
+    INFO(bad);
+    REQUIRE(run->writeFileAtomically("run.json", bad).ok());
+    auto refused = run->readRunInfo();
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("options."));
+  }
 }

@@ -1,4 +1,4 @@
-// plan.json: the DESIGN.md contract, the exact round trip, the canonical form, and the fingerprint: the same
+// plan.json: the docs/design.md contract, the exact round trip, the canonical form, and the fingerprint: the same
 // inputs always give the same fingerprint, and changing any input changes it.
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@
 
 using namespace dr;
 
-TEST_CASE("planToJson follows the DESIGN.md contract", "[json]") {
+TEST_CASE("planToJson follows the docs/design.md contract", "[json]") {
   const Plan plan = test::buildPlan(test::makeInventory(3));
   const auto json = planToJson(plan);
   CHECK(json.at("plan") == "full-restore");

@@ -310,7 +310,7 @@ TEST_CASE("a template file path is read from disk", "[template]") {
   CHECK(load.plan_template->steps.size() == 2);
 }
 
-TEST_CASE("the full-restore template has the actions of the DESIGN.md contract", "[template]") {
+TEST_CASE("the full-restore template has the actions of the docs/design.md contract", "[template]") {
   const auto& t = test::fullRestoreTemplate();
   std::vector<std::string> actions;
   for (const auto& step : t.steps) {

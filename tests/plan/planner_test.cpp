@@ -1,5 +1,5 @@
 // The planner on 1, 3, 5 and 7 members with the real full-restore template: the expansion, the ordering
-// properties DESIGN.md requires (checked on the DAG, transitively), the restore flags, the token, warnings, and
+// properties docs/design.md requires (checked on the DAG, transitively), the restore flags, the token, warnings, and
 // the planner's own errors.
 #include <catch2/catch.hpp>
 

@@ -1,0 +1,89 @@
+// The apply use case (see apply.h).
+#include "ops/apply.h"
+
+#include "exec/clock.h"
+#include "exec/run_session.h"
+#include "ops/restore_gate.h"
+
+namespace dr::ops {
+
+namespace fs = std::filesystem;
+
+std::string absolutePath(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  auto abs = fs::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
+std::string templateArgument(const std::string& name_or_path) {
+  if (name_or_path.empty()) return kDefaultPlanTemplate;
+  const bool path = name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".yaml");
+  return path ? absolutePath(name_or_path) : name_or_path;
+}
+
+Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
+  using Out = Outcome<PreparedSession>;
+  if (request.per_host < 1) return Out::refused(refuse(RefusalKind::BadInput, "--per-host must be at least 1"));
+  PreparedSession prepared;
+  prepared.kind = SessionKind::Apply;
+  prepared.mode = "apply";
+  prepared.runs_root = request.runs_root;
+  const std::string run_id = request.dry_run ? "dry-run" : newRunId();
+  const std::string plan_template = templateArgument(request.plan_template);
+  const std::string snapshot_path = absolutePath(request.snapshot);
+
+  // An encrypted snapshot is decrypted on the controller first: for a real run into the runs dir's private place
+  // (a resume decrypts to the same path again), for a dry-run into a temp dir of its own.
+  PlaintextPlace place;
+  if (request.dry_run) {
+    place.temp_dir_prefix = "drctl-dry-run-";
+  } else {
+    place.file = plaintextPathFor(absolutePath(request.runs_root.string()), run_id);
+  }
+  auto snapshot = prepareSnapshot(snapshot_path, request.key, place);
+  std::vector<std::string> notes = std::move(snapshot.notes);
+  if (!snapshot.ok()) return Out::refused(std::move(*snapshot.refusal), std::move(notes));
+
+  PlanningOutcome planned =
+      planRun(absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "");
+  if (!planned.run) {
+    Refusal why = refuse(RefusalKind::BadInput, "nothing was run", planned.problemLines());
+    return Out::refused(std::move(why), std::move(notes));
+  }
+  for (const auto& line : planned.warningLines()) notes.push_back(line);
+  GateOptions gate;
+  gate.force = request.force;
+  gate.rehearsal = request.dry_run;
+  GateDecision decision = checkRestoreGate(planned.run->inventory, gate);
+  notes.insert(notes.end(), decision.notes.begin(), decision.notes.end());
+  if (decision.refusal) return Out::refused(std::move(*decision.refusal), std::move(notes));
+
+  prepared.info.run_id = run_id;
+  prepared.info.cluster = planned.run->inventory.cluster_name;
+  prepared.info.inventory_path = absolutePath(request.inventory);
+  prepared.info.snapshot_path = snapshot_path;
+  prepared.info.plan_template = plan_template;
+  prepared.info.fingerprint = planned.run->plan.fingerprint;
+  prepared.info.created_ms = SystemClock().wallMs();
+  prepared.info.options.per_host = request.per_host;
+  prepared.info.options.accept_new_host_keys = request.accept_new_host_keys;
+  const auto& inputs = planned.run->plan.inputs;
+  prepared.info.options.token = inputs.count("run.token") ? inputs.at("run.token") : "";
+  prepared.info.options.started_by = request.started_by;
+  prepared.inventory = std::move(planned.run->inventory);
+  prepared.plan = std::move(planned.run->plan);
+  prepared.executor.per_host = request.per_host;
+  prepared.snapshot = std::move(*snapshot.value);
+  Out out;
+  out.value = std::move(prepared);
+  out.notes = std::move(notes);
+  return out;
+}
+
+DryRunReport rehearse(const PreparedSession& prepared) {
+  HostRouting routing(prepared.inventory, prepared.info.options.accept_new_host_keys);
+  return dryRun(prepared.plan, routing.endpoints(prepared.plan));
+}
+
+}  // namespace dr::ops
