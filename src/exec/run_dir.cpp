@@ -68,13 +68,13 @@ Result<RunOptions> runOptionsFromJson(const Json& j) {
   if (!j.is_object()) return fail("options: expected an object");
   RunOptions options;
   if (auto it = j.find("per_host"); it != j.end()) {
+    const std::string text = it->is_string() ? it->get<std::string>() : "";
+    const bool digits = !text.empty() && text.size() < 6 &&
+                        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (it->is_number_integer()) {
       options.per_host = it->get<int>();
-    } else if (it->is_string() && !it->get<std::string>().empty() &&
-               std::all_of(it->get<std::string>().begin(), it->get<std::string>().end(),
-                           [](char c) { return c >= '0' && c <= '9'; }) &&
-               it->get<std::string>().size() < 6) {
-      options.per_host = std::stoi(it->get<std::string>());
+    } else if (digits) {
+      options.per_host = std::stoi(text);
     } else {
       return fail("options.per_host: expected a number, got {}", it->dump());
     }
