@@ -31,8 +31,9 @@ int main(int argc, char** argv) {
     member.name = "etcd-0";
     member.client_url = argv[2];
     inventory.members.push_back(member);
+    // Ours also reads the saved file's bbolt tree back before naming it (etcdctl's save does not): that is
+    // part of what a backup costs here, so it is measured.
     dr::SnapshotSaveOptions options;
-    options.etcdctl.clear();  // etcdctl's save does not read key counts either: compare like with like
     return dr::saveSnapshot(inventory, argv[3], options).ok() ? 0 : 1;
   }
   dr::test::EtcdCluster cluster({.members = 1});

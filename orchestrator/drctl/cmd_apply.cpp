@@ -112,6 +112,9 @@ Examples:
                    "failed members instead)");
   command.add_option("--report", options->report_dir,
                      "Write report.json, report.md, junit.xml and timeline.svg of the run into DIR when it ends");
+  command.add_flag("--skip-hash-check", r.skip_hash_check,
+                   "Accept a snapshot without etcd's integrity trailer (a db copied from a data dir); the restore then "
+                   "skips etcd's hash check too (its bbolt structure is still checked first)");
   command.add_option("--key-file", r.key.key_file, "Key of an encrypted snapshot (drctl snapshot encrypt)");
   command.add_option("--key-env", r.key.key_env, "Environment variable holding the key of an encrypted snapshot");
   return [options] {
@@ -124,7 +127,7 @@ Examples:
       return kExitBadInput;
     }
     return remoteApply({r.inventory, r.snapshot, r.plan_template, o.log_format, r.dry_run, r.accept_new_host_keys,
-                        o.yes, r.force, r.per_host});
+                        o.yes, r.force, r.per_host, r.skip_hash_check});
   };
 }
 

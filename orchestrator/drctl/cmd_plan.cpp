@@ -40,10 +40,13 @@ struct PlanArgs {
   std::string output = "text";
   std::string run_id = "preview";
   bool verbose = false;
+  bool skip_hash_check = false;
 };
 
 int runPlan(const PlanArgs& args) {
-  ops::PreviewRequest request{args.inventory, args.snapshot, args.plan, args.run_id, args.output, args.verbose};
+  ops::PreviewRequest request{args.inventory, args.snapshot,        args.plan,
+                              args.run_id,    args.output,          args.verbose,
+                              args.skip_hash_check};
   auto preview = ops::previewPlan(request);
   printNotes(preview.notes);
   if (!preview.ok()) return printRefusal("drctl plan", *preview.refusal);
@@ -73,9 +76,13 @@ CommandRunner declarePlan(CLI::App& command) {
                      "The run this plan is for: names the moved-aside data dirs and derives the new cluster token")
       ->capture_default_str();
   command.add_flag("-v,--verbose", args->verbose, "Text output: also show each step's check, undo and needs");
+  command.add_flag("--skip-hash-check", args->skip_hash_check,
+                   "Accept a snapshot without etcd's integrity trailer (a db copied from a data dir); the restore "
+                   "step then passes --skip-hash-check too");
   return [args] {
     if (remoteOptions().active()) {
-      return remotePlan({args->inventory, args->snapshot, args->plan, args->output, args->run_id, args->verbose});
+      return remotePlan({args->inventory, args->snapshot, args->plan, args->output, args->run_id, args->verbose,
+                         args->skip_hash_check});
     }
     return runPlan(*args);
   };

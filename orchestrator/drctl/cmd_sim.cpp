@@ -46,6 +46,7 @@ struct SimArgs {
   bool no_faults = false;
   bool mutate = false;
   std::string replay;
+  bool skip_hash_check = false;
 };
 
 std::string invariantList() {
@@ -165,7 +166,7 @@ int mutate(const Plan& plan, const sim::ClusterFacts& facts, const SimArgs& args
 
 int runSim(const SimArgs& args) {
   // The same loading and planning as apply: a simulated plan is byte for byte the plan a run would execute.
-  const PlanningOutcome planned = planRun(args.inventory, args.snapshot, args.plan, args.run_id, "");
+  const PlanningOutcome planned = planRun({args.inventory, args.snapshot, args.plan, args.run_id, "", args.skip_hash_check});
   for (const auto& line : planned.problemLines()) std::fprintf(stderr, "%s\n", line.c_str());
   if (!planned.run) return kExitBadInput;
   const Plan& plan = planned.run->plan;
@@ -201,6 +202,7 @@ CommandRunner declareSim(CLI::App& command) {
   command.add_option("--bound", args->bound, "Enumerate every order when there are at most this many")
       ->capture_default_str();
   command.add_flag("--no-crashes", args->no_crashes, "Skip the crash points");
+  command.add_flag("--skip-hash-check", args->skip_hash_check, "Accept a snapshot without etcd's integrity trailer");
   command.add_flag("--no-faults", args->no_faults, "Skip the faults");
   command.add_flag("--mutate", args->mutate, "Also run the built-in mutants of the plan; ends with 'mutants caught: K/N'");
   command.add_option("--replay", args->replay, "Rerun the one scenario of this seed, printing its trace");

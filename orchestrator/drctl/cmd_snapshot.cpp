@@ -9,6 +9,8 @@
 #include "etcd/snapshot_crypto.h"
 #include "etcd/snapshot_file.h"
 #include "etcd/snapshot_save.h"
+#include "core/file_io.h"
+#include "core/utf8.h"
 #include "etcd_cli_common.h"
 
 namespace dr::cli {
@@ -22,10 +24,10 @@ struct SnapshotArgs {
   std::string file;
   std::string member;
   std::string timeout = "10s";
-  std::string etcdctl = "etcdctl";
   std::string key_file;
   std::string key_env;
   bool json = false;
+  bool skip_hash_check = false;
 };
 
 int runSave(const SnapshotArgs& args) {
@@ -37,7 +39,6 @@ int runSave(const SnapshotArgs& args) {
   options.client.tls = inventory->tls;
   options.client.timeout = *timeout;
   options.member = args.member;
-  options.etcdctl = args.etcdctl;
   if (!args.member.empty() && inventory->findMember(args.member) == nullptr) {
     fmt::print(stderr, "drctl snapshot save: --member {}: no such member in {}\n", args.member, args.inventory);
     return kExitBadInput;
@@ -58,7 +59,7 @@ int runSave(const SnapshotArgs& args) {
   return kExitOk;
 }
 
-nlohmann::ordered_json infoJson(const SnapshotInfo& info) {
+nlohmann::ordered_json infoJson(const SnapshotInfo& info, std::optional<std::uint32_t> db_hash) {
   nlohmann::ordered_json j;
   j["path"] = info.path.string();
   j["size"] = info.size;
@@ -67,40 +68,70 @@ nlohmann::ordered_json infoJson(const SnapshotInfo& info) {
   j["encrypted"] = info.encrypted;
   j["revision"] = info.revision ? nlohmann::ordered_json(*info.revision) : nlohmann::ordered_json(nullptr);
   j["key_count"] = info.key_count ? nlohmann::ordered_json(*info.key_count) : nlohmann::ordered_json(nullptr);
+  j["etcd_version"] = info.etcd_version ? nlohmann::ordered_json(*info.etcd_version) : nlohmann::ordered_json(nullptr);
+  if (db_hash) j["hash"] = *db_hash;
   j["metadata_source"] = info.metadata_source;
   j["warning"] = info.warning;
   return j;
 }
 
-// verify: integrity only (trailer, checksum file, sidecar). status: the same plus revision and key count.
+Result<std::string> loadKey(const SnapshotArgs& args) {
+  std::string warning;
+  auto key = args.key_file.empty() ? loadSnapshotKeyEnv(args.key_env) : loadSnapshotKeyFile(args.key_file, &warning);
+  if (!warning.empty()) fmt::print(stderr, "warning: {}\n", warning);
+  return key;
+}
+
+// verify: integrity (trailer, bbolt structure, checksum file, sidecar; an encrypted file's container, and every
+// record's authentication with its key). status: the same plus revision, key count, version and etcdctl's hash.
 int runInspect(const SnapshotArgs& args, bool with_metadata) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(args.file, ec)) {
-    fmt::print(stderr, "drctl snapshot: {}: no such file\n", args.file);
+  // A path that is not a regular file is the operator's mistake (exit 2); a damaged snapshot is a finding (exit 1).
+  if (auto file = openRegularFile(args.file, "snapshot"); !file) {
+    fmt::print(stderr, "drctl snapshot: {}\n", file.error().message);
     return kExitBadInput;
   }
   InspectOptions options;
-  if (with_metadata) options.etcdctl = args.etcdctl;
+  options.allow_no_trailer = args.skip_hash_check;
+  options.with_db_hash = with_metadata;
   auto info = inspectSnapshot(args.file, options);
   if (!info) {
-    fmt::print(stderr, "{}\n", info.error().message);
+    fmt::print(stderr, "drctl snapshot: {}\n", info.error().message);
     return kExitFailed;
   }
+  if (info->encrypted && (!args.key_file.empty() || !args.key_env.empty())) {
+    auto key = loadKey(args);
+    if (!key) {
+      fmt::print(stderr, "drctl snapshot: {}\n", key.error().message);
+      return kExitBadInput;
+    }
+    if (Status authentic = checkEncryptedSnapshot(args.file, std::string_view(*key)); !authentic) {
+      fmt::print(stderr, "drctl snapshot: {}\n", authentic.error().message);
+      return kExitFailed;
+    }
+    info->warning = "encrypted snapshot: every record authenticated with the key; decrypt it to check its contents";
+  }
+  std::optional<std::uint32_t> db_hash;
+  if (with_metadata && !info->encrypted) {
+    auto db = readSnapshotDb(args.file, true);
+    if (db) db_hash = db->hash;
+  }
   if (args.json) {
-    fmt::print("{}\n", infoJson(*info).dump(2));
+    fmt::print("{}\n", jsonText(infoJson(*info, db_hash), 2));
     return kExitOk;
   }
   if (!with_metadata) {
     fmt::print("{}: OK ({} bytes, sha256 {}, {})\n", args.file, info->size, info->sha256,
                info->encrypted      ? "encrypted"
-               : info->has_trailer ? "etcd trailer verified"
-                                   : "no etcd trailer");
+               : info->has_trailer ? "etcd trailer verified, bbolt database sound"
+                                   : "no etcd trailer (accepted with --skip-hash-check), bbolt database sound");
   } else {
     fmt::print("file       {}\nsize       {}\nsha256     {}\ntrailer    {}\nencrypted  {}\n", info->path.string(),
                info->size, info->sha256, info->has_trailer ? "present, verified" : "absent",
                info->encrypted ? "yes" : "no");
     if (info->revision) fmt::print("revision   {} (from {})\n", *info->revision, info->metadata_source);
     if (info->key_count) fmt::print("keys       {}\n", *info->key_count);
+    if (info->etcd_version) fmt::print("etcd       {}\n", *info->etcd_version);
+    if (db_hash) fmt::print("hash       {} (as etcdctl snapshot status)\n", *db_hash);
   }
   if (!info->warning.empty()) fmt::print(stderr, "warning: {}\n", info->warning);
   return kExitOk;
@@ -111,7 +142,7 @@ int runCrypt(const SnapshotArgs& args, bool encrypt) {
     fmt::print(stderr, "drctl snapshot {}: give exactly one of --key-file or --key-env\n", encrypt ? "encrypt" : "decrypt");
     return kExitBadInput;
   }
-  auto key = args.key_file.empty() ? loadSnapshotKeyEnv(args.key_env) : loadSnapshotKeyFile(args.key_file);
+  auto key = loadKey(args);
   if (!key) {
     fmt::print(stderr, "drctl snapshot: {}\n", key.error().message);
     return kExitBadInput;
@@ -146,18 +177,22 @@ CommandRunner declareSnapshot(CLI::App& command) {
   save->add_option("-o,--output", args->output, "Snapshot file to write")->required();
   save->add_option("--member", args->member, "Take it from this member");
   save->add_option("--timeout", args->timeout, "Deadline of each status call (e.g. 10s)");
-  save->add_option("--etcdctl", args->etcdctl, "etcdctl used to read the exact revision and key count ('' to skip)");
   save->add_flag("--json", args->json, "Print the sidecar JSON");
 
-  auto* verify = command.add_subcommand("verify", "Check a snapshot's integrity: etcd's SHA-256 trailer, FILE.sha256, "
-                                                  "the sidecar; exit 1 when it is damaged");
-  verify->add_option("file", args->file, "Snapshot file")->required();
-  verify->add_flag("--json", args->json, "Print JSON");
-
-  auto* status = command.add_subcommand("status", "Integrity plus revision and key count (from the sidecar or etcdctl)");
-  status->add_option("file", args->file, "Snapshot file")->required();
-  status->add_option("--etcdctl", args->etcdctl, "etcdctl used when there is no sidecar ('' to skip)");
-  status->add_flag("--json", args->json, "Print JSON");
+  auto* verify = command.add_subcommand("verify", "Prove a snapshot restorable before it is needed: etcd's SHA-256 "
+                                                  "trailer, its bbolt database, FILE.sha256, the sidecar; exit 1 "
+                                                  "when it is damaged");
+  auto* status = command.add_subcommand("status", "Integrity plus revision, key count, etcd version and hash, read from "
+                                                  "the file itself");
+  for (auto* sub : {verify, status}) {
+    sub->add_option("file", args->file, "Snapshot file")->required();
+    sub->add_flag("--json", args->json, "Print JSON");
+    sub->add_flag("--skip-hash-check", args->skip_hash_check,
+                  "Accept a file without etcd's trailer (a db copied from a data dir); its structure is still checked");
+    auto* file = sub->add_option("--key-file", args->key_file, "An encrypted snapshot's key: authenticate every record");
+    auto* env = sub->add_option("--key-env", args->key_env, "Environment variable holding an encrypted snapshot's key");
+    file->excludes(env);
+  }
 
   auto* encrypt = command.add_subcommand("encrypt", "Encrypt a snapshot (AES-256-GCM, authenticated, streaming)");
   auto* decrypt = command.add_subcommand("decrypt", "Decrypt and authenticate an encrypted snapshot; a tampered or "

@@ -274,6 +274,7 @@ bool confirmRemote(v1::Drd::Stub& stub, const RemoteApplyArgs& args) {
   request.set_snapshot(ops::absolutePath(args.snapshot));
   request.set_plan_template(ops::templateArgument(args.plan_template));
   request.set_format("json");
+  request.set_skip_hash_check(args.skip_hash_check);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
@@ -304,6 +305,7 @@ int remotePlan(const RemotePlanArgs& args) {
   request.set_format(args.output);
   request.set_run_id(args.run_id);
   request.set_verbose(args.verbose);
+  request.set_skip_hash_check(args.skip_hash_check);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
@@ -344,6 +346,7 @@ int remoteApply(const RemoteApplyArgs& args) {
   request.set_per_host(args.per_host);
   request.set_accept_new_host_keys(args.accept_new_host_keys);
   request.set_force(args.force);
+  request.set_skip_hash_check(args.skip_hash_check);
   v1::RunStarted started;
   grpc::ClientContext context;
   setDeadline(context, std::chrono::seconds(600));  // a dry-run contacts every host before answering

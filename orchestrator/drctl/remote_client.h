@@ -23,6 +23,7 @@ RemoteOptions& remoteOptions();
 struct RemotePlanArgs {
   std::string inventory, snapshot, plan_template, output, run_id;
   bool verbose = false;
+  bool skip_hash_check = false;
 };
 int remotePlan(const RemotePlanArgs& args);
 
@@ -30,6 +31,7 @@ struct RemoteApplyArgs {
   std::string inventory, snapshot, plan_template, log_format;
   bool dry_run = false, accept_new_host_keys = false, yes = false, force = false;
   int per_host = 1;
+  bool skip_hash_check = false;
 };
 int remoteApply(const RemoteApplyArgs& args);
 

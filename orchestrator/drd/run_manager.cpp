@@ -110,6 +110,7 @@ grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* 
   if (!request.run_id().empty()) preview.run_id = request.run_id();
   if (!request.format().empty()) preview.format = request.format();
   preview.verbose = request.verbose();
+  preview.skip_hash_check = request.skip_hash_check();
   auto previewed = ops::previewPlan(preview);
   if (!previewed.ok()) return statusFor(*previewed.refusal);
   for (const auto& line : previewed.notes) response->add_warnings(line);
@@ -127,6 +128,7 @@ grpc::Status RunManager::apply(const v1::ApplyRequest& request, v1::RunStarted* 
   apply.per_host = request.per_host() == 0 ? 1 : request.per_host();
   apply.accept_new_host_keys = request.accept_new_host_keys();
   apply.force = request.force();
+  apply.skip_hash_check = request.skip_hash_check();
   apply.dry_run = request.dry_run();
   apply.started_by = "drd";
   if (!request.dry_run()) return startSession(ops::prepareApply(apply), response);

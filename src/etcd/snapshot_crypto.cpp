@@ -2,17 +2,20 @@
 #include "etcd/snapshot_crypto.h"
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
 
-#include "etcd/atomic_file.h"
+#include "core/file_io.h"
 
 namespace dr {
 
@@ -103,9 +106,14 @@ Result<std::string> parseSnapshotKey(std::string_view text, std::string_view whe
   return key;
 }
 
-Result<std::string> loadSnapshotKeyFile(const std::filesystem::path& path) {
-  auto fd = openForReading(path);
+Result<std::string> loadSnapshotKeyFile(const std::filesystem::path& path, std::string* warning) {
+  auto fd = openRegularFile(path, "key file");
   if (!fd) return fd.error();
+  struct stat st {};
+  if (warning != nullptr && ::fstat(fd->get(), &st) == 0 && (st.st_mode & 077) != 0) {
+    *warning = fmt::format("{}: the key file has mode {:04o}: others may read it (chmod 600 {})", path.string(),
+                           st.st_mode & 0777, path.string());
+  }
   std::string content(256, '\0');
   auto got = readFull(fd->get(), content.data(), content.size(), path);
   if (!got) return got.error();
@@ -118,13 +126,17 @@ Result<std::string> loadSnapshotKeyFile(const std::filesystem::path& path) {
 }
 
 Result<std::string> loadSnapshotKeyEnv(const std::string& variable) {
-  const char* value = std::getenv(variable.c_str());
+  char* value = std::getenv(variable.c_str());
   if (value == nullptr || *value == '\0') return fail("environment variable {} is not set", variable);
-  return parseSnapshotKey(value, "environment variable " + variable);
+  auto key = parseSnapshotKey(value, "environment variable " + variable);
+  // Every local step inherits the environment: the key must not ride along. Wiped, then removed.
+  OPENSSL_cleanse(value, std::strlen(value));
+  ::unsetenv(variable.c_str());
+  return key;
 }
 
 bool isEncryptedSnapshot(const std::filesystem::path& path) {
-  auto fd = openForReading(path);
+  auto fd = openRegularFile(path, "snapshot");
   if (!fd) return false;
   char magic[kEncryptedSnapshotMagic.size()];
   auto got = readFull(fd->get(), magic, sizeof(magic), path);
@@ -133,7 +145,7 @@ bool isEncryptedSnapshot(const std::filesystem::path& path) {
 
 Status encryptSnapshotFile(const std::filesystem::path& in, const std::filesystem::path& out, std::string_view key) {
   if (auto ok = checkKey(key); !ok) return ok;
-  auto input = openForReading(in);
+  auto input = openRegularFile(in, "snapshot");
   if (!input) return input.error();
   auto output = AtomicFile::create(out);
   if (!output) return output.error();
@@ -175,9 +187,17 @@ Status encryptSnapshotFile(const std::filesystem::path& in, const std::filesyste
   return output->commit();
 }
 
-Status decryptSnapshotFile(const std::filesystem::path& in, const std::filesystem::path& out, std::string_view key) {
-  if (auto ok = checkKey(key); !ok) return ok;
-  auto input = openForReading(in);
+namespace {
+
+// Walks an encrypted snapshot record by record. With a key every record is authenticated and its plaintext handed
+// to `sink`; without one only the container's structure is checked (header, each record's length and flag, the
+// final record last, nothing after it): what can be known of a file whose key is not at hand.
+Status walkEncrypted(const std::filesystem::path& in, const std::string_view* key,
+                     const std::function<Status(std::string_view)>& sink) {
+  if (key != nullptr) {
+    if (auto ok = checkKey(*key); !ok) return ok;
+  }
+  auto input = openRegularFile(in, "snapshot");
   if (!input) return input.error();
   unsigned char header[kHeaderSize];
   auto got = readFull(input->get(), reinterpret_cast<char*>(header), kHeaderSize, in);
@@ -188,11 +208,12 @@ Status decryptSnapshotFile(const std::filesystem::path& in, const std::filesyste
   }
   if (*got < kHeaderSize) return fail("{}: truncated header", in.string());
   if (header[8] != kVersion) return fail("{}: unsupported encrypted snapshot version {}", in.string(), header[8]);
+  if (header[9] != 0 || header[10] != 0 || header[11] != 0) {
+    return fail("{}: damaged header (reserved bytes are not zero)", in.string());
+  }
   const std::uint32_t chunk_size = getU32(header + 12);
   if (chunk_size == 0 || chunk_size > kMaxChunkSize) return fail("{}: invalid chunk size {}", in.string(), chunk_size);
 
-  auto output = AtomicFile::create(out);
-  if (!output) return output.error();
   std::vector<unsigned char> record(kRecordHeaderSize + chunk_size + kTagSize);
   for (std::uint32_t index = 0;; ++index) {
     got = readFull(input->get(), reinterpret_cast<char*>(record.data()), kRecordHeaderSize, in);
@@ -203,23 +224,44 @@ Status decryptSnapshotFile(const std::filesystem::path& in, const std::filesyste
     const std::uint32_t size = getU32(record.data());
     const bool last = record[4] == 1;
     if (size > chunk_size || record[4] > 1) return fail("{}: record {} is damaged (bad length or flag)", in.string(), index);
+    if (!last && size != chunk_size) {
+      return fail("{}: record {} is damaged (a record before the last is not a full chunk)", in.string(), index);
+    }
     unsigned char* body = record.data() + kRecordHeaderSize;
     got = readFull(input->get(), reinterpret_cast<char*>(body), size + kTagSize, in);
     if (!got) return got.error();
     if (*got < size + kTagSize) return fail("{}: truncated inside record {}", in.string(), index);
-    const auto aad = recordAad(header, index, record.data());
-    if (!gcm(false, key, recordNonce(header, index), aad, body, size, body + size)) {
-      return fail("{}: authentication failed at record {}: the file was tampered with, damaged, or the key is wrong",
-                  in.string(), index);
+    if (key != nullptr) {
+      const auto aad = recordAad(header, index, record.data());
+      if (!gcm(false, *key, recordNonce(header, index), aad, body, size, body + size)) {
+        return fail("{}: authentication failed at record {}: the file was tampered with, damaged, or the key is wrong",
+                    in.string(), index);
+      }
+      if (auto w = sink(std::string_view(reinterpret_cast<char*>(body), size)); !w) return w;
     }
-    if (auto w = output->write(std::string_view(reinterpret_cast<char*>(body), size)); !w) return w;
     if (last) break;
   }
   char extra;
   got = readFull(input->get(), &extra, 1, in);
   if (!got) return got.error();
   if (*got != 0) return fail("{}: unexpected data after the final record", in.string());
+  return {};
+}
+
+}  // namespace
+
+Status decryptSnapshotFile(const std::filesystem::path& in, const std::filesystem::path& out, std::string_view key) {
+  auto output = AtomicFile::create(out);
+  if (!output) return output.error();
+  if (auto walked = walkEncrypted(in, &key, [&](std::string_view plain) { return output->write(plain); }); !walked) {
+    return walked;
+  }
   return output->commit();
+}
+
+Status checkEncryptedSnapshot(const std::filesystem::path& in, std::optional<std::string_view> key) {
+  const auto discard = [](std::string_view) { return Status{}; };
+  return key ? walkEncrypted(in, &*key, discard) : walkEncrypted(in, nullptr, discard);
 }
 
 }  // namespace dr

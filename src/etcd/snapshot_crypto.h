@@ -14,6 +14,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,9 +27,11 @@ inline constexpr std::size_t kSnapshotKeySize = 32;
 
 // A 32-byte key from text: 64 hex digits (surrounding whitespace ignored).
 Result<std::string> parseSnapshotKey(std::string_view text, std::string_view where);
-// A key file holds either 64 hex digits or exactly 32 raw bytes.
-Result<std::string> loadSnapshotKeyFile(const std::filesystem::path& path);
-// An environment variable holds 64 hex digits.
+// A key file holds either 64 hex digits or exactly 32 raw bytes. A key file others may read is used, and
+// `warning` (when given) says so.
+Result<std::string> loadSnapshotKeyFile(const std::filesystem::path& path, std::string* warning = nullptr);
+// An environment variable holds 64 hex digits. Once read, the variable is wiped and removed from the environment,
+// so the steps this process starts do not inherit the key.
 Result<std::string> loadSnapshotKeyEnv(const std::string& variable);
 
 // True when the file starts with our magic (an encrypted snapshot, to be decrypted before use).
@@ -36,5 +39,9 @@ bool isEncryptedSnapshot(const std::filesystem::path& path);
 
 Status encryptSnapshotFile(const std::filesystem::path& in, const std::filesystem::path& out, std::string_view key);
 Status decryptSnapshotFile(const std::filesystem::path& in, const std::filesystem::path& out, std::string_view key);
+// Checks an encrypted snapshot without writing anything: with the key, every record is authenticated; without it,
+// the container's structure (header, record lengths and flags, the final record last, nothing after it), so a
+// truncated or forged file is refused before anything else happens.
+Status checkEncryptedSnapshot(const std::filesystem::path& in, std::optional<std::string_view> key = std::nullopt);
 
 }  // namespace dr

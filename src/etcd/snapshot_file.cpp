@@ -1,22 +1,14 @@
-// Snapshot inspection: one streaming pass for the whole-file SHA-256 and etcd's trailer, then the metadata from the
-// sidecar or etcdctl. See snapshot_file.h.
+// Snapshot inspection: one streaming pass for the whole-file SHA-256 and etcd's trailer, a walk of the bbolt tree,
+// then the sidecars. See snapshot_file.h.
 #include "etcd/snapshot_file.h"
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
+#include "core/file_io.h"
 #include "core/sha256.h"
-#include "etcd/atomic_file.h"
+#include "core/utf8.h"
 #include "etcd/snapshot_crypto.h"
 
 namespace dr {
@@ -31,37 +23,55 @@ std::filesystem::path withSuffix(const std::filesystem::path& path, const char* 
   return out;
 }
 
-// Applies FILE.sha256 and FILE.json when they exist: a mismatching hash refuses the file, metadata is taken over.
+// FILE.sha256 and FILE.json when they exist: a mismatching hash or revision refuses the file; the etcd version,
+// and for an encrypted file (whose contents cannot be read here) revision and key count, are taken over.
 Status applySidecars(const std::filesystem::path& path, SnapshotInfo& info) {
   std::error_code ec;
   const auto checksum_path = snapshotChecksumPath(path);
-  if (std::filesystem::is_regular_file(checksum_path, ec)) {
-    std::ifstream in(checksum_path);
-    std::string hex;
-    in >> hex;
+  if (std::filesystem::exists(checksum_path, ec)) {
+    auto text = readRegularFile(checksum_path, kMaxSidecarFileBytes, "checksum file");
+    if (!text) return text.error();
+    const std::string hex = text->substr(0, text->find_first_of(" \t\r\n"));
     if (hex != info.sha256) {
       return fail("{}: SHA-256 {} does not match {} ({}): the snapshot changed since it was saved", path.string(),
-                  info.sha256, checksum_path.string(), hex);
+                  info.sha256, checksum_path.string(), toValidUtf8(hex.substr(0, 64)));
     }
   }
   const auto sidecar_path = snapshotSidecarPath(path);
-  if (!std::filesystem::is_regular_file(sidecar_path, ec)) return {};
-  std::ifstream in(sidecar_path);
-  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!std::filesystem::exists(sidecar_path, ec)) return {};
+  auto text = readRegularFile(sidecar_path, kMaxSidecarFileBytes, "sidecar");
+  if (!text) return text.error();
+  const auto json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) {
     info.warning = fmt::format("{}: unreadable sidecar ignored", sidecar_path.string());
     return {};
   }
   if (json.contains("sha256") && json["sha256"].is_string() && json["sha256"].get<std::string>() != info.sha256) {
-    return fail("{}: SHA-256 {} does not match its sidecar {} ({}): the snapshot changed since it was saved",
-                path.string(), info.sha256, sidecar_path.string(), json["sha256"].get<std::string>());
+    return fail("{}: SHA-256 {} does not match its sidecar {}: the snapshot changed since it was saved",
+                path.string(), info.sha256, sidecar_path.string());
   }
   if (json.contains("revision") && json["revision"].is_number_integer()) {
-    info.revision = json["revision"].get<std::int64_t>();
-    info.metadata_source = "sidecar";
+    const auto revision = json["revision"].get<std::int64_t>();
+    if (info.revision && *info.revision != revision) {
+      return fail("{}: the file's revision is {} but its sidecar {} says {}: they do not belong together",
+                  path.string(), *info.revision, sidecar_path.string(), revision);
+    }
+    if (!info.revision) {
+      info.revision = revision;
+      info.metadata_source = "sidecar";
+    }
   }
   if (json.contains("key_count") && json["key_count"].is_number_integer()) {
-    info.key_count = json["key_count"].get<std::int64_t>();
+    const auto keys = json["key_count"].get<std::int64_t>();
+    if (info.key_count && *info.key_count != keys) {
+      return fail("{}: the file holds {} keys but its sidecar {} says {}: they do not belong together", path.string(),
+                  *info.key_count, sidecar_path.string(), keys);
+    }
+    if (!info.key_count) info.key_count = keys;
+  }
+  if (json.contains("etcd_version") && json["etcd_version"].is_string() &&
+      !json["etcd_version"].get<std::string>().empty()) {
+    info.etcd_version = json["etcd_version"].get<std::string>().substr(0, 32);
   }
   return {};
 }
@@ -73,22 +83,16 @@ std::filesystem::path snapshotChecksumPath(const std::filesystem::path& snapshot
   return withSuffix(snapshot, ".sha256");
 }
 
-Result<SnapshotInfo> inspectSnapshot(const std::filesystem::path& path) { return inspectSnapshot(path, {}); }
-
 Result<SnapshotInfo> inspectSnapshot(const std::filesystem::path& path, const InspectOptions& options) {
-  std::error_code ec;
-  const auto absolute = std::filesystem::absolute(path, ec);
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return fail("{}: snapshot not found or not a regular file", path.string());
-  }
-  SnapshotInfo info;
-  info.path = absolute;
-  info.size = std::filesystem::file_size(path, ec);
-  if (ec) return fail("{}: cannot read size: {}", path.string(), ec.message());
-  if (info.size == 0) return fail("{}: snapshot is empty", path.string());
-
-  auto fd = openForReading(path);
+  auto fd = openRegularFile(path, "snapshot");
   if (!fd) return fd.error();
+  SnapshotInfo info;
+  std::error_code ec;
+  info.path = std::filesystem::absolute(path, ec).lexically_normal();
+  auto size = fileSize(fd->get(), path);
+  if (!size) return size.error();
+  info.size = *size;
+  if (info.size == 0) return fail("{}: snapshot is empty", path.string());
 
   // One pass: the whole-file hash, and in parallel the hash of everything before a possible trailer.
   std::vector<char> buffer(1 << 20);
@@ -120,86 +124,47 @@ Result<SnapshotInfo> inspectSnapshot(const std::filesystem::path& path, const In
   }
   if (offset != info.size) return fail("{}: file changed while being read", path.string());
   info.sha256 = whole.finishHex();
+
+  if (info.encrypted) {
+    if (Status container = checkEncryptedSnapshot(path); !container) return container.error();
+    if (auto sidecars = applySidecars(path, info); !sidecars) return sidecars.error();
+    info.warning = "encrypted snapshot: its contents are checked once it is decrypted (key needed)";
+    return info;
+  }
   if (may_have_trailer) {
     if (body.finishRaw() != trailer) {
       return fail("{}: etcd integrity trailer does not match the snapshot's contents (corrupt or truncated file)",
                   path.string());
     }
     info.has_trailer = true;
+  } else if (!options.allow_no_trailer) {
+    return fail("{}: no etcd integrity trailer: a snapshot written by `etcdctl snapshot save` or `drctl snapshot save` "
+                "ends with one, so this file is truncated, appended to, not a snapshot, or a db copied from a data "
+                "dir. A data-dir copy can be restored with --skip-hash-check (etcd then cannot check it either)",
+                path.string());
+  } else {
+    info.warning = "no etcd integrity trailer, accepted because of --skip-hash-check: the restore skips etcd's hash "
+                   "check; only the whole file's SHA-256 and its bbolt structure vouch for it";
   }
+  auto db = readBoltDb(fd->get(), info.has_trailer ? info.size - kTrailerSize : info.size, path.string(),
+                       options.with_db_hash);
+  if (!db) return fail("not a restorable etcd snapshot: {}", db.error().message);
+  info.revision = db->revision;
+  info.key_count = db->total_keys;
+  if (db->cluster_version) info.etcd_version = toValidUtf8(*db->cluster_version);
+  info.metadata_source = "file";
   if (auto sidecars = applySidecars(path, info); !sidecars) return sidecars.error();
-  if (info.encrypted) {
-    info.warning = "encrypted snapshot: decrypt it (drctl snapshot decrypt, key needed) before it can be checked or used";
-    return info;
-  }
-  if (!info.has_trailer && info.warning.empty()) {
-    info.warning = "no etcd integrity trailer (a db copied from a data dir?): only the whole file's SHA-256 protects it";
-  }
-  if (!info.revision && !options.etcdctl.empty()) {
-    auto status = etcdctlSnapshotStatus(path, options.etcdctl);
-    if (!status) return status.error();
-    info.revision = status->revision;
-    info.key_count = status->total_keys;
-    info.metadata_source = "etcdctl";
-  }
   return info;
 }
 
-Result<SnapshotDbStatus> etcdctlSnapshotStatus(const std::filesystem::path& path, const std::string& etcdctl) {
-  // posix_spawnp with a pipe: no shell (the path stays one argument whatever it contains), stdout+stderr captured.
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return fail("pipe: {}", std::strerror(errno));
-  UniqueFd read_end(pipe_fds[0]);
-  UniqueFd write_end(pipe_fds[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 2);
-  const std::string file = path.string();
-  std::vector<std::string> args{etcdctl, "snapshot", "status", file, "-w", "json"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings{"ETCDCTL_API=3"};
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!std::string_view(*e).starts_with("ETCDCTL_API=")) env_strings.emplace_back(*e);
-  }
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  const int spawned = ::posix_spawnp(&pid, etcdctl.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  write_end = UniqueFd();
-  if (spawned != 0) return fail("{}: cannot run {}: {}", file, etcdctl, std::strerror(spawned));
-  std::string output;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t got = ::read(read_end.get(), buffer, sizeof(buffer));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    output.append(buffer, static_cast<std::size_t>(got));
-  }
-  int wait_status = 0;
-  while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
-  }
-  const int exit_code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
-  if (exit_code == 127 && output.empty()) return fail("{}: cannot run {}: not found", file, etcdctl);
-  if (exit_code != 0) {
-    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
-    return fail("{}: `etcdctl snapshot status` failed (exit {}): {}", path.string(), exit_code, output);
-  }
-  const auto json = nlohmann::json::parse(output, nullptr, false);
-  if (json.is_discarded() || !json.contains("revision")) {
-    return fail("{}: unexpected output from `etcdctl snapshot status`: {}", path.string(), output);
-  }
-  SnapshotDbStatus status;
-  status.revision = json.value("revision", std::int64_t{0});
-  status.total_keys = json.value("totalKey", std::int64_t{0});
-  status.total_size = json.value("totalSize", std::int64_t{0});
-  status.hash = json.value("hash", std::uint64_t{0});
-  return status;
+Result<BoltDbSummary> readSnapshotDb(const std::filesystem::path& path, bool with_hash) {
+  auto fd = openRegularFile(path, "etcd database");
+  if (!fd) return fd.error();
+  auto size = fileSize(fd->get(), path);
+  if (!size) return size.error();
+  std::uint64_t db_size = *size;
+  if (db_size % 512 == kTrailerSize) db_size -= kTrailerSize;  // bbolt files are whole pages; a trailer is not
+  return readBoltDb(fd->get(), db_size, path.string(), with_hash);
 }
 
 }  // namespace dr

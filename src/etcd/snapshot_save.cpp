@@ -7,7 +7,8 @@
 #include <ctime>
 
 #include "core/sha256.h"
-#include "etcd/atomic_file.h"
+#include "core/file_io.h"
+#include "core/utf8.h"
 #include "etcd/cluster_check.h"
 #include "etcd/snapshot_file.h"
 
@@ -102,6 +103,10 @@ Result<SavedSnapshot> saveSnapshot(const Inventory& inventory, const std::filesy
                 out.string(), from.endpoint);
   }
   if (saved.size == 0) return fail("{}: empty snapshot stream; nothing saved", from.endpoint);
+  // Read back before it gets its name: a file that is not a sound etcd database is never saved as a backup.
+  auto db = readSnapshotDb(file->partPath(), false);
+  if (!db) return fail("the snapshot streamed from {} is not a sound etcd database; nothing saved: {}", from.endpoint,
+                       db.error().message);
   if (auto committed = file->commit(); !committed) return committed.error();
   saved.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -110,18 +115,10 @@ Result<SavedSnapshot> saveSnapshot(const Inventory& inventory, const std::filesy
   saved.etcd_version = from.status->version;
   saved.cluster_id = stream->header.cluster_id != 0 ? stream->header.cluster_id : from.status->header.cluster_id;
   saved.member_id = stream->header.member_id != 0 ? stream->header.member_id : from.status->header.member_id;
-  // The stream's header revision (or, failing that, the one read just before) is a lower bound of the snapshot's;
-  // etcdctl reads the exact one from the file.
-  saved.revision = std::max(stream->header.revision, from.read_revision.value_or(0));
-  saved.revision_source = "stream-header";
-  if (!options.etcdctl.empty()) {
-    auto status = etcdctlSnapshotStatus(saved.path, options.etcdctl);
-    if (status) {
-      saved.revision = status->revision;
-      saved.key_count = status->total_keys;
-      saved.revision_source = "etcdctl";
-    }
-  }
+  // Exact, from the file itself (the stream's header revision is only a lower bound).
+  saved.revision = db->revision;
+  saved.key_count = db->total_keys;
+  saved.revision_source = "file";
   saved.time = utcNow();
   saved.checksum_path = snapshotChecksumPath(saved.path);
   saved.sidecar_path = snapshotSidecarPath(saved.path);
@@ -146,7 +143,7 @@ std::string sidecarJson(const SavedSnapshot& saved) {
   json["member_id"] = memberIdHex(saved.member_id);
   json["endpoint"] = saved.endpoint;
   json["etcd_version"] = saved.etcd_version;
-  return json.dump(2) + "\n";
+  return jsonText(json, 2) + "\n";
 }
 
 }  // namespace dr

@@ -1,6 +1,6 @@
 // Taking a backup: `drctl snapshot save`. Streams Maintenance.Snapshot from a healthy member (a follower when there
 // is one, so the leader is spared the read) into FILE.part while hashing it, checks etcd's trailer, fsyncs and
-// renames; then writes FILE.sha256 (sha256sum format) and the sidecar FILE.json. The file is byte for byte what
+// renames (only once the file reads back as a sound bbolt database); then writes FILE.sha256 (sha256sum format) and the sidecar FILE.json. The file is byte for byte what
 // `etcdctl snapshot save` writes: etcd itself appends the SHA-256 trailer as the stream's last message.
 #pragma once
 
@@ -18,9 +18,6 @@ namespace dr {
 struct SnapshotSaveOptions {
   ClientOptions client;
   std::string member;  // take it from this inventory member; empty: a healthy follower, else the healthy leader
-  // Used after the save to read the exact revision and key count from the file; empty: revision from the stream's
-  // header (a lower bound), key count unknown.
-  std::string etcdctl = "etcdctl";
 };
 
 struct SavedSnapshot {
@@ -36,7 +33,7 @@ struct SavedSnapshot {
   std::uint64_t cluster_id = 0;
   std::uint64_t member_id = 0;
   std::int64_t revision = 0;
-  std::string revision_source;  // "etcdctl" (exact) or "stream-header"
+  std::string revision_source;  // "file": read from the saved file's bbolt database
   std::optional<std::int64_t> key_count;
   std::string time;  // UTC, ISO 8601
   double seconds = 0;  // how long the stream took

@@ -91,6 +91,10 @@ Result<RunOptions> runOptionsFromJson(const Json& j) {
       return fail("options.accept_new_host_keys: expected true or false, got {}", it->dump());
     }
   }
+  if (auto it = j.find("skip_hash_check"); it != j.end()) {
+    if (!it->is_boolean()) return fail("options.skip_hash_check: expected true or false, got {}", it->dump());
+    options.skip_hash_check = it->get<bool>();
+  }
   for (auto [key, field] : {std::pair{"token", &options.token}, std::pair{"started_by", &options.started_by}}) {
     if (auto it = j.find(key); it != j.end()) {
       if (!it->is_string()) return fail("options.{}: expected a string, got {}", key, it->dump());
@@ -114,7 +118,8 @@ std::string runInfoToJson(const RunInfo& info) {
              {{"per_host", info.options.per_host},
               {"accept_new_host_keys", info.options.accept_new_host_keys},
               {"token", info.options.token},
-              {"started_by", info.options.started_by}}}};
+              {"started_by", info.options.started_by},
+              {"skip_hash_check", info.options.skip_hash_check}}}};
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

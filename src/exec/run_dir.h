@@ -26,6 +26,7 @@ struct RunOptions {
   bool accept_new_host_keys = false;  // trust unknown host keys on first use
   std::string token;                  // the plan's new --initial-cluster-token: a resume must re-plan with it
   std::string started_by = "drctl";   // "drctl" or "drd"
+  bool skip_hash_check = false;       // the operator accepted a snapshot without etcd's trailer
 
   bool operator==(const RunOptions&) const = default;
 };

@@ -31,20 +31,21 @@ std::vector<std::string> PlanningOutcome::warningLines() const {
   return lines;
 }
 
-PlanningOutcome planRun(const std::string& inventory_path, const std::string& snapshot_path,
-                        const std::string& template_name, const std::string& run_id, const std::string& token) {
+PlanningOutcome planRun(const PlanInputs& inputs) {
   PlanningOutcome out;
-  auto inventory = loadInventory(inventory_path);
+  auto inventory = loadInventory(inputs.inventory);
   out.inventory_diagnostics = inventory.diagnostics;
-  auto snapshot = inspectSnapshot(snapshot_path);
-  if (!snapshot) out.snapshot_error = fmt::format("snapshot {}: {}", snapshot_path, snapshot.error().message);
-  auto loaded = loadPlanTemplateByNameOrPath(template_name);
+  InspectOptions inspect;
+  inspect.allow_no_trailer = inputs.allow_no_trailer;
+  auto snapshot = inspectSnapshot(inputs.snapshot, inspect);
+  if (!snapshot) out.snapshot_error = snapshot.error().message;
+  auto loaded = loadPlanTemplateByNameOrPath(inputs.plan_template);
   out.template_diagnostics = loaded.diagnostics;
   if (!inventory.inventory || !snapshot || !loaded.plan_template) return out;
 
   PlanOptions options;
-  options.run_id = run_id;
-  options.token = token;
+  options.run_id = inputs.run_id;
+  options.token = inputs.token;
   auto build = Planner::build(*inventory.inventory, *snapshot, *loaded.plan_template, options);
   out.plan_diagnostics = build.diagnostics;
   if (!build.plan) return out;

@@ -41,7 +41,7 @@ struct PlannedRun {
 struct PlanningOutcome {
   std::optional<PlannedRun> run;
   std::vector<Diagnostic> inventory_diagnostics;  // FILE:LINE:COLUMN, warnings included
-  std::string snapshot_error;                     // "snapshot PATH: why", empty when the snapshot is usable
+  std::string snapshot_error;                     // "PATH: why", empty when the snapshot is usable
   std::vector<Diagnostic> template_diagnostics;
   std::vector<Diagnostic> plan_diagnostics;
 
@@ -51,9 +51,18 @@ struct PlanningOutcome {
   std::vector<std::string> warningLines() const;
 };
 
-// Loads inventory, snapshot and template and builds the plan for `run_id` (`token` empty: derived).
-PlanningOutcome planRun(const std::string& inventory_path, const std::string& snapshot_path,
-                        const std::string& template_name, const std::string& run_id, const std::string& token);
+// What a plan is made from: files as the operator named them, the run it is for.
+struct PlanInputs {
+  std::string inventory;
+  std::string snapshot;
+  std::string plan_template;  // a built-in name or a file
+  std::string run_id = "preview";
+  std::string token;              // empty: derived from cluster name and run id
+  bool allow_no_trailer = false;  // --skip-hash-check: a snapshot without etcd's trailer is accepted
+};
+
+// Loads inventory, snapshot and template and builds the plan.
+PlanningOutcome planRun(const PlanInputs& inputs);
 
 // Puts the directory of the running program first on PATH (inherited by local steps), so a plan's steps can call
 // `drctl` (verify-etcd does) whether drctl or drd, built side by side, runs them.

@@ -46,7 +46,8 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   if (!snapshot.ok()) return Out::refused(std::move(*snapshot.refusal), std::move(notes));
 
   PlanningOutcome planned =
-      planRun(absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "");
+      planRun({absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "",
+               request.skip_hash_check});
   if (!planned.run) {
     Refusal why = refuse(RefusalKind::BadInput, "nothing was run", planned.problemLines());
     return Out::refused(std::move(why), std::move(notes));
@@ -71,6 +72,7 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   const auto& inputs = planned.run->plan.inputs;
   prepared.info.options.token = inputs.count("run.token") ? inputs.at("run.token") : "";
   prepared.info.options.started_by = request.started_by;
+  prepared.info.options.skip_hash_check = request.skip_hash_check;
   prepared.inventory = std::move(planned.run->inventory);
   prepared.plan = std::move(planned.run->plan);
   prepared.executor.per_host = request.per_host;

@@ -24,6 +24,7 @@ struct ApplyRequest {
   int per_host = 1;
   bool accept_new_host_keys = false;
   bool force = false;    // restore even though a quorum is healthy
+  bool skip_hash_check = false;  // accept a snapshot without etcd's trailer (a data-dir copy); the restore skips it too
   bool dry_run = false;  // plan and check for a rehearsal: nothing will be written, not even a run directory
   SnapshotKey key;
   std::string started_by = "drctl";

@@ -18,8 +18,8 @@ Outcome<PlanPreview> previewPlan(const PreviewRequest& request) {
   if (Status valid = validateRunId(request.run_id); !valid) {
     return Out::refused(refuse(RefusalKind::BadInput, valid.error().message));
   }
-  PlanningOutcome planned = planRun(request.inventory, request.snapshot, templateArgument(request.plan_template),
-                                    request.run_id, "");
+  PlanningOutcome planned = planRun({request.inventory, request.snapshot, templateArgument(request.plan_template),
+                                     request.run_id, "", request.skip_hash_check});
   if (!planned.run) return Out::refused(refuse(RefusalKind::BadInput, "nothing was planned", planned.problemLines()));
   Out out;
   out.notes = planned.warningLines();

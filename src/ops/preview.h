@@ -16,6 +16,7 @@ struct PreviewRequest {
   std::string run_id = "preview";
   std::string format = "text";  // text, json, dot, mermaid
   bool verbose = false;         // text: each step's check, undo and needs too
+  bool skip_hash_check = false;  // accept a snapshot without etcd's trailer
 };
 
 struct PlanPreview {

@@ -53,8 +53,9 @@ Outcome<PreparedSession> prepareResume(const ResumeRequest& request) {
   auto snapshot = prepareSnapshot(run.info.snapshot_path, request.key, place);
   std::vector<std::string> notes = std::move(snapshot.notes);
   if (!snapshot.ok()) return Out::refused(std::move(*snapshot.refusal), std::move(notes));
-  PlanningOutcome planned = planRun(run.info.inventory_path, snapshot.value->path.string(), run.info.plan_template,
-                                    id, run.info.options.token);
+  PlanningOutcome planned =
+      planRun({run.info.inventory_path, snapshot.value->path.string(), run.info.plan_template, id,
+               run.info.options.token, run.info.options.skip_hash_check});
   if (!planned.run) {
     return Out::refused(
         refuse(RefusalKind::BadInput, "the run's inputs no longer load; nothing was run", planned.problemLines()),

@@ -70,8 +70,10 @@ Outcome<UsableSnapshot> prepareSnapshot(const fs::path& snapshot, const Snapshot
                                            "--key-env VAR (exactly one)",
                                            snapshot.string())));
   }
-  auto loaded = key.key_file.empty() ? loadSnapshotKeyEnv(key.key_env) : loadSnapshotKeyFile(key.key_file);
-  if (!loaded) return Outcome<UsableSnapshot>::refused(refuse(RefusalKind::BadInput, loaded.error().message));
+  std::string warning;
+  auto loaded = key.key_file.empty() ? loadSnapshotKeyEnv(key.key_env) : loadSnapshotKeyFile(key.key_file, &warning);
+  if (!warning.empty()) out.notes.push_back("warning: " + warning);
+  if (!loaded) return Outcome<UsableSnapshot>::refused(refuse(RefusalKind::BadInput, loaded.error().message), out.notes);
   fs::path plaintext_path = place.file;
   if (!place.temp_dir_prefix.empty()) {
     auto temp = makePrivateTempDirectory(place.temp_dir_prefix);
@@ -83,7 +85,7 @@ Outcome<UsableSnapshot> prepareSnapshot(const fs::path& snapshot, const Snapshot
   ::unlink(plaintext_path.c_str());  // a copy left by a killed session of this same run
   PlaintextCopy copy(plaintext_path, !place.temp_dir_prefix.empty());
   if (Status s = decryptSnapshotFile(snapshot, plaintext_path, *loaded); !s) {
-    return Outcome<UsableSnapshot>::refused(refuse(RefusalKind::BadInput, s.error().message));
+    return Outcome<UsableSnapshot>::refused(refuse(RefusalKind::BadInput, s.error().message), out.notes);
   }
   out.notes.push_back(fmt::format("decrypted {} into {}", snapshot.string(), plaintext_path.string()));
   out.value = UsableSnapshot{plaintext_path, true, std::move(copy)};

@@ -22,6 +22,7 @@ const std::vector<VariableInfo>& templateVariables() {
         {"snapshot.sha256", "the snapshot's SHA-256, lowercase hex", false, any},
         {"snapshot.size", "the snapshot's size in bytes", false, any},
         {"snapshot.revision", "the snapshot's revision, 0 when unknown", false, any},
+        {"snapshot.etcd_version", "MAJOR.MINOR of the etcd that wrote the snapshot, empty when unknown", false, any},
         {"snapshot.min_free_bytes", "free bytes a member needs: 2 x the snapshot size + 1 GiB margin", false, any},
         {"tool.etcdctl", "the etcdctl binary on the hosts", false, any},
         {"tool.etcdutl", "the etcdutl binary on the hosts", false, any},

@@ -99,7 +99,8 @@ std::string inventoryDigest(const Inventory& inventory) {
   return hash.finishHex();
 }
 
-std::string restoreCommand(const Inventory& inventory, const EtcdMember& member, const Values& values) {
+std::string restoreCommand(const Inventory& inventory, const EtcdMember& member, const Values& values,
+                           bool skip_hash_check) {
   const auto& tooling = inventory.tooling;
   std::string command = tooling.restore_tool == RestoreTool::Etcdctl
                             ? "ETCDCTL_API=3 " + shellQuote(tooling.etcdctl) + " snapshot restore"
@@ -115,7 +116,23 @@ std::string restoreCommand(const Inventory& inventory, const EtcdMember& member,
   // kills it) leaves a dir that looks restored. The template renames it into place only once the restore succeeded.
   command += " \\\n    --data-dir " + values.at("member.restore_partial_dir").shell;
   if (tooling.bump_revision) command += std::string(" \\\n    --bump-revision ") + kBumpRevisionBy + " --mark-compacted";
+  // A trailerless db (a data-dir copy the operator vouched for): etcd's own check would refuse it.
+  if (skip_hash_check) command += std::string(" \\\n    ") + kSkipHashCheckFlag;
   return command;
+}
+
+// "3.4" of "3.4.23" or "3.4.0"; empty for anything that is not a version.
+std::string majorMinor(const std::string& version) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t start = i;
+    while (i < version.size() && i - start < 4 && version[i] >= '0' && version[i] <= '9') ++i;
+    return i > start;
+  };
+  if (!digits() || i >= version.size() || version[i] != '.') return "";
+  ++i;
+  if (!digits()) return "";
+  return version.substr(0, i);
 }
 
 std::string etcdctlTlsFlags(const TlsFiles& tls) {
@@ -217,6 +234,7 @@ class PlanBuilder {
     setValue(common_, "snapshot.sha256", snapshot_.sha256);
     setValue(common_, "snapshot.size", std::to_string(snapshot_.size));
     setValue(common_, "snapshot.revision", std::to_string(snapshot_.revision.value_or(0)));
+    setValue(common_, "snapshot.etcd_version", majorMinor(snapshot_.etcd_version.value_or("")));
     setValue(common_, "snapshot.min_free_bytes", std::to_string(2 * snapshot_.size + kFreeSpaceMargin));
     setValue(common_, "tool.etcdctl", inventory_.tooling.etcdctl);
     setValue(common_, "tool.etcdutl", inventory_.tooling.etcdutl);
@@ -254,7 +272,7 @@ class PlanBuilder {
     setValue(values, "member.old_data_dir", data_dir + ".before-" + options_.run_id);
     setValue(values, "member.snapshot_dir", snapshot_dir);
     setValue(values, "member.snapshot_path", snapshot_dir + "/snapshot.db");
-    setCommand(values, "member.restore_command", restoreCommand(inventory_, member, values));
+    setCommand(values, "member.restore_command", restoreCommand(inventory_, member, values, !snapshot_.has_trailer));
     auto service = buildServiceCommands(member.service, "member " + member.name);
     if (!service) {
       error(member.where.file.empty() ? inventoryWhere() : member.where, service.error().message);

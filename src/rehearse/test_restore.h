@@ -34,7 +34,7 @@ struct TestRestoreResult {
 
   // Added for drd's reports and for tests:
   std::optional<std::int64_t> served_keys;  // live keys the restored etcd serves (a linearizable count-only Range)
-  std::string expected_source;              // "sidecar", or "etcdctl" when the file has no sidecar
+  std::string expected_source;              // "file": read natively from the snapshot (a disagreeing sidecar refuses it)
   std::filesystem::path work_dir;           // the throwaway dir (removed before testRestore returns)
 };
 

@@ -5,6 +5,8 @@
 // resume (and --force proceeding), rollback restoring the tree.
 #include <catch2/catch.hpp>
 
+#include "fixtures/tiny_snapshot.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -48,8 +50,7 @@ struct Sandbox {
     root = fs::temp_directory_path() / ("dr-apply-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
     fs::remove_all(root);
     fs::create_directories(root / "m1");
-    std::string snapshot(4096, 'x');
-    writeText(root / "snap.db", snapshot);
+    dr::test::writeTinySnapshot(root / "snap.db");
     writeInventory("touch");
   }
   ~Sandbox() { fs::remove_all(root); }

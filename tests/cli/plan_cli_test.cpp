@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "fixtures/tiny_snapshot.h"
 #include "core/sha256.h"
 #include "core/shell.h"
 #include "fixtures/temp_dir.h"
@@ -43,13 +44,10 @@ Output drctl(const TempDir& dir, const std::string& args) {
   return Output{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
 
-// 4 KiB of fixed bytes with etcd's trailer.
+// A small valid snapshot with etcd's trailer, at revision 12.
 fs::path goodSnapshot(const TempDir& dir) {
-  std::string body(8 * 512, 'x');
-  Sha256 hash;
-  hash.update(std::string_view(body));
   const auto path = dir.path / "snapshot.db";
-  std::ofstream(path, std::ios::binary) << body << hash.finishRaw();
+  dr::test::writeTinySnapshot(path, dr::test::tinyWith(12));
   return path;
 }
 
@@ -138,6 +136,35 @@ TEST_CASE("drctl plan: a missing, empty or corrupt snapshot exits 2 with the pat
   const auto corrupt = drctl(dir, "plan -i " + kInventory + " -s " + (dir.path / "corrupt.db").string());
   CHECK(corrupt.exit_code == 2);
   CHECK_THAT(corrupt.err, Catch::Contains("corrupt.db") && Catch::Contains("trailer"));
+
+  // What etcd would refuse at the restore step is refused here, before any host is touched.
+  std::ofstream(dir.path / "notes.txt") << "not a snapshot\n";
+  const auto text = drctl(dir, "plan -i " + kInventory + " -s " + (dir.path / "notes.txt").string());
+  CHECK(text.exit_code == 2);
+  CHECK_THAT(text.err, Catch::Contains("no etcd integrity trailer"));
+  std::ofstream(dir.path / "plus1.db", std::ios::binary) << slurp(goodSnapshot(dir)) << "x";
+  const auto appended = drctl(dir, "plan -i " + kInventory + " -s " + (dir.path / "plus1.db").string());
+  CHECK(appended.exit_code == 2);
+  CHECK_THAT(appended.err, Catch::Contains("plus1.db") && Catch::Contains("no etcd integrity trailer"));
+}
+
+TEST_CASE("drctl plan reads the snapshot's revision from the file, so verify-etcd checks it", "[cli][plan]") {
+  TempDir dir;
+  const auto json = drctl(dir, "plan -i " + kInventory + " -s " + goodSnapshot(dir).string() + " -o json");
+  REQUIRE(json.exit_code == 0);
+  CHECK_THAT(json.out, Catch::Contains("--min-revision 12"));
+  CHECK_THAT(json.out, !Catch::Contains("--min-revision 0"));
+  CHECK_THAT(json.err, !Catch::Contains("revision is unknown"));
+  CHECK_THAT(json.out, !Catch::Contains("--skip-hash-check"));
+  // A trailerless db only on the operator's word, and then the restore skips etcd's check consistently.
+  dr::test::writeTinySnapshot(dir.path / "member-db", dr::test::tinyWith(5, false));
+  const auto refused = drctl(dir, "plan -i " + kInventory + " -s " + (dir.path / "member-db").string());
+  CHECK(refused.exit_code == 2);
+  const auto vouched =
+      drctl(dir, "plan -i " + kInventory + " -s " + (dir.path / "member-db").string() + " --skip-hash-check -o json");
+  REQUIRE(vouched.exit_code == 0);
+  CHECK_THAT(vouched.out, Catch::Contains("--skip-hash-check"));
+  CHECK_THAT(vouched.out, Catch::Contains("--min-revision 5"));
 }
 
 TEST_CASE("drctl plan: an unknown template or output format exits 2", "[cli][plan]") {

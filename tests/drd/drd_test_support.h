@@ -17,6 +17,7 @@
 
 #include "drd.grpc.pb.h"
 #include "fixtures/temp_dir.h"
+#include "fixtures/tiny_snapshot.h"
 
 namespace dr::test {
 
@@ -42,7 +43,7 @@ inline void writeText(const std::filesystem::path& path, const std::string& text
 class RunSandbox {
  public:
   RunSandbox() : dir_("dr-drd") {
-    writeText(root() / "snap.db", std::string(4096, 'x'));
+    writeTinySnapshot(root() / "snap.db");
     std::filesystem::create_directories(state());
   }
   const std::filesystem::path& root() const { return dir_.path; }

@@ -40,7 +40,7 @@ TEST_CASE("save takes a snapshot from a follower, byte-compatible with etcdctl, 
   for (const auto& e : report.endpoints) {
     if (e.member == saved->member) CHECK_FALSE(e.status->isLeader());  // a follower was chosen
   }
-  CHECK(saved->revision_source == "etcdctl");
+  CHECK(saved->revision_source == "file");
   CHECK(saved->revision >= 51);
   CHECK(saved->key_count.has_value());
 
@@ -52,13 +52,22 @@ TEST_CASE("save takes a snapshot from a follower, byte-compatible with etcdctl, 
   const std::uint64_t their_size = fs::file_size(theirs);
   CHECK(their_size % 512 == 32);
   for (const auto& file : {ours, theirs}) {
-    auto info = inspectSnapshot(file, InspectOptions{"/usr/bin/etcdctl"});
+    auto info = inspectSnapshot(file);
     REQUIRE(info.ok());
     CHECK(info->has_trailer);
     CHECK(info->revision == saved->revision);
+    CHECK(info->etcd_version.has_value());
+    // The native reading says what etcdctl says, to the hash.
     const auto status = test::runProgram({"/usr/bin/etcdctl", "snapshot", "status", file.string(), "-w", "json"},
                                          {"ETCDCTL_API=3"});
-    CHECK(status.exit_code == 0);
+    REQUIRE(status.exit_code == 0);
+    const auto theirs_json = nlohmann::json::parse(status.output);
+    auto db = readSnapshotDb(file, true);
+    REQUIRE(db.ok());
+    CHECK(db->revision == theirs_json["revision"].get<std::int64_t>());
+    CHECK(db->total_keys == theirs_json["totalKey"].get<std::int64_t>());
+    CHECK(db->hash == theirs_json["hash"].get<std::uint32_t>());
+    CHECK(info->key_count == db->total_keys);
   }
   // The sidecars: sha256sum's format, and the JSON the planner reads.
   const auto check = test::runProgram({"/bin/sh", "-c", "cd " + cluster.dir().string() + " && sha256sum -c ours.db.sha256"});
@@ -71,7 +80,8 @@ TEST_CASE("save takes a snapshot from a follower, byte-compatible with etcdctl, 
   CHECK(json["cluster_id"].get<std::string>().size() > 0);
   auto info = inspectSnapshot(ours);
   REQUIRE(info.ok());
-  CHECK(info->metadata_source == "sidecar");
+  CHECK(info->metadata_source == "file");
+  CHECK(info->etcd_version == saved->etcd_version);
   CHECK(info->sha256 == saved->sha256);
 
   SECTION("one flipped byte anywhere is refused") {
@@ -89,17 +99,21 @@ TEST_CASE("save takes a snapshot from a follower, byte-compatible with etcdctl, 
     fs::copy_file(theirs, cut);
     fs::resize_file(cut, their_size - 512);  // still size % 512 == 32: the trailer check catches it
     CHECK_FALSE(inspectSnapshot(cut).ok());
-    fs::resize_file(ours, saved->size - 100);  // no trailer shape any more: FILE.sha256 catches it
+    fs::resize_file(ours, saved->size - 100);  // no trailer shape any more: refused for that
     auto refused = inspectSnapshot(ours);
     REQUIRE_FALSE(refused.ok());
-    CHECK_THAT(refused.error().message, Catch::Contains("does not match"));
+    CHECK_THAT(refused.error().message, Catch::Contains("no etcd integrity trailer"));
   }
-  SECTION("a db without the trailer is accepted with a warning") {
+  SECTION("a db without the trailer is refused, and accepted with a warning on the operator's word") {
     const fs::path bare = cluster.dir() / "bare.db";
     fs::copy_file(theirs, bare);
     fs::resize_file(bare, their_size - 32);
-    auto accepted = inspectSnapshot(bare);
+    CHECK_FALSE(inspectSnapshot(bare).ok());
+    InspectOptions allow;
+    allow.allow_no_trailer = true;
+    auto accepted = inspectSnapshot(bare, allow);
     REQUIRE(accepted.ok());
+    CHECK(accepted->revision == saved->revision);
     CHECK_FALSE(accepted->has_trailer);
     CHECK_THAT(accepted->warning, Catch::Contains("no etcd integrity trailer"));
   }

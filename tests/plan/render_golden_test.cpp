@@ -9,6 +9,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "fixtures/tiny_snapshot.h"
 #include "core/sha256.h"
 #include "etcd/snapshot_file.h"
 #include "inventory/inventory_loader.h"
@@ -22,15 +23,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fixed 16 KiB body followed by etcd's trailer (the SHA-256 of the body), as `etcdctl snapshot save` writes it:
+// A fixed tiny snapshot (fixtures/tiny_snapshot.h) with etcd's trailer, as `etcdctl snapshot save` writes it:
 // the same bytes, hence the same hash, on every machine.
 SnapshotInfo fixedSnapshot() {
-  std::string body(32 * 512, '\0');
-  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>((i * 31 + 7) % 251);
-  Sha256 hash;
-  hash.update(std::string_view(body));
   const fs::path path = fs::temp_directory_path() / ("dr-golden-snapshot-" + std::to_string(::getpid()) + ".db");
-  std::ofstream(path, std::ios::binary) << body << hash.finishRaw();
+  test::writeTinySnapshot(path, test::tinyWith(12));
   auto info = inspectSnapshot(path);
   fs::remove(path);
   REQUIRE(info.ok());

@@ -117,7 +117,7 @@ TEST_CASE("test-restore: a real snapshot restores and matches its sidecar", "[re
   CHECK(result.message.rfind("restorable: revision " + std::to_string(saved.revision), 0) == 0);
   CHECK(result.snapshot == snapshot);
   CHECK(result.sha256 == saved.sha256);
-  CHECK(result.expected_source == "sidecar");
+  CHECK(result.expected_source == "file");
   CHECK(result.expected_revision == saved.revision);
   CHECK(result.restored_revision == saved.revision);
   CHECK(result.expected_keys == saved.key_count);
@@ -174,11 +174,10 @@ TEST_CASE("test-restore: a sidecar that says another key count fails", "[restore
   editSidecar(snapshot, "key_count", *saved.key_count + 7);
   const TestRestoreResult result = restore(snapshot);
   CHECK_FALSE(result.ok);
-  CHECK(result.message == fmt::format("key count mismatch: the restored database holds {} keys (etcdctl snapshot "
-                                      "status), the sidecar says {}",
-                                      *saved.key_count, *saved.key_count + 7));
-  CHECK(result.restored_keys == saved.key_count);
-  CHECK(result.expected_keys == *saved.key_count + 7);
+  // Refused before anything is restored: the file and its sidecar disagree.
+  CHECK(result.message.rfind("the snapshot is damaged: ", 0) == 0);
+  CHECK_THAT(result.message, Catch::Contains(fmt::format("the file holds {} keys but its sidecar", *saved.key_count)));
+  CHECK_THAT(result.message, Catch::Contains(fmt::format("says {}", *saved.key_count + 7)));
 }
 
 TEST_CASE("test-restore: a sidecar that says another revision fails", "[restore][real]") {
@@ -188,8 +187,9 @@ TEST_CASE("test-restore: a sidecar that says another revision fails", "[restore]
   editSidecar(snapshot, "revision", saved.revision + 100);
   const TestRestoreResult result = restore(snapshot);
   CHECK_FALSE(result.ok);
-  CHECK(result.message == fmt::format("revision mismatch: the restored etcd is at revision {}, the sidecar says {}",
-                                      saved.revision, saved.revision + 100));
+  CHECK(result.message.rfind("the snapshot is damaged: ", 0) == 0);
+  CHECK_THAT(result.message, Catch::Contains(fmt::format("the file's revision is {} but its sidecar", saved.revision)));
+  CHECK_THAT(result.message, Catch::Contains(fmt::format("says {}", saved.revision + 100)));
 }
 
 TEST_CASE("test-restore: without a sidecar the file's own figures are the expectation", "[restore][real]") {
@@ -198,8 +198,8 @@ TEST_CASE("test-restore: without a sidecar the file's own figures are the expect
   const TestRestoreResult result = restore(snapshot);
   INFO(result.message);
   CHECK(result.ok);
-  CHECK(result.expected_source == "etcdctl");
-  CHECK(result.message.find("the file (no sidecar; read by etcdctl) says") != std::string::npos);
+  CHECK(result.expected_source == "file");
+  CHECK(result.message.find("as the snapshot file says") != std::string::npos);
   CHECK(result.restored_revision == backup().saved.revision);
   CHECK(result.served_keys == kLiveKeys);
 }
@@ -210,7 +210,8 @@ TEST_CASE("test-restore: a file that is not an etcd database fails", "[restore]"
   std::ofstream(snapshot) << std::string(4000, 'g');
   const TestRestoreResult result = restore(snapshot);
   CHECK_FALSE(result.ok);
-  CHECK(result.message.rfind("not an etcd database: ", 0) == 0);
+  CHECK(result.message.rfind("the snapshot is damaged: ", 0) == 0);
+  CHECK_THAT(result.message, Catch::Contains("no etcd integrity trailer"));
 }
 
 TEST_CASE("test-restore: no such file is an error, not a failed restore", "[restore]") {

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "fixtures/tiny_snapshot.h"
 #include "etcd/snapshot_file.h"
 #include "fixtures/temp_dir.h"
 #include "inventory/inventory_loader.h"
@@ -47,7 +48,7 @@ struct SimPlan {
     inventory_path = dir.path / "inventory.yaml";
     snapshot_path = dir.path / "snapshot.db";
     std::ofstream(inventory_path) << membersInventory(members);
-    std::ofstream(snapshot_path) << std::string(4096, 's');
+    test::writeTinySnapshot(snapshot_path);
     auto inventory = loadInventory(inventory_path.string());
     REQUIRE(inventory.inventory);
     auto snapshot = inspectSnapshot(snapshot_path);
