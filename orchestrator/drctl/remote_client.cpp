@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "drd.grpc.pb.h"
 #include "drd/answers.h"
+#include "etcd/certificates.h"
 #include "ops/apply.h"
 #include "plan/plan_json.h"
 #include "cli_support.h"
@@ -28,12 +29,6 @@ namespace {
 
 namespace v1 = dr::drd::v1;
 
-std::string readFileText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A stub for drd at --server. TCP is always TLS with this client's certificate: drd refuses anything else.
 std::unique_ptr<v1::Drd::Stub> connect(const char* who) {
@@ -52,13 +47,18 @@ std::unique_ptr<v1::Drd::Stub> connect(const char* who) {
       return nullptr;
     }
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = readFileText(o.tls_ca);
-    ssl.pem_cert_chain = readFileText(o.tls_cert);
-    ssl.pem_private_key = readFileText(o.tls_key);
-    if (ssl.pem_root_certs.empty() || ssl.pem_cert_chain.empty() || ssl.pem_private_key.empty()) {
-      std::fprintf(stderr, "%s: cannot read the TLS files (--tls-ca, --tls-cert, --tls-key)\n", who);
-      return nullptr;
+    auto ca = readPemFile(o.tls_ca, "--tls-ca");
+    auto cert = readPemFile(o.tls_cert, "--tls-cert");
+    auto key = readPemFile(o.tls_key, "--tls-key");
+    for (const auto* read : {&ca, &cert, &key}) {
+      if (!*read) {
+        std::fprintf(stderr, "%s: %s\n", who, read->error().message.c_str());
+        return nullptr;
+      }
     }
+    ssl.pem_root_certs = *ca;
+    ssl.pem_cert_chain = *cert;
+    ssl.pem_private_key = *key;
     credentials = grpc::SslCredentials(ssl);
     target = o.server.substr(6);
   } else {

@@ -1,6 +1,8 @@
 // The drd gRPC server and the Drd service's handlers (see drd_server.h).
 #include "drd/drd_server.h"
 
+#include "etcd/certificates.h"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,15 +15,6 @@
 namespace dr::drd {
 
 namespace {
-
-Result<std::string> readPem(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("cannot read the {} {}", what, path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().find("-----BEGIN") == std::string::npos) return fail("{} {} is not a PEM file", what, path);
-  return text.str();
-}
 
 // Whether something accepts connections on the unix socket at `path`.
 bool socketAnswers(const std::filesystem::path& path) {
@@ -94,9 +87,9 @@ Result<std::unique_ptr<DrdServer>> DrdServer::start(const ListenOptions& options
   if (!target) return target.error();
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (target->tcp) {
-    auto ca = readPem(options.tls_ca, "CA certificate");
-    auto cert = readPem(options.tls_cert, "server certificate");
-    auto key = readPem(options.tls_key, "server key");
+    auto ca = readPemFile(options.tls_ca, "CA certificate");
+    auto cert = readPemFile(options.tls_cert, "server certificate");
+    auto key = readPemFile(options.tls_key, "server key");
     for (const auto* r : {&ca, &cert, &key}) {
       if (!*r) return r->error();
     }

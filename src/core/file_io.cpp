@@ -49,10 +49,7 @@ int UniqueFd::release() {
 
 Result<UniqueFd> openRegularFile(const std::filesystem::path& path, std::string_view what) {
   const int raw = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (raw < 0) {
-    if (errno == ENOENT) return fail("{}: {} not found", path.string(), what);
-    return fail("{}: cannot open the {}: {}", path.string(), what, std::strerror(errno));
-  }
+  if (raw < 0) return fail("{}: cannot open the {}: {}", path.string(), what, std::strerror(errno));
   UniqueFd fd(raw);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return fail("{}: cannot stat the {}: {}", path.string(), what, std::strerror(errno));
@@ -65,6 +62,11 @@ Result<UniqueFd> openRegularFile(const std::filesystem::path& path, std::string_
   // Most files here are read once front to back: tell the kernel to read ahead.
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   return fd;
+}
+
+std::string messageWithoutPath(const Error& error, const std::filesystem::path& path) {
+  const std::string prefix = path.string() + ": ";
+  return error.message.starts_with(prefix) ? error.message.substr(prefix.size()) : error.message;
 }
 
 Result<std::uint64_t> fileSize(int fd, const std::filesystem::path& path) {

@@ -46,6 +46,8 @@ inline constexpr std::uint64_t kMaxRunFileBytes = 256u << 20;     // run.json, p
 Result<UniqueFd> openRegularFile(const std::filesystem::path& path, std::string_view what);
 // The whole of a regular file, refused when it is larger than `max_bytes` (checked before and while reading).
 Result<std::string> readRegularFile(const std::filesystem::path& path, std::uint64_t max_bytes, std::string_view what);
+// An error of the functions above without its leading "PATH: ", for a diagnostic that names the file itself.
+std::string messageWithoutPath(const Error& error, const std::filesystem::path& path);
 // The size of an open file.
 Result<std::uint64_t> fileSize(int fd, const std::filesystem::path& path);
 // Reads up to `size` bytes, retrying short reads until EOF; returns how many were read.

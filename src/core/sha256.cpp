@@ -1,5 +1,7 @@
 #include "core/sha256.h"
 
+#include "core/file_io.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -45,20 +47,18 @@ std::string sha256Hex(std::string_view data) {
 }
 
 Result<std::string> sha256FileHex(const std::filesystem::path& path, std::uint64_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("{}: cannot open: {}", path.string(), std::strerror(errno));
+  auto fd = openRegularFile(path, "file");
+  if (!fd) return fd.error();
   Sha256 hasher;
   std::vector<char> buffer(1 << 20);
   std::uint64_t remaining = limit;
-  while (remaining > 0 && in) {
-    const auto want = static_cast<std::streamsize>(std::min<std::uint64_t>(buffer.size(), remaining));
-    in.read(buffer.data(), want);
-    const auto got = in.gcount();
-    if (got <= 0) break;
-    hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
-    remaining -= static_cast<std::uint64_t>(got);
+  while (remaining > 0) {
+    auto got = readFull(fd->get(), buffer.data(), std::min<std::uint64_t>(buffer.size(), remaining), path);
+    if (!got) return got.error();
+    if (*got == 0) break;
+    hasher.update(std::string_view(buffer.data(), *got));
+    remaining -= *got;
   }
-  if (in.bad()) return fail("{}: read error: {}", path.string(), std::strerror(errno));
   return hasher.finishHex();
 }
 

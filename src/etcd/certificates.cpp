@@ -1,6 +1,10 @@
 // Certificate validity checks with OpenSSL's X509 API. See certificates.h.
 #include "etcd/certificates.h"
 
+#include <openssl/crypto.h>
+
+#include "core/file_io.h"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -52,14 +56,24 @@ long long secondsUntil(const ASN1_TIME* time, std::time_t now) {
   return static_cast<long long>(days) * 86400 + seconds;
 }
 
+// A memory BIO over a PEM file's text (read as any other input: regular files only, bounded).
+std::unique_ptr<BIO, BioFree> pemBio(const std::string& path, const std::string& what, std::string& text,
+                                     std::string& error) {
+  auto read = readPemFile(path, what);
+  if (!read) {
+    error = messageWithoutPath(read.error(), path);
+    return nullptr;
+  }
+  text = std::move(read).value();
+  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
 // Reads every certificate in a PEM file; an error message when there is none or the file cannot be read.
 std::vector<X509Ptr> readCertificates(const std::string& path, std::string& error) {
   std::vector<X509Ptr> certs;
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "r"));
-  if (!bio) {
-    error = "cannot read the file";
-    return certs;
-  }
+  std::string text;
+  auto bio = pemBio(path, "file", text, error);
+  if (!bio) return certs;
   while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) certs.emplace_back(cert);
   ERR_clear_error();  // the loop ends on "no start line": expected, not an error
   if (certs.empty()) error = "no PEM certificate in the file";
@@ -97,6 +111,13 @@ void checkFile(const std::string& what, const std::string& path, std::time_t now
 
 }  // namespace
 
+Result<std::string> readPemFile(const std::string& path, std::string_view what) {
+  auto text = readRegularFile(path, kMaxConfigFileBytes, fmt::format("{} file", what));
+  if (!text) return text.error();
+  if (text->find("-----BEGIN") == std::string::npos) return fail("{} {} is not a PEM file", what, path);
+  return text;
+}
+
 CertificateReport checkCertificates(const TlsFiles& tls, std::chrono::system_clock::time_point now,
                                     std::chrono::days warn_within) {
   CertificateReport report;
@@ -105,9 +126,11 @@ CertificateReport checkCertificates(const TlsFiles& tls, std::chrono::system_clo
   X509Ptr client;
   if (!tls.cert.empty()) checkFile("TLS certificate", tls.cert, now_t, warn_within, report, &client);
   if (!tls.key.empty()) {
-    std::unique_ptr<BIO, BioFree> bio(BIO_new_file(tls.key.c_str(), "r"));
+    std::string text, error;
+    auto bio = pemBio(tls.key, "TLS key", text, error);
     std::unique_ptr<EVP_PKEY, KeyFree> key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
                                                 : nullptr);
+    OPENSSL_cleanse(text.data(), text.size());
     ERR_clear_error();
     if (!key) {
       report.errors.push_back(fmt::format("TLS key {}: cannot read a PEM private key (unreadable, encrypted or not a key)",

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"
 #include "inventory/inventory.h"
 
 namespace dr {
@@ -18,6 +19,10 @@ struct CertificateReport {
 };
 
 inline constexpr std::chrono::days kCertificateWarnWithin{30};
+
+// A PEM file's text (CA, certificate or key): a regular file of bounded size holding a "-----BEGIN" block. `what`
+// names it in the error ("TLS CA", "server key"). The one reader of TLS files for etcd's client, drd and drctl.
+Result<std::string> readPemFile(const std::string& path, std::string_view what);
 
 // Checks every certificate in each PEM file (a bundle may hold several). No TLS configured: an empty report.
 CertificateReport checkCertificates(const TlsFiles& tls,

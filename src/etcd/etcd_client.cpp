@@ -2,6 +2,8 @@
 // of protobuf messages and gRPC statuses into our plain structs and Errors.
 #include "etcd/etcd_client.h"
 
+#include "etcd/certificates.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <grpc/support/log.h>
@@ -15,14 +17,6 @@
 namespace dr {
 
 namespace {
-
-Result<std::string> readPem(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("{} {}: cannot read", what, path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 ResponseInfo toInfo(const etcdserverpb::ResponseHeader& header) {
   return ResponseInfo{header.cluster_id(), header.member_id(), header.revision(), header.raft_term()};
@@ -105,7 +99,7 @@ Result<EtcdClient> EtcdClient::open(const std::string& client_url, const ClientO
   if (client_url.starts_with("https://")) {
     grpc::SslCredentialsOptions ssl;
     if (!options.tls.ca.empty()) {
-      auto ca = readPem(options.tls.ca, "TLS CA");
+      auto ca = readPemFile(options.tls.ca, "TLS CA");
       if (!ca) return ca.error();
       ssl.pem_root_certs = std::move(*ca);
     }
@@ -113,9 +107,9 @@ Result<EtcdClient> EtcdClient::open(const std::string& client_url, const ClientO
       if (options.tls.cert.empty() || options.tls.key.empty()) {
         return fail("{}: a TLS client certificate needs both cert and key", client_url);
       }
-      auto cert = readPem(options.tls.cert, "TLS certificate");
+      auto cert = readPemFile(options.tls.cert, "TLS certificate");
       if (!cert) return cert.error();
-      auto key = readPem(options.tls.key, "TLS key");
+      auto key = readPemFile(options.tls.key, "TLS key");
       if (!key) return key.error();
       ssl.pem_cert_chain = std::move(*cert);
       ssl.pem_private_key = std::move(*key);

@@ -7,6 +7,9 @@
 // With a StepScheduler (the simulator) there are no slot threads: the caller's thread runs one step at a time.
 #include "exec/executor.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
@@ -508,7 +511,12 @@ AttemptOutcome Executor::Impl::attemptOnce(HostRuntime& host, Slot& slot, const 
   FilePtr log;
   if (env.step_log_path) {
     const auto path = env.step_log_path(step.id);
-    log.reset(std::fopen(path.c_str(), "ae"));
+    // Owner-only, appended across attempts, never through a link someone put in the logs dir.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      log.reset(::fdopen(fd, "a"));
+      if (!log) ::close(fd);
+    }
     if (log) std::fprintf(log.get(), "--- %s attempt %d on %s ---\n", step.id.c_str(), attempt, step.host.c_str());
   }
   auto finishOutcome = [&] {

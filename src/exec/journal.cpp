@@ -1,6 +1,8 @@
 // The journal's framing, its reader and its writer (format: journal.h and docs/journal-format.md).
 #include "exec/journal.h"
 
+#include "core/file_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -248,12 +250,9 @@ Result<JournalContents> parseJournal(std::string_view bytes, std::string_view so
 }
 
 Result<JournalContents> readJournal(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("{}: cannot open journal: {}", path.string(), errnoText());
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return fail("{}: cannot read journal", path.string());
-  return parseJournal(buffer.str(), path.string());
+  auto bytes = readRegularFile(path, kMaxRunFileBytes, "journal");
+  if (!bytes) return bytes.error();
+  return parseJournal(*bytes, path.string());
 }
 
 struct JournalWriter::Impl {
@@ -277,7 +276,7 @@ JournalWriter& JournalWriter::operator=(JournalWriter&&) noexcept = default;
 JournalWriter::~JournalWriter() = default;
 
 Result<JournalWriter> JournalWriter::create(const std::filesystem::path& path, JournalOptions options) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return fail("{}: journal exists already; a run's journal is created once", path.string());
     return fail("{}: cannot create journal: {}", path.string(), errnoText());

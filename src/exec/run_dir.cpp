@@ -15,6 +15,7 @@
 #include <random>
 #include <sstream>
 
+#include "core/file_io.h"
 #include "core/sha256.h"
 
 namespace dr {
@@ -27,16 +28,6 @@ constexpr std::size_t kMaxStepFileName = 200;
 
 std::string errnoText(int err) {
   return std::strerror(err);
-}
-
-Status fsyncDirectory(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail("{}: cannot open directory to sync it: {}", dir.string(), errnoText(errno));
-  int rc = ::fsync(fd);
-  int saved = errno;
-  ::close(fd);
-  if (rc != 0) return fail("{}: fsync of directory failed: {}", dir.string(), errnoText(saved));
-  return {};
 }
 
 // Relative names inside the run directory only: no absolute paths, no "..", no empty components.
@@ -152,16 +143,19 @@ RunDirectory::RunDirectory(fs::path path, std::string run_id) : path_(std::move(
 Result<RunDirectory> RunDirectory::create(const fs::path& runs_root, const std::string& run_id) {
   if (auto valid = validateRunId(run_id); !valid) return valid.error();
   std::error_code ec;
-  fs::create_directories(runs_root, ec);
+  if (!fs::exists(runs_root, ec)) {
+    fs::create_directories(runs_root, ec);
+    if (!ec) ::chmod(runs_root.c_str(), 0700);  // made here: owner-only, like everything in it
+  }
   if (ec) return fail("{}: cannot create the runs directory: {}", runs_root.string(), ec.message());
   fs::path dir = runs_root / run_id;
   // mkdir, not create_directories: its EEXIST is what makes two runs with one id impossible.
-  if (::mkdir(dir.c_str(), 0755) != 0) {
+  if (::mkdir(dir.c_str(), 0700) != 0) {
     if (errno == EEXIST) return fail("{}: run {} exists already", dir.string(), run_id);
     return fail("{}: cannot create the run directory: {}", dir.string(), errnoText(errno));
   }
   for (const char* sub : {"logs", "report"}) {
-    if (::mkdir((dir / sub).c_str(), 0755) != 0) {
+    if (::mkdir((dir / sub).c_str(), 0700) != 0) {
       return fail("{}: cannot create: {}", (dir / sub).string(), errnoText(errno));
     }
   }
@@ -202,48 +196,13 @@ fs::path RunDirectory::reportDir() const {
 
 Status RunDirectory::writeFileAtomically(std::string_view name, std::string_view contents) {
   if (auto valid = validateRelativeName(name); !valid) return fail("{}: {}", path_.string(), valid.error().message);
-  fs::path target = path_ / std::string(name);
-  fs::path dir = target.parent_path();
-  // A dot-name in the same directory: rename() is atomic only within one file system.
-  fs::path temp = dir / fmt::format(".{}.tmp.{}.{}", target.filename().string(), ::getpid(), randomHex(8));
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return fail("{}: cannot create a temp file: {}", temp.string(), errnoText(errno));
-  auto cleanup = [&](std::string why) -> Status {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    return fail("{}: cannot write: {}", target.string(), why);
-  };
-  std::size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return cleanup(errnoText(errno));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) return cleanup("fsync: " + errnoText(errno));
-  if (::close(fd) != 0) {
-    ::unlink(temp.c_str());
-    return fail("{}: cannot write: close: {}", target.string(), errnoText(errno));
-  }
-  if (::rename(temp.c_str(), target.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(temp.c_str());
-    return fail("{}: cannot rename into place: {}", target.string(), errnoText(saved));
-  }
-  return fsyncDirectory(dir);
+  // Owner-only: plans, journals, logs and reports name every host and command of a cluster.
+  return dr::writeFileAtomically(path_ / std::string(name), contents, 0600);
 }
 
 Result<std::string> RunDirectory::readFile(std::string_view name) const {
   if (auto valid = validateRelativeName(name); !valid) return fail("{}: {}", path_.string(), valid.error().message);
-  fs::path target = path_ / std::string(name);
-  std::ifstream in(target, std::ios::binary);
-  if (!in) return fail("{}: cannot read: {}", target.string(), errnoText(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return fail("{}: read error", target.string());
-  return buffer.str();
+  return readRegularFile(path_ / std::string(name), kMaxRunFileBytes, std::string(name));
 }
 
 Status RunDirectory::writeRunInfo(const RunInfo& info) {
@@ -285,8 +244,9 @@ Result<std::vector<std::string>> listRuns(const fs::path& runs_root) {
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) return fail("{}: cannot list runs: {}", runs_root.string(), ec.message());
     std::string name = it->path().filename().string();
-    // locks/ lives beside the runs; it is not one. A run is a directory with a valid id.
-    if (name == "locks" || !it->is_directory(ec) || !validateRunId(name)) continue;
+    // locks/ lives beside the runs, and decrypted/ held plaintext copies before they moved to .plaintext/: neither is
+    // a run. A run is a directory with a valid id (never starting with '.').
+    if (name == "locks" || name == "decrypted" || !it->is_directory(ec) || !validateRunId(name)) continue;
     runs.push_back(std::move(name));
   }
   std::sort(runs.begin(), runs.end());

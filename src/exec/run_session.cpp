@@ -173,6 +173,10 @@ RunOpening openRunDirectory(const std::filesystem::path& runs_root, const std::s
     out.error = "the journal is damaged, so the run's state cannot be trusted: " + journal.error().message;
     return out;
   }
+  if (Status sessions = checkJournalSessions(journal->records, run_id); !sessions) {
+    out.error = fmt::format("{}: {}", dir->journalPath().string(), sessions.error().message);
+    return out;
+  }
   out.run = OpenedRun{std::move(dir).value(), std::move(info).value(), std::move(plan).value(), {},
                       std::move(journal->records), journal->torn_tail, journal->tail_note};
   out.run->summary = summarizeJournal(out.run->records, &out.run->plan);

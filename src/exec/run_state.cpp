@@ -51,6 +51,33 @@ bool JournalSummary::rollbackStarted() const {
          std::any_of(steps.begin(), steps.end(), [](const StepHistory& s) { return s.undo != UndoRecordState::None; });
 }
 
+Status checkJournalSessions(const std::vector<JournalRecord>& records, std::string_view run_id) {
+  if (records.empty()) {
+    return fail("the journal is empty: the run never recorded its start (or the file was cut to nothing); there is "
+                "nothing to resume from");
+  }
+  if (records.front().type != RecordType::RunStarted) {
+    return fail("record 1 is {}, not RunStarted: this journal does not start a run", recordTypeName(records.front().type));
+  }
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const JournalRecord& r = records[i];
+    if (r.type != RecordType::RunStarted) continue;
+    if (!r.run_id.empty() && r.run_id != run_id) {
+      return fail("record {} starts a session of run {}, but this is run {}: two runs wrote one journal", i + 1,
+                  r.run_id, run_id);
+    }
+    // Journals written before the mode was recorded have none on their first record.
+    const bool apply = r.mode == "apply" || (i == 0 && r.mode.empty());
+    if (i == 0 && !apply) {
+      return fail("record 1 starts a '{}' session, but a run's journal starts with its apply", r.mode);
+    }
+    if (i > 0 && (r.mode == "apply" || r.mode.empty())) {
+      return fail("record {} is a second RunStarted of an apply: two applies wrote one journal", i + 1);
+    }
+  }
+  return {};
+}
+
 JournalSummary summarizeJournal(const std::vector<JournalRecord>& records, const Plan* plan) {
   JournalSummary summary;
   std::map<std::string, std::size_t> index;

@@ -55,6 +55,11 @@ struct JournalSummary {
   bool rollbackStarted() const;
 };
 
+// A journal must be one run's: its first record RunStarted (mode apply) for `run_id`, and every later RunStarted a
+// resume or rollback of that same run. An empty journal, one that does not start a run, a second apply, or a session
+// of another run is refused with the record's number: resuming from it would redo or skip steps blindly.
+Status checkJournalSessions(const std::vector<JournalRecord>& records, std::string_view run_id);
+
 // `plan` may be null (status of a run whose plan.json is unreadable): steps then appear in journal order.
 JournalSummary summarizeJournal(const std::vector<JournalRecord>& records, const Plan* plan);
 

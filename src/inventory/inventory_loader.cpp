@@ -2,6 +2,8 @@
 // collected, located and reported at once; the Inventory is returned only when there are no errors.
 #include "inventory/inventory_loader.h"
 
+#include "core/file_io.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -327,25 +329,6 @@ class InventoryParser {
   UniqueValues api_hosts_{sink_, "API server host"};
 };
 
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
-
-Result<std::string> readWholeFile(const std::filesystem::path& path) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) return fail("cannot open: {}", std::strerror(errno));
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    const std::size_t got = std::fread(buffer, 1, sizeof buffer, file.get());
-    text.append(buffer, got);
-    if (got < sizeof buffer) break;
-  }
-  // A directory opens fine and fails on the first read (EISDIR).
-  if (std::ferror(file.get())) return fail("cannot read: {}", std::strerror(errno));
-  return text;
-}
-
 }  // namespace
 
 InventoryLoad parseInventory(std::string_view yaml_text, const std::filesystem::path& file_name) {
@@ -358,7 +341,7 @@ InventoryLoad parseInventory(std::string_view yaml_text, const std::filesystem::
                  "the inventory is empty: it needs at least 'cluster' and 'members'");
     } else if (!root.IsMap()) {
       sink.error(sink.at(root), fmt::format("an inventory must be a mapping with 'cluster', 'members' and more, not {}",
-                                            describeNode(root)));
+                                            describeKind(root)));
     } else {
       Inventory inventory = InventoryParser(sink).parse(root);
       inventory.source = file_name;
@@ -372,10 +355,11 @@ InventoryLoad parseInventory(std::string_view yaml_text, const std::filesystem::
 }
 
 InventoryLoad loadInventory(const std::filesystem::path& path) {
-  auto text = readWholeFile(path);
+  auto text = readRegularFile(path, kMaxConfigFileBytes, "inventory");
   if (!text) {
     InventoryLoad load;
-    load.diagnostics.push_back(Diagnostic{Severity::Error, SourceLocation{path.string(), 0, 0}, text.error().message});
+    load.diagnostics.push_back(Diagnostic{Severity::Error, SourceLocation{path.string(), 0, 0},
+                                               messageWithoutPath(text.error(), path)});
     return load;
   }
   return parseInventory(*text, path);

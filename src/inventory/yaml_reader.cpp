@@ -60,6 +60,21 @@ std::string describeNode(const YAML::Node& node) {
   return "nothing";
 }
 
+std::string describeKind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "text";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
 MappingReader::MappingReader(DiagnosticSink& sink, const YAML::Node& map, std::string what,
                              std::vector<std::string> known_keys)
     : sink_(sink), what_(std::move(what)), at_(sink.at(map)) {

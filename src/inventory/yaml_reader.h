@@ -40,6 +40,9 @@ class DiagnosticSink {
 
 // "a mapping", "a list", "a string", "nothing": for messages about a value of the wrong type.
 std::string describeNode(const YAML::Node& node);
+// The node's kind only ("a mapping", "a list", "text", "nothing"), never its content: for a document that is not
+// what was expected at all (someone passed /etc/shadow), whose content must not be echoed back.
+std::string describeKind(const YAML::Node& node);
 
 enum class Need { Optional, Required };
 

@@ -4,6 +4,8 @@
 // variables. The language is described in docs/plan-templates.md.
 #include "plan/plan_template.h"
 
+#include "core/file_io.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -445,16 +447,13 @@ TemplateLoad parsePlanTemplate(std::string_view yaml_text, const std::filesystem
 }
 
 TemplateLoad loadPlanTemplate(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto bytes = readRegularFile(path, kMaxConfigFileBytes, "plan template");
+  if (!bytes) {
     TemplateLoad load;
-    load.diagnostics.push_back(
-        {Severity::Error, {path.string(), 0, 0}, "cannot read the plan template: " + std::string(std::strerror(errno))});
+    load.diagnostics.push_back({Severity::Error, {path.string(), 0, 0}, messageWithoutPath(bytes.error(), path)});
     return load;
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return parsePlanTemplate(bytes.str(), path);
+  return parsePlanTemplate(*bytes, path);
 }
 
 std::vector<std::string> builtinPlanTemplateNames() {

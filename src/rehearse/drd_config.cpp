@@ -2,6 +2,8 @@
 // messages, did-you-means and locations read the same as `drctl validate`'s.
 #include "rehearse/drd_config.h"
 
+#include "core/file_io.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -221,7 +223,7 @@ Result<DrdConfig> parseDrdConfig(const std::string& yaml_text, const std::filesy
       config = DrdConfig{};  // an empty file: nothing scheduled, no metrics endpoint
     } else if (!root.IsMap()) {
       sink.error(sink.at(root), fmt::format("the drd config must be a mapping (schedules, metrics_listen, ...), not {}",
-                                            describeNode(root)));
+                                            describeKind(root)));
     } else {
       std::filesystem::path base = file.parent_path();
       if (base.empty()) base = ".";
@@ -234,14 +236,9 @@ Result<DrdConfig> parseDrdConfig(const std::string& yaml_text, const std::filesy
 }
 
 Result<DrdConfig> loadDrdConfig(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec)) return fail("{}: is a directory, not a config file", file.string());
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return fail("{}: cannot open: {}", file.string(), std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return fail("{}: cannot read", file.string());
-  return parseDrdConfig(text.str(), file);
+  auto text = readRegularFile(file, kMaxConfigFileBytes, "config file");
+  if (!text) return text.error();
+  return parseDrdConfig(*text, file);
 }
 
 }  // namespace dr

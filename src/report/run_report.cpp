@@ -1,6 +1,8 @@
 // Reading a run directory into a RunSummary and writing its report files (see run_report.h).
 #include "report/run_report.h"
 
+#include "core/file_io.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,37 +18,6 @@ namespace dr {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Writes dir/name through dir/.name.tmp: write, fsync, rename. A reader sees the old file or the new, never half.
-Status writeAtomically(const fs::path& dir, const std::string& name, std::string_view contents) {
-  const fs::path target = dir / name;
-  const fs::path temp = dir / ("." + name + ".tmp");
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail("{}: cannot create: {}", temp.string(), std::strerror(errno));
-  std::size_t written = 0;
-  while (written < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return fail("{}: cannot write: {}", temp.string(), std::strerror(err));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(temp.c_str());
-    return fail("{}: cannot sync: {}", temp.string(), std::strerror(err));
-  }
-  if (::rename(temp.c_str(), target.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(temp.c_str());
-    return fail("{}: cannot rename into place: {}", target.string(), std::strerror(err));
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -105,7 +76,7 @@ Status writeReportFiles(const RunSummary& summary, const fs::path& out_dir) {
       {"timeline.svg", renderTimelineSvg(summary)},
   };
   for (const auto& [name, contents] : files) {
-    if (auto written = writeAtomically(out_dir, name, contents); !written) return written;
+    if (auto written = writeFileAtomically(out_dir / name, contents, 0600); !written) return written;
   }
   return {};
 }

@@ -1,6 +1,10 @@
 // Host-key checking against OpenSSH known_hosts files (see known_hosts.h).
 #include "transport/known_hosts.h"
 
+#include <sstream>
+
+#include "core/file_io.h"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
@@ -17,6 +21,9 @@
 
 namespace dr::ssh {
 namespace {
+
+// A known_hosts file of a large fleet is big, but not this big.
+constexpr std::uint64_t kMaxKnownHostsBytes = 64u << 20;
 
 struct KeyKind {
   int libssh2_type;
@@ -78,15 +85,15 @@ Result<KnownHosts> KnownHosts::load(LIBSSH2_SESSION* session, const HostTarget& 
   KnownHostsPtr hosts(libssh2_knownhost_init(session));
   if (!hosts) return fail("{}: cannot initialise host-key checking", target.name);
   std::filesystem::path path = knownHostsPath(target);
-  std::ifstream in(path);
-  if (in) {
+  if (std::error_code ec; std::filesystem::exists(path, ec) || std::filesystem::is_symlink(path, ec)) {
+    auto text = readRegularFile(path, kMaxKnownHostsBytes, "known_hosts file");
+    if (!text) return fail("{}: {}", target.name, text.error().message);
+    std::istringstream in(*text);
     std::string line;
     while (std::getline(in, line)) {
       // Unparseable lines are skipped on purpose: one exotic entry must not disable checking for every host.
       (void)libssh2_knownhost_readline(hosts.get(), line.c_str(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
     }
-  } else if (std::error_code ec; std::filesystem::exists(path, ec)) {
-    return fail("{}: cannot read known_hosts file {}: {}", target.name, path.string(), std::strerror(errno));
   }
   return KnownHosts(std::move(hosts), target, std::move(path));
 }

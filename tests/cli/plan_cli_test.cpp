@@ -123,7 +123,7 @@ TEST_CASE("drctl plan: a missing, empty or corrupt snapshot exits 2 with the pat
   const auto missing = drctl(dir, "plan -i " + kInventory + " -s " + (dir.path / "nope.db").string());
   CHECK(missing.exit_code == 2);
   CHECK(missing.out.empty());
-  CHECK_THAT(missing.err, Catch::Contains((dir.path / "nope.db").string()) && Catch::Contains("not found"));
+  CHECK_THAT(missing.err, Catch::Contains((dir.path / "nope.db").string()) && Catch::Contains("No such file or directory"));
 
   std::ofstream(dir.path / "empty.db").flush();
   const auto empty = drctl(dir, "plan -i " + kInventory + " -s " + (dir.path / "empty.db").string());

@@ -120,7 +120,7 @@ TEST_CASE("drctl validate on an unreadable file, a missing option, and --help", 
   TempDir tmp;
   const Run missing = drctl("validate -i /nonexistent/inv.yaml", tmp);
   CHECK(missing.exit_code == 2);
-  CHECK(missing.err == std::vector<std::string>{"/nonexistent/inv.yaml:0:0: cannot open: No such file or directory"});
+  CHECK(missing.err == std::vector<std::string>{"/nonexistent/inv.yaml:0:0: cannot open the inventory: No such file or directory"});
 
   const Run no_option = drctl("validate", tmp);
   CHECK(no_option.exit_code == 2);

@@ -309,10 +309,10 @@ TEST_CASE("an empty file and a file that is not a mapping", "[inventory][errors]
 TEST_CASE("an unreadable file reports its path and the system's reason", "[inventory][errors]") {
   const auto missing = dr::loadInventory("/nonexistent/dir/inv.yaml");
   REQUIRE(missing.diagnostics.size() == 1);
-  CHECK(missing.diagnostics[0].str() == "/nonexistent/dir/inv.yaml:0:0: cannot open: No such file or directory");
+  CHECK(missing.diagnostics[0].str() == "/nonexistent/dir/inv.yaml:0:0: cannot open the inventory: No such file or directory");
   const auto directory = dr::loadInventory(std::filesystem::temp_directory_path());
   REQUIRE(directory.diagnostics.size() == 1);
-  CHECK_THAT(directory.diagnostics[0].message, Contains("Is a directory"));
+  CHECK_THAT(directory.diagnostics[0].message, Contains("must be a regular file; this is a directory"));
   CHECK_FALSE(directory.inventory);
 }
 

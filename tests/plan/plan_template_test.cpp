@@ -297,7 +297,7 @@ TEST_CASE("an unknown built-in name or an unreadable file is an error", "[templa
 
   auto missing = loadPlanTemplateByNameOrPath("/nonexistent/dir/plan.yaml");
   REQUIRE(missing.diagnostics.size() == 1);
-  CHECK(missing.diagnostics[0].str().rfind("/nonexistent/dir/plan.yaml:0:0: cannot read the plan template", 0) == 0);
+  CHECK(missing.diagnostics[0].str().rfind("/nonexistent/dir/plan.yaml:0:0: cannot open the plan template", 0) == 0);
 }
 
 TEST_CASE("a template file path is read from disk", "[template]") {

@@ -112,7 +112,7 @@ TEST_CASE("drd config: a missing file and a directory are errors", "[config]") {
   ConfigDir d;
   auto missing = loadDrdConfig(d.dir.path / "nope.yaml");
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error().message == (d.dir.path / "nope.yaml").string() + ": cannot open: No such file or directory");
+  CHECK(missing.error().message == (d.dir.path / "nope.yaml").string() + ": cannot open the config file: No such file or directory");
   auto directory = loadDrdConfig(d.dir.path);
   REQUIRE_FALSE(directory.ok());
   CHECK(directory.error().message.find("is a directory") != std::string::npos);
