@@ -3,6 +3,7 @@
 #include "inventory/inventory_loader.h"
 
 #include "core/file_io.h"
+#include "core/utf8.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -140,7 +141,9 @@ class InventoryParser {
   std::optional<std::string> readPath(MappingReader& reader, std::string_view key) {
     auto path = reader.string(key);
     if (path && !isSafeAbsolutePath(*path)) {
-      reader.badValue(key, fmt::format("must be an absolute path other than '/', not '{}'", *path));
+      reader.badValue(key, fmt::format("must be an absolute path other than '/', with no '.', '..' or empty "
+                                       "component, trailing '/' or control character, not {}",
+                                       nlohmann::json(toValidUtf8(*path)).dump()));
       return std::nullopt;
     }
     return path;
@@ -335,8 +338,13 @@ InventoryLoad parseInventory(std::string_view yaml_text, const std::filesystem::
   DiagnosticSink sink(file_name.string());
   InventoryLoad load;
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml_text));
-    if (root.IsNull()) {
+    const SingleDocument document = loadSingleDocument(yaml_text);
+    const YAML::Node& root = document.root;
+    if (document.second_document) {
+      sink.error(sink.at(document.second_document->line, document.second_document->column),
+                 "a second YAML document starts here: an inventory is one document (remove the '---' and what "
+                 "follows, or give it its own file)");
+    } else if (root.IsNull()) {
       sink.error(SourceLocation{file_name.string(), 1, 1},
                  "the inventory is empty: it needs at least 'cluster' and 'members'");
     } else if (!root.IsMap()) {

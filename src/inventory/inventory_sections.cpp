@@ -1,4 +1,5 @@
 // Readers for the inventory's repeated sections: ssh, service control, tooling, tls. See inventory_sections.h.
+#include <algorithm>
 #include "inventory/inventory_sections.h"
 
 #include <fmt/format.h>
@@ -43,8 +44,20 @@ std::string expandHome(const std::string& path) {
 }
 
 bool isSafeAbsolutePath(std::string_view path) {
-  if (path.empty() || path.front() != '/') return false;
-  return path.find_first_not_of('/') != std::string_view::npos;
+  if (path.size() < 2 || path.front() != '/' || path.back() == '/') return false;
+  // Control characters (NUL, newline) would end or split the path inside a command line.
+  if (std::any_of(path.begin(), path.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) return false;
+  // One spelling per directory: the swap derives sibling names from it (DIR.before-RUN), and with "/./" or "/../"
+  // those siblings are somewhere else entirely ("mv /. /..before-RUN").
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view part = path.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 SshSettings readSsh(DiagnosticSink& sink, const YAML::Node& map, const std::string& what, SshSettings base) {
@@ -100,6 +113,7 @@ std::optional<ServiceControl> readService(DiagnosticSink& sink, const YAML::Node
       }
     }
     if (auto parked = reader.string("parked_dir")) {
+      while (parked->size() > 1 && parked->back() == '/') parked->pop_back();  // a directory may be written "dir/"
       if (!isSafeAbsolutePath(*parked)) {
         reader.badValue("parked_dir", "must be an absolute directory path");
       } else {

@@ -31,7 +31,8 @@ std::optional<ServiceControl> readService(DiagnosticSink& sink, const YAML::Node
 EtcdTooling readTooling(DiagnosticSink& sink, const YAML::Node& map);
 TlsFiles readTls(DiagnosticSink& sink, const YAML::Node& map);
 
-// An absolute path that is not "/" itself: data dirs are moved aside, and moving "/" is never meant.
+// An absolute path that is not "/" itself, spelled one way only: no ".", ".." or empty component, no trailing '/',
+// no control character. Data dirs are moved aside under names derived from them, and moving "/" is never meant.
 bool isSafeAbsolutePath(std::string_view path);
 
 }  // namespace dr

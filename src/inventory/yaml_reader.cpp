@@ -75,6 +75,31 @@ std::string describeKind(const YAML::Node& node) {
   return "nothing";
 }
 
+SingleDocument loadSingleDocument(std::string_view text) {
+  std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+  SingleDocument out;
+  if (!documents.empty()) out.root = documents.front();
+  if (documents.size() > 1) {
+    YAML::Mark mark = documents[1].Mark();
+    if (mark.line < 0) {
+      // An empty second document has no mark of its own: point at the last "---" line instead.
+      mark = YAML::Mark();
+      int line = 0;
+      std::size_t start = 0;
+      while (start < text.size()) {
+        if (text.compare(start, 3, "---") == 0) mark.line = line;
+        const std::size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) break;
+        start = end + 1;
+        ++line;
+      }
+      mark.column = 0;
+    }
+    out.second_document = mark;
+  }
+  return out;
+}
+
 MappingReader::MappingReader(DiagnosticSink& sink, const YAML::Node& map, std::string what,
                              std::vector<std::string> known_keys)
     : sink_(sink), what_(std::move(what)), at_(sink.at(map)) {
@@ -154,6 +179,12 @@ std::optional<std::string> MappingReader::string(std::string_view key, Need need
   }
   if (node.Scalar().empty() && !allow_empty) {
     badValue(key, "must not be empty");
+    return std::nullopt;
+  }
+  // No inventory value has a use for a NUL byte, and C APIs (inet_pton, open) would read only up to it: an address
+  // "10.0.0.1\0junk" would pass as 10.0.0.1 while the shell sees the rest.
+  if (node.Scalar().find('\0') != std::string::npos) {
+    badValue(key, "contains a NUL byte");
     return std::nullopt;
   }
   return node.Scalar();

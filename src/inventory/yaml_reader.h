@@ -44,6 +44,15 @@ std::string describeNode(const YAML::Node& node);
 // what was expected at all (someone passed /etc/shadow), whose content must not be echoed back.
 std::string describeKind(const YAML::Node& node);
 
+// The one document of a config file. YAML::Load reads the first document of a stream and silently drops the rest,
+// so a second document (a "---" and more, pasted from elsewhere) would be ignored without a word: this reports where
+// it starts instead. Throws YAML::Exception on a syntax error, like YAML::Load.
+struct SingleDocument {
+  YAML::Node root;
+  std::optional<YAML::Mark> second_document;  // where a second document starts, when there is one
+};
+SingleDocument loadSingleDocument(std::string_view text);
+
 enum class Need { Optional, Required };
 
 // One YAML mapping, read against the keys it may hold. `what` names it in messages ("defaults.ssh", "member").

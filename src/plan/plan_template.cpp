@@ -8,6 +8,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "inventory/yaml_reader.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -94,7 +96,13 @@ class TemplateParser {
     TemplateLoad load;
     YAML::Node root;
     try {
-      root = YAML::Load(std::string(text_));
+      const SingleDocument document = loadSingleDocument(text_);
+      if (document.second_document) {
+        error(at(*document.second_document), "a second YAML document starts here: a plan template is one document");
+        load.diagnostics = std::move(diagnostics_);
+        return load;
+      }
+      root = document.root;
     } catch (const YAML::ParserException& e) {
       error(at(e.mark), "not valid YAML: " + e.msg);
       load.diagnostics = std::move(diagnostics_);
@@ -225,6 +233,7 @@ class TemplateParser {
         command->where = at(it->second.Mark());
         checkVariables(it->second, command->text, step.foreach, where_name, false);
         checkQuoting(it->second, command->text);
+        checkHeredocs(it->second, command->text);
       }
     }
     if (auto it = fields.find("upload"); it != fields.end()) parseUpload(it->second, step, where_name);
@@ -310,7 +319,28 @@ class TemplateParser {
       *where = at(it->second.Mark());
       checkVariables(it->second, *value, step.foreach, where_name, true);
     }
+    // A remote path the SFTP server would resolve against the login user's home, or a hash no file can have, are
+    // template mistakes to report here, not surprises on a host. A variable's value is checked when it is planned.
+    if (!upload.to.empty() && upload.to.front() != '/' && upload.to.rfind("${", 0) != 0) {
+      error(upload.to_where, "upload 'to' must be an absolute path (or start with a ${...} path variable), not '" +
+                                 upload.to + "'");
+    }
+    if (!upload.sha256.empty() && !isSha256Hex(upload.sha256) && !isOneVariable(upload.sha256)) {
+      error(upload.sha256_where, "upload 'sha256' must be 64 hex digits or one ${...} variable (e.g. ${snapshot.sha256})");
+    }
     if (complete) step.upload = std::move(upload);
+  }
+
+  static bool isSha256Hex(std::string_view text) {
+    return text.size() == 64 && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+           });
+  }
+
+  static bool isOneVariable(std::string_view text) {
+    const VariableScan scan = scanVariables(text);
+    return scan.errors.empty() && scan.uses.size() == 1 && scan.uses[0].offset == 0 &&
+           scan.uses[0].length == text.size();
   }
 
   static std::string trimTrailing(std::string text) {
@@ -368,6 +398,15 @@ class TemplateParser {
       error(locate(node.Mark(), literal, countBefore(text, literal, use.offset)),
             "${" + use.name + "} is inside quotes: its value is already quoted as one shell word, and inside \"...\" "
             "the shell would still run a $(...) in it; write the variable outside the quotes");
+    }
+  }
+
+  void checkHeredocs(const YAML::Node& node, const std::string& text) {
+    for (const auto& use : variablesInsideHeredocs(text)) {
+      const std::string literal = text.substr(use.offset, use.length);
+      error(locate(node.Mark(), literal, countBefore(text, literal, use.offset)),
+            "${" + use.name + "} is inside a here-document: its quotes are literal text there and the shell would "
+            "still run a $(...) in its value; pass the value as a command argument instead");
     }
   }
 

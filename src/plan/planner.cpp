@@ -341,6 +341,10 @@ class PlanBuilder {
       upload.local_path = substitute({t.upload->from, t.upload->from_where}, values, t, true);
       upload.remote_path = substitute({t.upload->to, t.upload->to_where}, values, t, true);
       upload.sha256 = substitute({t.upload->sha256, t.upload->sha256_where}, values, t, true);
+      if (upload.remote_path.empty() || upload.remote_path.front() != '/') {
+        error(t.upload->to_where.line ? t.upload->to_where : t.where,
+              "upload 'to' of step '" + step.id + "' is '" + upload.remote_path + "', not an absolute path");
+      }
       step.upload = std::move(upload);
     }
     step.timeout = t.timeout;

@@ -1,6 +1,10 @@
 // See template_text.h.
 #include "plan/template_text.h"
 
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
 namespace dr {
 
 namespace {
@@ -112,6 +116,66 @@ std::vector<VariableUse> variablesInsideQuotes(std::string_view text) {
       quote = Quote::Single;
     }
     word_start = quote == Quote::None && (c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' || c == '|');
+  }
+  return inside;
+}
+
+std::vector<VariableUse> variablesInsideHeredocs(std::string_view text) {
+  const VariableScan scan = scanVariables(text);
+  // [start, end) byte ranges of here-document bodies.
+  std::vector<std::pair<std::size_t, std::size_t>> bodies;
+  std::size_t line_start = 0;
+  while (line_start < text.size()) {
+    std::size_t line_end = text.find('\n', line_start);
+    if (line_end == std::string_view::npos) line_end = text.size();
+    const std::string_view line = text.substr(line_start, line_end - line_start);
+    // Each `<<WORD` on this line opens a body; bodies follow one another from the next line.
+    std::size_t body_start = std::min(line_end + 1, text.size());
+    for (std::size_t at = line.find("<<"); at != std::string_view::npos; at = line.find("<<", at + 2)) {
+      std::size_t i = at + 2;
+      if (i < line.size() && line[i] == '<') {  // <<< is a here-string: one ordinary shell word follows
+        at = i;
+        continue;
+      }
+      const bool strip_tabs = i < line.size() && line[i] == '-';
+      if (strip_tabs) ++i;
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      std::string delimiter;
+      for (; i < line.size(); ++i) {
+        const char c = line[i];
+        if (c == '\'' || c == '"' || c == '\\') continue;  // quoting of the delimiter word
+        if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_' && c != '-' && c != '.') break;
+        delimiter += c;
+      }
+      if (delimiter.empty()) continue;
+      // The body ends at a line that is exactly the delimiter (after leading tabs, for <<-).
+      std::size_t cursor = body_start, end = text.size(), next = text.size();
+      while (cursor < text.size()) {
+        std::size_t cursor_end = text.find('\n', cursor);
+        if (cursor_end == std::string_view::npos) cursor_end = text.size();
+        std::string_view candidate = text.substr(cursor, cursor_end - cursor);
+        if (strip_tabs) candidate.remove_prefix(std::min(candidate.find_first_not_of('\t'), candidate.size()));
+        if (candidate == delimiter) {
+          end = cursor;
+          next = std::min(cursor_end + 1, text.size());
+          break;
+        }
+        cursor = cursor_end + 1;
+      }
+      bodies.emplace_back(body_start, end);
+      body_start = next;
+    }
+    // The shell reads on after the last body's delimiter line (or this line, when it opened none).
+    line_start = std::max(line_end + 1, body_start);
+  }
+  std::vector<VariableUse> inside;
+  for (const auto& use : scan.uses) {
+    for (const auto& [start, end] : bodies) {
+      if (use.offset >= start && use.offset < end) {
+        inside.push_back(use);
+        break;
+      }
+    }
   }
   return inside;
 }

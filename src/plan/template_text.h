@@ -39,6 +39,13 @@ VariableScan scanVariables(std::string_view text);
 // expand a `$(...)` in the value, so the loader refuses it. Shell comments are skipped.
 std::vector<VariableUse> variablesInsideQuotes(std::string_view text);
 
+// The variables inside the body of a here-document (`cat <<EOF` ... `EOF`, also <<- and quoted delimiters). A
+// substituted value is quoted as one shell word, but a here-document body is not parsed into words: its quotes are
+// literal text and the shell still expands a `$(...)` in it (unless the delimiter is quoted, and then the value is
+// wrong instead). The loader refuses both. A `<<` the scan cannot tell from a here-document (inside quotes, in
+// arithmetic) errs on the side of refusing.
+std::vector<VariableUse> variablesInsideHeredocs(std::string_view text);
+
 // Replaces every ${name} with lookup(name) and every $${ with ${. An unknown name (lookup returns nullopt) is an
 // Error naming it; the loader has normally reported it already with its location.
 Result<std::string> substituteVariables(std::string_view text,

@@ -218,8 +218,12 @@ Result<DrdConfig> parseDrdConfig(const std::string& yaml_text, const std::filesy
   DiagnosticSink sink(file.string());
   std::optional<DrdConfig> config;
   try {
-    const YAML::Node root = YAML::Load(yaml_text);
-    if (root.IsNull()) {
+    const SingleDocument document = loadSingleDocument(yaml_text);
+    const YAML::Node& root = document.root;
+    if (document.second_document) {
+      sink.error(sink.at(document.second_document->line, document.second_document->column),
+                 "a second YAML document starts here: the drd config is one document");
+    } else if (root.IsNull()) {
       config = DrdConfig{};  // an empty file: nothing scheduled, no metrics endpoint
     } else if (!root.IsMap()) {
       sink.error(sink.at(root), fmt::format("the drd config must be a mapping (schedules, metrics_listen, ...), not {}",

@@ -415,13 +415,45 @@ members:
   - {name: a, address: 10.0.0.1, peer_url: http://10.0.0.1:2380, data_dir: /, etcd_group: ''}
 )");
   CHECK(placed(load) == std::vector<std::string>{
-                            "3:13: 'data_dir' in defaults must be an absolute path other than '/', not "
-                            "'var/lib/etcd'",
+                            "3:13: 'data_dir' in defaults must be an absolute path other than '/', with no '.', "
+                            "'..' or empty component, trailing '/' or control character, not \"var/lib/etcd\"",
                             "4:14: 'etcd_user' in defaults 'etcd:etcd' is not a user or group name (letters, "
                             "digits, '-', '_', '.')",
-                            "6:76: 'data_dir' in member must be an absolute path other than '/', not '/'",
+                            "6:76: 'data_dir' in member must be an absolute path other than '/', with no '.', '..' "
+                            "or empty component, trailing '/' or control character, not \"/\"",
                             "6:91: 'etcd_group' in member must not be empty",
                         });
+}
+
+TEST_CASE("data dirs are spelled one way: no '/./', '/../', '//', trailing '/', newline or NUL", "[inventory][errors]") {
+  for (const std::string& bad : {std::string("/var/lib/./etcd"), std::string("/var/lib/../etcd"),
+                                 std::string("/var//etcd"), std::string("/var/lib/etcd/"), std::string("/."),
+                                 std::string("/.."), std::string("/var/lib/etcd\\nx"), std::string("/var/lib/etcd\\0x")}) {
+    INFO(bad);
+    const auto load = parse("cluster: c\nmembers:\n  - {name: a, address: 10.0.0.1, peer_url: http://10.0.0.1:2380, "
+                            "data_dir: \"" + bad + "\"}\n");
+    const auto lines = placed(load);
+    REQUIRE(lines.size() == 1);
+    CHECK_THAT(lines[0], Catch::StartsWith("3:76: 'data_dir' in member ") &&
+                             (Catch::Contains("must be an absolute path") || Catch::Contains("contains a NUL byte")));
+  }
+  const auto good = parse("cluster: c\nmembers:\n  - {name: a, address: 10.0.0.1, peer_url: http://10.0.0.1:2380, "
+                          "data_dir: /var/lib/etcd..x/.d}\n");
+  CHECK(placed(good).empty());
+}
+
+TEST_CASE("a second YAML document in an inventory is an error where it starts, not silently dropped",
+          "[inventory][errors]") {
+  const auto load = parse("cluster: c\nmembers:\n  - {name: a, address: 10.0.0.1, peer_url: http://10.0.0.1:2380}\n"
+                          "---\ncluster: other\n");
+  CHECK(placed(load) == std::vector<std::string>{"5:1: a second YAML document starts here: an inventory is one document "
+                                                 "(remove the '---' and what follows, or give it its own file)"});
+}
+
+TEST_CASE("an address with an embedded NUL is refused, not read up to the NUL", "[inventory][errors]") {
+  const auto load = parse("cluster: c\nmembers:\n  - {name: a, address: \"10.0.0.1\\0$(reboot)\", "
+                          "peer_url: http://10.0.0.1:2380}\n");
+  CHECK(placed(load) == std::vector<std::string>{"3:24: 'address' in member contains a NUL byte"});
 }
 
 TEST_CASE("a value with no value, and a cluster name that is not a safe label", "[inventory][errors]") {

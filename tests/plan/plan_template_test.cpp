@@ -188,6 +188,68 @@ steps:
   CHECK(hasDiagnostic(errors, "t.yaml:6:21: ${member.service.stop} is a command; upload takes paths and hashes"));
 }
 
+TEST_CASE("an upload's sha256 must be hex or one variable, its 'to' absolute", "[template]") {
+  auto errors = errorsOf(R"YAML(name: t
+steps:
+  - id: a
+    foreach: etcd_members
+    upload: {from: /a, to: relative/x, sha256: "not-hex; rm -rf /"}
+  - id: b
+    foreach: etcd_members
+    upload: {from: /a, to: "${member.snapshot_path}", sha256: "${snapshot.sha256}x"}
+  - id: c
+    foreach: etcd_members
+    upload: {from: /a, to: "${member.snapshot_path}", sha256: "${snapshot.sha256}"}
+  - id: d
+    upload: {from: /a, to: /x, sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789ABCDEF}
+)YAML");
+  INFO(all(errors));
+  CHECK(hasDiagnostic(errors, "t.yaml:5:28: upload 'to' must be an absolute path (or start with a ${...} path "
+                              "variable), not 'relative/x'"));
+  CHECK(hasDiagnostic(errors, "t.yaml:5:48: upload 'sha256' must be 64 hex digits or one ${...} variable (e.g. "
+                              "${snapshot.sha256})"));
+  CHECK(hasDiagnostic(errors, "t.yaml:8:63: upload 'sha256' must be 64 hex digits or one ${...} variable (e.g. "
+                              "${snapshot.sha256})"));
+  CHECK(errors.size() == 3);  // c and d are fine
+}
+
+TEST_CASE("a variable inside a here-document is refused; after its delimiter it is fine", "[template]") {
+  auto errors = errorsOf(R"YAML(name: t
+steps:
+  - id: a
+    foreach: etcd_members
+    run: |
+      cat > /tmp/x <<EOF
+      name=${member.name}
+      EOF
+      echo ${member.name}
+      cat <<-'END' <<< ${member.name}
+      	${member.data_dir}
+      	END
+      tr a b <<<${member.name}
+)YAML");
+  INFO(all(errors));
+  CHECK(hasDiagnostic(errors, "t.yaml:7:12: ${member.name} is inside a here-document: its quotes are literal text "
+                              "there and the shell would still run a $(...) in its value; pass the value as a "
+                              "command argument instead"));
+  CHECK(hasDiagnostic(errors, "t.yaml:11:8: ${member.data_dir} is inside a here-document: its quotes are literal "
+                              "text there and the shell would still run a $(...) in its value; pass the value as a "
+                              "command argument instead"));
+  CHECK(errors.size() == 2);
+}
+
+TEST_CASE("a second YAML document in a template is an error where it starts, not silently dropped", "[template]") {
+  auto errors = errorsOf(R"YAML(name: t
+steps:
+  - id: a
+    run: "true"
+---
+name: other
+)YAML");
+  INFO(all(errors));
+  CHECK(hasDiagnostic(errors, "t.yaml:6:1: a second YAML document starts here: a plan template is one document"));
+}
+
 TEST_CASE("a variable inside shell quotes is refused; inside $(...) it is fine", "[template]") {
   auto errors = errorsOf(R"YAML(name: t
 steps:

@@ -1,4 +1,6 @@
 // loadDrdConfig: a full valid file, and each problem reported with its FILE:LINE:COLUMN.
+#include <sys/stat.h>
+
 #include "rehearse/drd_config.h"
 
 #include <catch2/catch.hpp>
@@ -123,6 +125,16 @@ TEST_CASE("drd config: YAML syntax errors and a non-mapping file are located", "
   CHECK(d.errors("schedules: [\n").rfind(d.at(2, 1) + "YAML syntax error: ", 0) == 0);
   CHECK(d.errors("- a\n- b\n") ==
         d.at(1, 1) + "the drd config must be a mapping (schedules, metrics_listen, ...), not a list");
+  CHECK(d.errors("metrics_listen: 127.0.0.1:9100\n---\nmetrics_listen: 0.0.0.0:80\n") ==
+        d.at(3, 1) + "a second YAML document starts here: the drd config is one document");
+  // A FIFO or a device is not a config file: refused at once, not read until it ends (or forever).
+  const std::filesystem::path fifo = d.dir.path / "fifo.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (const std::filesystem::path& odd : {fifo, std::filesystem::path("/dev/zero")}) {
+    auto loaded = loadDrdConfig(odd);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK_THAT(loaded.error().message, Catch::Contains(odd.string()) && Catch::Contains("must be a regular file"));
+  }
 }
 
 TEST_CASE("drd config: unknown keys get a did-you-mean, at their place", "[config]") {
