@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/suggest.h"
 
@@ -75,6 +76,17 @@ std::string describeKind(const YAML::Node& node) {
   return "nothing";
 }
 
+bool looksLikeKeyName(std::string_view key) {
+  return !key.empty() && key.size() <= 40 && std::all_of(key.begin(), key.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '_' || c == '-' || c == '.';
+  });
+}
+
+std::string unknownKeyText(std::string_view key) {
+  if (looksLikeKeyName(key)) return fmt::format("unknown key '{}'", key);
+  return fmt::format("an unknown key of {} bytes (not a key name; its text is not shown)", key.size());
+}
+
 SingleDocument loadSingleDocument(std::string_view text) {
   std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
   SingleDocument out;
@@ -118,11 +130,12 @@ MappingReader::MappingReader(DiagnosticSink& sink, const YAML::Node& map, std::s
       continue;
     }
     if (std::find(known_keys.begin(), known_keys.end(), key) == known_keys.end()) {
-      if (auto guess = closestMatch(key, known_keys)) {
-        sink_.error(key_at, fmt::format("unknown key '{}' in {}; did you mean '{}'?", key, what_, *guess));
+      const auto guess = looksLikeKeyName(key) ? closestMatch(key, known_keys) : std::nullopt;
+      if (guess) {
+        sink_.error(key_at, fmt::format("{} in {}; did you mean '{}'?", unknownKeyText(key), what_, *guess));
       } else {
-        sink_.error(key_at,
-                    fmt::format("unknown key '{}' in {} (known keys: {})", key, what_, fmt::join(known_keys, ", ")));
+        sink_.error(key_at, fmt::format("{} in {} (known keys: {})", unknownKeyText(key), what_,
+                                        fmt::join(known_keys, ", ")));
       }
       continue;
     }

@@ -44,6 +44,13 @@ std::string describeNode(const YAML::Node& node);
 // what was expected at all (someone passed /etc/shadow), whose content must not be echoed back.
 std::string describeKind(const YAML::Node& node);
 
+// A key short and plain enough to quote back in an "unknown key" message. Anything else is not quoted: a file that
+// is not a config at all (someone passed /etc/shadow) parses as a mapping whose keys are its lines.
+bool looksLikeKeyName(std::string_view key);
+// "unknown key 'KEY'" or, for a key that is no key name, "an unknown key of N bytes (not a key name; its text is not
+// shown)".
+std::string unknownKeyText(std::string_view key);
+
 // The one document of a config file. YAML::Load reads the first document of a stream and silently drops the rest,
 // so a second document (a "---" and more, pasted from elsewhere) would be ignored without a word: this reports where
 // it starts instead. Throws YAML::Exception on a syntax error, like YAML::Load.

@@ -163,8 +163,10 @@ class TemplateParser {
     for (auto it = map.begin(); it != map.end(); ++it) {
       const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
       if (std::find(known.begin(), known.end(), key) == known.end()) {
-        std::string message = "unknown key '" + key + "' in " + what;
-        if (auto guess = closestMatch(key, known)) message += "; did you mean '" + *guess + "'?";
+        std::string message = unknownKeyText(key) + " in " + what;
+        if (auto guess = looksLikeKeyName(key) ? closestMatch(key, known) : std::nullopt) {
+          message += "; did you mean '" + *guess + "'?";
+        }
         error(at(it->first.Mark()), message);
         continue;
       }
