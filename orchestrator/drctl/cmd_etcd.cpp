@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "core/utf8.h"
 #include "etcd/certificates.h"
 #include "etcd/cluster_check.h"
 #include "etcd_cli_common.h"
@@ -75,7 +76,8 @@ int runStatus(const EtcdArgs& args) {
     j["has_quorum"] = has_quorum;
     j["alarms"] = nlohmann::ordered_json::array();
     for (const auto& a : report.alarms) j["alarms"].push_back({{"member", report.nameOf(a.member_id)}, {"alarm", a.alarm}});
-    fmt::print("{}\n", j.dump(2));
+    // Member names and the endpoints' errors come from outside: invalid UTF-8 is replaced, not thrown on.
+    fmt::print("{}\n", jsonText(j, 2));
   } else {
     fmt::print("{:<12} {:<28} {:<8} {:>10} {:<12} {:>6} {:>10} {:>10}  {}\n", "MEMBER", "ENDPOINT", "VERSION", "DB SIZE",
                "LEADER", "TERM", "INDEX", "REVISION", "ERRORS");

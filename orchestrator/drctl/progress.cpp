@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli_support.h"
+#include "core/utf8.h"
 #include "exec/clock.h"
 
 namespace dr::cli {
@@ -95,7 +96,7 @@ class JsonEventsObserver final : public ExecutionObserver {
  private:
   static void emit(nlohmann::json event) {
     event["time_ms"] = nowMs();
-    printJsonLine(event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    printJsonLine(jsonText(event));
   }
 };
 
@@ -173,7 +174,7 @@ class LiveViewObserver final : public ExecutionObserver {
         const double elapsed = std::chrono::duration<double>(now - row.since).count();
         what = fmt::format("{} {} ({:.0f}s)", row.state, row.step, elapsed);
       } else if (row.state == "FAILED") {
-        what = fmt::format("FAILED {}: {}", row.step, row.note.substr(0, 80));
+        what = fmt::format("FAILED {}: {}", row.step, utf8Prefix(row.note, 80));
       }
       frame += fmt::format("\r\x1b[K  {:<22} {:>3}/{:<3} {}\n", host, row.done, row.total, what);
     }

@@ -12,6 +12,7 @@
 
 #include "cli_support.h"
 #include "commands.h"
+#include "core/utf8.h"
 #include "exec/journal_sink.h"
 
 namespace dr::cli {
@@ -97,7 +98,7 @@ int reportRunEnd(const ExecutionResult& result, const RunEndReport& report) {
       end["resume_command"] = resume;
       end["rollback_command"] = rollback;
     }
-    printJsonLine(end.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    printJsonLine(jsonText(end));
     return code;
   }
   const char* what = undo ? "rollback of run" : "run";

@@ -4,6 +4,7 @@
 // Apply and the dry-run schedules share.
 #pragma once
 
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include <optional>
@@ -23,12 +24,19 @@ inline constexpr const char* kNotesMetadataKey = "dr-notes-bin";
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitBadInput = 2;
 
-// A gRPC error with the drctl exit code it corresponds to in its details.
+// A gRPC error with the drctl exit code it corresponds to in its details. gRPC sends the message as UTF-8 text, so
+// invalid bytes in it (a path, a member name) are replaced.
 grpc::Status serviceError(grpc::StatusCode code, const std::string& message, int exit_code);
 // The status for a refusal (never OK: NothingToDo is answered by the caller).
 grpc::Status statusFor(const ops::Refusal& refusal);
 
 std::string joinLines(const std::vector<std::string>& lines);
+
+// Replaces invalid UTF-8 in every string field of `message` and of the messages it holds. A proto3 string must be
+// UTF-8: the client refuses to parse a message with an invalid one, so the whole answer would be lost. drd's
+// answers carry outside text in many fields (paths, member names, step ids, a step's output, errors); they are
+// repaired here as a whole, each answer just before it is sent and each event as it enters a run's event log.
+void repairUtf8(google::protobuf::Message& message);
 
 // A dry-run of an inventory's plan against its real hosts (the same checks as drctl apply --dry-run).
 struct DryRunOutcome {

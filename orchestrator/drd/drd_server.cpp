@@ -153,29 +153,36 @@ grpc::Status withNotes(grpc::ServerContext* context, const Notes& notes, grpc::S
   return status;
 }
 
+// Every unary answer leaves through here, its strings made valid UTF-8 (see repairUtf8); Watch's events are
+// repaired as they enter the event log.
+grpc::Status answer(google::protobuf::Message& response, grpc::Status status) {
+  repairUtf8(response);
+  return status;
+}
+
 }  // namespace
 
 grpc::Status DrdService::Plan(grpc::ServerContext*, const v1::PlanRequest* request, v1::PlanResponse* response) {
-  return runs_.plan(*request, response);
+  return answer(*response, runs_.plan(*request, response));
 }
 
 grpc::Status DrdService::Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
                                v1::RunStarted* response) {
-  return withNotes(context, response->notes(), runs_.apply(*request, response));
+  return withNotes(context, response->notes(), answer(*response, runs_.apply(*request, response)));
 }
 
 grpc::Status DrdService::Resume(grpc::ServerContext* context, const v1::ResumeRequest* request,
                                 v1::RunStarted* response) {
-  return withNotes(context, response->notes(), runs_.resume(*request, response));
+  return withNotes(context, response->notes(), answer(*response, runs_.resume(*request, response)));
 }
 
 grpc::Status DrdService::Cancel(grpc::ServerContext*, const v1::CancelRequest* request, v1::CancelResponse* response) {
-  return runs_.cancel(*request, response);
+  return answer(*response, runs_.cancel(*request, response));
 }
 
 grpc::Status DrdService::Rollback(grpc::ServerContext* context, const v1::RollbackRequest* request,
                                   v1::RunStarted* response) {
-  return withNotes(context, response->notes(), runs_.rollback(*request, response));
+  return withNotes(context, response->notes(), answer(*response, runs_.rollback(*request, response)));
 }
 
 grpc::Status DrdService::Watch(grpc::ServerContext* context, const v1::WatchRequest* request,
@@ -196,11 +203,11 @@ grpc::Status DrdService::Watch(grpc::ServerContext* context, const v1::WatchRequ
 }
 
 grpc::Status DrdService::ListRuns(grpc::ServerContext*, const v1::ListRunsRequest*, v1::ListRunsResponse* response) {
-  return runs_.listRuns(response);
+  return answer(*response, runs_.listRuns(response));
 }
 
 grpc::Status DrdService::GetRun(grpc::ServerContext*, const v1::GetRunRequest* request, v1::Run* response) {
-  return runs_.getRun(*request, response);
+  return answer(*response, runs_.getRun(*request, response));
 }
 
 grpc::Status DrdService::Rehearse(grpc::ServerContext*, const v1::RehearseRequest* request,
@@ -209,13 +216,13 @@ grpc::Status DrdService::Rehearse(grpc::ServerContext*, const v1::RehearseReques
     return serviceError(grpc::StatusCode::NOT_FOUND,
                         "no schedule named '" + request->schedule() + "': drd runs without --config", 2);
   }
-  return scheduler_->rehearse(request->schedule(), response);
+  return answer(*response, scheduler_->rehearse(request->schedule(), response));
 }
 
 grpc::Status DrdService::ListSchedules(grpc::ServerContext*, const v1::ListSchedulesRequest*,
                                        v1::ListSchedulesResponse* response) {
   if (scheduler_ != nullptr) scheduler_->listSchedules(response);
-  return grpc::Status::OK;
+  return answer(*response, grpc::Status::OK);
 }
 
 }  // namespace dr::drd

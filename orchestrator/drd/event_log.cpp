@@ -1,11 +1,13 @@
 // A run's event log and the conversions into it (see event_log.h).
 #include "drd/event_log.h"
 
+#include "drd/answers.h"
 #include "exec/clock.h"
 
 namespace dr::drd {
 
 void RunEventLog::append(v1::RunEvent event) {
+  repairUtf8(event);  // once here, not in every Watch that sends it
   {
     std::lock_guard lock(mutex_);
     event.set_seq(static_cast<std::int64_t>(events_.size()) + 1);

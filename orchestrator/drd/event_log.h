@@ -22,7 +22,7 @@ namespace dr::drd {
 
 class RunEventLog {
  public:
-  // Appends an event (its seq is set here) and wakes the watchers.
+  // Appends an event (its seq is set here, its strings made valid UTF-8: see repairUtf8) and wakes the watchers.
   void append(v1::RunEvent event);
   // No more events will come (the session ended); watchers drain and stop.
   void close();

@@ -21,5 +21,7 @@ std::string_view utf8Suffix(std::string_view text, std::size_t max_bytes);
 
 // json.dump(indent) with invalid UTF-8 replaced instead of thrown on.
 std::string jsonText(const nlohmann::json& json, int indent = -1);
+// The same for an ordered_json, whose keys keep the order they were added in.
+std::string jsonText(const nlohmann::ordered_json& json, int indent = -1);
 
 }  // namespace dr

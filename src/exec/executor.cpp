@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/sha256.h"
+#include "core/utf8.h"
 
 namespace dr {
 
@@ -112,15 +113,15 @@ struct FileCloser {
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
-// The last non-empty line of a command's output, shortened: enough for a failure message to say why.
+// The last non-empty line of a command's output, shortened: enough for a failure message to say why. The cut falls
+// between characters, so output that was valid UTF-8 stays so.
 std::string lastLine(std::string_view output) {
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r' || output.back() == ' ')) {
     output.remove_suffix(1);
   }
   const auto newline = output.find_last_of('\n');
   std::string_view line = newline == std::string_view::npos ? output : output.substr(newline + 1);
-  if (line.size() > 200) line = line.substr(line.size() - 200);
-  return std::string(line);
+  return std::string(utf8Suffix(line, 200));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "exec/journal.h"
 
 #include "core/file_io.h"
+#include "core/utf8.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -178,7 +179,7 @@ std::string encodeJournalRecord(const JournalRecord& record) {
   if (payload.size() > kJournalMaxPayload) {
     // Only a message of many MiB can get here; cut it rather than write a record the reader would refuse.
     JournalRecord shorter = record;
-    shorter.message = record.message.substr(0, kJournalMaxPayload / 2) + "...[truncated]";
+    shorter.message = std::string(utf8Prefix(record.message, kJournalMaxPayload / 2)) + "...[truncated]";
     payload = encodePayload(shorter);
   }
   std::string body;

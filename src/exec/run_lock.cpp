@@ -2,6 +2,8 @@
 // (see run_lock.h for the rules and why they are what they are).
 #include "exec/run_lock.h"
 
+#include "core/utf8.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -182,7 +184,7 @@ Result<RunLock> RunLock::acquire(const fs::path& runs_root, const std::string& c
 
   Json j = {
       {"pid", ::getpid()}, {"hostname", thisHostname()}, {"run_id", run_id}, {"since", nowMs()}, {"cluster", cluster}};
-  std::string contents = j.dump() + "\n";
+  std::string contents = jsonText(j) + "\n";  // the hostname is not ours to trust as UTF-8
 
   // The holder may vanish between our failed link() and our look at it; then simply try again.
   for (int attempt = 0; attempt < 5; ++attempt) {

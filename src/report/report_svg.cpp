@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/utf8.h"
 #include "report/report_format.h"
 #include "report/run_report.h"
 
@@ -136,7 +137,7 @@ std::string renderTimelineSvg(const RunSummary& s) {
     out += fmt::format("<rect class=\"lane\" x=\"0\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", num(y), num(kWidth),
                        num(lane_height - 2));
     out += fmt::format("<text x=\"8\" y=\"{}\" font-weight=\"bold\">{}</text>\n", num(y + kLanePadding + 14),
-                       xmlEscape(lane.host.size() > 28 ? lane.host.substr(0, 27) + "…" : lane.host));
+                       xmlEscape(lane.host.size() > 28 ? std::string(utf8Prefix(lane.host, 27)) + "…" : lane.host));
     for (const auto& [bar, row] : lane.bars) {
       const double bx = x(bar.start);
       const double bw = std::max(2.0, x(bar.end) - bx);

@@ -7,6 +7,8 @@
 
 #include "fixtures/tiny_snapshot.h"
 
+#include <nlohmann/json.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -349,6 +351,37 @@ TEST_CASE("apply --log-format json prints one JSON object per event and a final 
   CHECK_THAT(last, Catch::Contains("\"event\":\"run-ended\"") && Catch::Contains("\"exit_code\":0"));
   args.back() = "yaml";
   CHECK(drctl(box, args).code == 2);
+}
+
+TEST_CASE("apply --log-format json stays valid JSON when a step's output is not UTF-8 and is cut", "[cli][apply]") {
+  Sandbox box;
+  // `four` starts the service: a line of 100 three-byte characters and two bytes that are not UTF-8, then a failure
+  // whose message quotes the line's last 200 bytes, a count that falls inside a character.
+  box.writeInventory("printf '\\342\\202\\254%.0s' $(seq 100) && printf ' \\377\\376\\n' && false && touch");
+  auto args = applyArgs(box);
+  args.push_back("--log-format");
+  args.push_back("json");
+  auto run = drctl(box, args);
+  INFO(run.err);
+  CHECK(run.code == 1);
+  std::istringstream lines(run.out);
+  std::string line;
+  nlohmann::json failed, end;
+  while (std::getline(lines, line)) {
+    INFO(line);
+    nlohmann::json event;
+    REQUIRE_NOTHROW(event = nlohmann::json::parse(line));  // parse() throws on invalid UTF-8
+    if (event.at("event") == "step-failed") failed = event;
+    if (event.at("event") == "run-ended") end = event;
+  }
+  std::string euros;
+  for (int i = 0; i < 65; ++i) euros += "\u20AC";
+  // Whole characters only, then the two bytes replaced: no replacement character where the cut fell.
+  const std::string message = "exit code 1: " + euros + " \uFFFD\uFFFD";
+  REQUIRE(failed.is_object());
+  CHECK(failed.at("message") == message);
+  REQUIRE(end.is_object());
+  CHECK_THAT(end.at("reason").get<std::string>(), Catch::EndsWith(message));
 }
 
 TEST_CASE("unlock breaks only a stale lock, and only when asked", "[cli][apply]") {

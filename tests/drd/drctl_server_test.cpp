@@ -1,7 +1,10 @@
 // `drctl --server` against a real drd: plan, apply (with live progress), status, resume and rollback give the
 // local command's output and exit codes; drd's runs are readable by the local `drctl status --runs` too.
+#include <nlohmann/json.hpp>
+
 #include <regex>
 
+#include "core/utf8.h"
 #include "drd_test_support.h"
 #include "fixtures/drd_fixture.h"
 #include "fixtures/etcd_fixture.h"
@@ -146,4 +149,47 @@ TEST_CASE("drctl --server apply --dry-run prints the dry-run report and writes n
   int runs = 0;
   for (const auto& entry : fs::directory_iterator(s.box.runs())) runs += entry.path().filename() != "locks" ? 1 : 0;
   CHECK(runs == 0);
+}
+
+TEST_CASE("drctl --server: a path and a step's output that are not UTF-8 get a whole answer, in valid UTF-8",
+          "[drd][drctl]") {
+  Served s;
+  // A proto3 string must be UTF-8: a request with this path, or an event quoting that output, would not parse.
+  const fs::path snapshot = s.box.root() / "snap\xff.db";
+  fs::copy_file(s.box.snapshot(), snapshot);
+  const fs::path inventory = s.box.inventory("utf8");
+  std::string text = readText(inventory);
+  const std::string touch = "start: touch";
+  text.replace(text.find(touch), touch.size(), "start: printf 'bad \\377\\376 bytes\\n' && false && touch");
+  writeText(inventory, text);
+
+  const auto plan = s.drctl({"plan", "-i", inventory.string(), "-s", snapshot.string(), "-p", kLocalStepsPlan});
+  INFO(plan.output);
+  CHECK(plan.exit_code == 0);
+  CHECK(dr::isValidUtf8(plan.output));
+  CHECK_THAT(plan.output, Catch::Contains("snap\uFFFD.db"));
+
+  // Under `timeout`: drctl used to wait forever for the end of a run whose events it could not parse.
+  const auto applied = runProgram({"/usr/bin/timeout", "20", kDrctlBinary, "--server", s.address, "apply", "-i",
+                                   inventory.string(), "-s", snapshot.string(), "-p", kLocalStepsPlan, "--yes",
+                                   "--log-format", "json"});
+  INFO(applied.output);
+  CHECK(applied.exit_code == 1);  // `four` failed, and drctl followed the run to its end
+  CHECK(dr::isValidUtf8(applied.output));
+  std::istringstream lines(applied.output);
+  std::string line;
+  nlohmann::json end;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with('{')) continue;  // stderr's notes
+    const auto event = nlohmann::json::parse(line);
+    if (event.at("event") == "run-ended") end = event;
+  }
+  REQUIRE(end.is_object());
+  CHECK_THAT(end.at("reason").get<std::string>(), Catch::Contains("exit code 1: bad \uFFFD\uFFFD bytes"));
+
+  const auto status = s.drctl({"status", end.at("run_id").get<std::string>()});
+  INFO(status.output);
+  CHECK(status.exit_code == 0);
+  CHECK(dr::isValidUtf8(status.output));
+  CHECK_THAT(status.output, Catch::Contains("bad \uFFFD\uFFFD bytes"));
 }

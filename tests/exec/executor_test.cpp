@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/sha256.h"
+#include "core/utf8.h"
 #include "exec/dry_run.h"
 #include "exec/executor.h"
 #include "exec/run_state.h"
@@ -335,6 +336,28 @@ TEST_CASE("timeouts and transport errors fail the step with a message saying whi
   g.transport.on("run e", behave([&](FakeBehavior& b) { b.transport_error = true; }));
   auto result2 = g.run(planOf({step("e", "h1")}));
   CHECK_THAT(result2.find("e")->message, Catch::Contains("transport error on h1: connection reset by peer"));
+}
+
+TEST_CASE("a failure message quotes the output's last line cut between characters, never inside one") {
+  Harness h;
+  // 100 three-byte characters: cutting the line to its last 200 bytes by count would start inside one.
+  std::string euros;
+  for (int i = 0; i < 100; ++i) euros += "\u20AC";
+  h.transport.on("run m", behave([&](FakeBehavior& b) {
+    b.exit_code = 1;
+    b.output = "first line\n" + euros + "\n";
+  }));
+  auto result = h.run(planOf({step("m", "h1")}));
+  CHECK(result.outcome == dr::RunOutcome::Failed);
+  const std::string message = result.find("m")->message;
+  CHECK(dr::isValidUtf8(message));
+  CHECK(message == "exit code 1: " + euros.substr(euros.size() - 198));  // 66 whole characters
+  CHECK(dr::isValidUtf8(result.reason));
+  const auto records = h.journal.records();
+  const auto failed = std::find_if(records.begin(), records.end(),
+                                   [](const dr::JournalRecord& r) { return r.type == dr::RecordType::StepFailed; });
+  REQUIRE(failed != records.end());
+  CHECK(failed->message == message);
 }
 
 TEST_CASE("resume directives: done steps are skipped, an in-doubt step runs its check first") {
