@@ -132,7 +132,14 @@ class InventoryParser {
       readMembers(reader, *members, inventory);
     }
     if (auto servers = reader.sequence("api_servers")) {
-      for (const auto& item : *servers) readApiServer(item, inventory);
+      if (servers->size() > kMaxInventoryHosts) {
+        sink_.error(sink_.at((*servers)[kMaxInventoryHosts]),
+                    fmt::format("{} API servers: a plan for more than {} is refused (every etcd member waits for "
+                                "every API server to stop)",
+                                servers->size(), kMaxInventoryHosts));
+      } else {
+        for (const auto& item : *servers) readApiServer(item, inventory);
+      }
     }
     return inventory;
   }
@@ -178,8 +185,16 @@ class InventoryParser {
   }
 
   void readMembers(MappingReader& top, const std::vector<YAML::Node>& items, Inventory& inventory) {
-    for (const auto& item : items) readMember(item, inventory);
     const std::size_t count = items.size();
+    if (count > kMaxInventoryHosts) {
+      sink_.error(sink_.at(items[kMaxInventoryHosts]),
+                  fmt::format("{} members: an etcd cluster has 3, 5 or 7 members, and a plan for more than {} is "
+                              "refused (its size grows with the square of the count: every member's restore names "
+                              "every other member)",
+                              count, kMaxInventoryHosts));
+      return;
+    }
+    for (const auto& item : items) readMember(item, inventory);
     if (count == 0) {
       sink_.error(top.valueAt("members"), "'members' is empty: an inventory needs at least one etcd member");
     } else if (count % 2 == 0) {

@@ -3,6 +3,7 @@
 // whose host is not the member's address, zero members, an even member count (a warning).
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string_view>
@@ -12,6 +13,11 @@
 #include "inventory/inventory.h"
 
 namespace dr {
+
+// At most this many members, and as many API servers: an etcd cluster has 3, 5 or 7 members, and a plan's size grows
+// with the square of the count (each restore lists every member, each start waits for every restore), so a number
+// far beyond any real cluster is refused before it is planned.
+inline constexpr std::size_t kMaxInventoryHosts = 100;
 
 struct InventoryLoad {
   std::optional<Inventory> inventory;  // set only when there are no errors (warnings allowed)

@@ -1,5 +1,6 @@
 // Every validation error of an inventory, each at its exact LINE:COLUMN (1-based, as editors show them).
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -448,6 +449,23 @@ TEST_CASE("a second YAML document in an inventory is an error where it starts, n
                           "---\ncluster: other\n");
   CHECK(placed(load) == std::vector<std::string>{"5:1: a second YAML document starts here: an inventory is one document "
                                                  "(remove the '---' and what follows, or give it its own file)"});
+}
+
+TEST_CASE("more members than any etcd cluster has are refused before planning, at the first one too many",
+          "[inventory][errors]") {
+  auto inventoryOf = [](int members) {
+    std::string yaml = "cluster: c\nmembers:\n";
+    for (int i = 1; i <= members; ++i) {
+      yaml += fmt::format("  - {{name: m{0}, address: 10.0.{1}.{2}, peer_url: http://10.0.{1}.{2}:2380}}\n", i,
+                          i / 256, i % 256);
+    }
+    return yaml;
+  };
+  CHECK(placed(parse(inventoryOf(99))).size() == 0);  // 99: odd, at the cap's edge, fine
+  const auto lines = placed(parse(inventoryOf(5000)));
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], Catch::StartsWith("103:5: 5000 members: an etcd cluster has 3, 5 or 7 members, and a plan for "
+                                         "more than 100 is refused"));
 }
 
 TEST_CASE("an address with an embedded NUL is refused, not read up to the NUL", "[inventory][errors]") {
