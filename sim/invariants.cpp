@@ -22,6 +22,10 @@ const std::vector<InvariantInfo>& invariantTable() {
       {kPreflightFirst,
        "a host is changed only after its preflight passed, and nothing live (a service, a data dir) before every "
        "host's preflight passed"},
+      {kLockedFirst,
+       "every member holds the run's lock, taken in inventory order after every preflight, before anything changes "
+       "and until the recovery is verified (one recovery per cluster)"},
+      {kPlaintextUntilVerified, "the staged snapshot is deleted from a member only once etcd is verified"},
       {kRecovers, "without faults, every order ends with the restored cluster healthy, verified and serving"},
   };
   return table;

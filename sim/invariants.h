@@ -26,6 +26,8 @@ inline constexpr const char* kNoLostWrites = "no-lost-writes";
 inline constexpr const char* kResumeEquivalence = "resume-equivalence";
 inline constexpr const char* kHaltIsSafe = "halt-is-safe";
 inline constexpr const char* kPreflightFirst = "preflight-first";
+inline constexpr const char* kLockedFirst = "locked-first";
+inline constexpr const char* kPlaintextUntilVerified = "plaintext-until-verified";
 inline constexpr const char* kRecovers = "recovers";
 
 const std::vector<InvariantInfo>& invariantTable();

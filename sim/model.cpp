@@ -14,9 +14,10 @@ std::string DirContent::describe() const {
 std::string ModelState::canonical() const {
   std::string out = fmt::format("etcd_verified={}\n", etcd_verified);
   for (const auto& [address, h] : hosts) {
-    out += fmt::format("host {} member={} api={} api_running={} api_verified={} etcd_running={} preflight={}/{}\n",
-                       address, h.member, h.api, h.api_running, h.api_verified, h.etcd_running, h.member_preflight,
-                       h.api_preflight);
+    out += fmt::format(
+        "host {} member={} api={} api_running={} api_verified={} etcd_running={} preflight={}/{} locked={}\n",
+        address, h.member, h.api, h.api_running, h.api_verified, h.etcd_running, h.member_preflight, h.api_preflight,
+        h.locked);
     for (const auto& [path, content] : h.dirs) out += fmt::format("  dir {}: {}\n", path, content.describe());
     for (const auto& [path, sha] : h.files) out += fmt::format("  file {}: {}\n", path, sha);
     for (const auto& [path, sha] : h.verified) out += fmt::format("  verified {}: {}\n", path, sha);
@@ -118,6 +119,9 @@ std::string recoveredProblem(const ModelState& state, const ClusterFacts& facts)
     bool old_kept = false;
     for (const auto& [path, d] : h.dirs) old_kept = old_kept || (!d.restored && d.origin_member == m.name);
     if (!old_kept) return fmt::format("member {}: the old data dir is gone", m.name);
+    // The plaintext snapshot does not outlive the run, nor does the lock.
+    if (!h.files.empty()) return fmt::format("member {}: the staged {} is left behind", m.name, h.files.begin()->first);
+    if (h.locked) return fmt::format("member {}: the run's lock is still held", m.name);
   }
   for (const auto& address : facts.api_hosts) {
     const HostModel& h = state.hosts.at(address);
@@ -138,6 +142,7 @@ std::string rolledBackProblem(const ModelState& state, const ModelState& initial
     if (now.etcd_running != before.etcd_running) return fmt::format("{}: etcd is not running again", address);
     if (now.api_running != before.api_running) return fmt::format("{}: the API server is not running again", address);
     if (!now.files.empty()) return fmt::format("{}: {} is left behind", address, now.files.begin()->first);
+    if (now.locked) return fmt::format("{}: the run's lock is still held", address);
   }
   return "";
 }

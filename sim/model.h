@@ -38,6 +38,7 @@ struct HostModel {
   std::map<std::string, std::string> verified;  // path -> the sha256 the host checked it against (and matched)
   bool member_preflight = false;
   bool api_preflight = false;
+  bool locked = false;  // the member's recovery lock is held by this run
 
   bool operator==(const HostModel&) const = default;
 };

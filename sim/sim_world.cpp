@@ -118,6 +118,44 @@ void SimWorld::requireAllPreflights(const HostModel& h, const Step& step, const 
   }
 }
 
+// The lock is the cluster's: a change anywhere (a member or an API server host) needs every member's lock.
+void SimWorld::requireAllLocked(const std::string& host, const Step& step) {
+  for (const auto& member : facts_.members) {
+    for (const auto& [address, other] : state_.hosts) {
+      if (other.member != member.name || other.locked) continue;
+      violate(kLockedFirst, fmt::format("{} {} {} while member {} is not locked by this run ({})", step.id,
+                                        undo_ ? "undoes on" : "changes", host, member.name, where(step)));
+      return;
+    }
+  }
+}
+
+// Taken after every preflight, in inventory order: two runs then meet at the first member and one gets none.
+void SimWorld::lock(HostModel& h, const Step& step) {
+  requireAllPreflights(h, step, "takes the lock");
+  for (const auto& member : facts_.members) {
+    if (member.name == h.member) break;
+    for (const auto& [address, other] : state_.hosts) {
+      if (other.member == member.name && !other.locked) {
+        violate(kLockedFirst, fmt::format("{} locks {} before member {} (earlier in the inventory) is locked ({})",
+                                          step.id, h.member, member.name, where(step)));
+      }
+    }
+  }
+  h.locked = true;
+}
+
+// Released only when the recovery is verified: etcd, and every API server.
+void SimWorld::unlock(HostModel& h, const Step& step) {
+  bool apis_verified = true;
+  for (const auto& [address, other] : state_.hosts) apis_verified = apis_verified && (!other.api || other.api_verified);
+  if (!state_.etcd_verified || !apis_verified) {
+    violate(kLockedFirst, fmt::format("{} releases the lock on {} before the recovery is verified ({})", step.id,
+                                      h.member, where(step)));
+  }
+  h.locked = false;
+}
+
 Status SimWorld::upload(const std::string& host, const UploadRequest& request) {
   if (crashed_) return fail("the orchestrator crashed");
   const Step* step = (session_plan_ ? session_plan_ : &plan_)->find(request.step_id);
@@ -138,6 +176,7 @@ Status SimWorld::upload(const std::string& host, const UploadRequest& request) {
     violate(kPreflightFirst, fmt::format("{} uploads to {} before the member's preflight passed (trace line {})",
                                          request.step_id, host, trace_.size() + 1));
   }
+  if (step) requireAllLocked(host, *step);
   ++transitions_;
   trace_.push_back(fmt::format("upload {} on {}", request.step_id, host));
   h.files[request.remote_path] = request.expected_sha256;
@@ -215,7 +254,13 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
   const std::string& a = step.action;
   std::string out;
   int code = 0;
-  if (undo_) {
+  const bool lock_step = a == "lock" || a == "unlock";
+  const bool reads_only = a == "preflight" || a == "verify-etcd" || a == "verify-apiserver";
+  if (!lock_step && !reads_only) requireAllLocked(host, step);
+  if (undo_ && lock_step) {
+    // Undoing a lock releases it; undoing an unlock (rolling a finished run back) takes it again first.
+    h.locked = a == "unlock";
+  } else if (undo_) {
     code = applyScript(h, step, command, out);
     if (code == 0) {
       if (a == "stop-apiserver") startApi(h, step);
@@ -225,6 +270,16 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
     }
   } else if (a == "preflight") {
     (step.member.empty() ? h.api_preflight : h.member_preflight) = true;
+  } else if (a == "lock") {
+    lock(h, step);
+  } else if (a == "unlock") {
+    unlock(h, step);
+  } else if (a == "remove-snapshot") {
+    if (!state_.etcd_verified) {
+      violate(kPlaintextUntilVerified,
+              fmt::format("{} deletes the staged snapshot on {} before etcd is verified ({})", step.id, host, where(step)));
+    }
+    code = applyScript(h, step, command, out);
   } else if (a == "stop-apiserver") {
     stopApi(h, step);
   } else if (a == "stop-etcd") {
@@ -303,6 +358,17 @@ int SimWorld::check(HostModel& h, const Step& step) {
     std::string ignored;
     return verifyEtcd(step, false, ignored);
   }
+  if (a == "remove-snapshot") {  // in place when no staged file is left under what the step removes
+    for (const auto& op : scriptOps(step.command)) {
+      if (op.kind != ScriptOp::Kind::Remove) continue;
+      for (const auto& [path, hash] : h.files) {
+        if (path == op.from || path.starts_with(op.from + "/")) return 1;
+      }
+    }
+    return 0;
+  }
+  if (a == "lock") return h.locked ? 0 : 1;
+  if (a == "unlock") return h.locked ? 1 : 0;
   if (a == "verify-apiserver") {
     if (h.api_running && clusterServing(state_, facts_)) {
       h.api_verified = true;

@@ -85,6 +85,9 @@ class SimWorld {
   int startEtcd(HostModel& h, const Step& step, std::string& output);
   int verifyEtcd(const Step& step, bool waits, std::string& output);
   void requireAllPreflights(const HostModel& h, const Step& step, const char* what);
+  void requireAllLocked(const std::string& host, const Step& step);
+  void lock(HostModel& h, const Step& step);
+  void unlock(HostModel& h, const Step& step);
   void afterOperation(const Step& step);
   bool anyApiRunning(std::string* which = nullptr) const;
   bool anyEtcdRunning(std::string* which = nullptr) const;

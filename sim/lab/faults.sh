@@ -151,6 +151,8 @@ check_recovered() {  # RUN_ID LABEL
     check "$label: $h holds every key of the snapshot with the same value ($missing missing or different)" test "$missing" -eq 0
     check "$label: $h holds none of the writes made after the snapshot" test "$(grep -c '^/gameday/after/' "$WORK/$label-$h.kv" || true)" -eq 0
     check "$label: $h kept its old data dir" on "$h" test -f "/var/lib/etcd/data.before-$run/DISASTER"
+    check "$label: $h has no staged snapshot left" on "$h" test ! -e "/var/tmp/etcd-dr/$run"
+    check "$label: $h's recovery lock is released" on "$h" test ! -e /var/lib/etcd/.etcd-dr-lock-lab
     check "$label: $h's API-server stand-in runs and answers /readyz" eval 'apiserver_running "$h" && wait_readyz "$h" 30'
   done
   # Exactly that line: after a resume, an earlier session's halt is not quoted as the reason of a finished run.
@@ -266,6 +268,22 @@ if wanted rollback; then
     fi
   done
   check "rollback: no API server was started" eval '! drctl status "$RUN" --runs "$RUNS" | grep -E "^start-apiserver" | grep -qv not-started'
+  # One recovery per cluster, whatever the runs directory (or machine): while this halted run holds the members'
+  # locks, an apply from another runs dir is refused at its preflight and changes nothing on any host.
+  for h in $(hosts); do
+    check "member-lock: $h holds the lock of run $RUN" eval 'test "$(on "$h" cat /var/lib/etcd/.etcd-dr-lock-lab/owner)" = "$RUN"'
+  done
+  RC=0
+  drctl apply --force -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/other-runs" --yes >"$WORK/other-apply.out" 2>&1 || RC=$?
+  grep -m 2 "is locked by run" "$WORK/other-apply.out" || tail -n 4 "$WORK/other-apply.out"
+  OTHER=$(run_id_of "$WORK/other-apply.out" || true)
+  check "member-lock: an apply from another runs dir is refused (exit $RC, want 1), naming run $RUN" \
+    eval 'test "$RC" -eq 1 && grep -q "is locked by run \"*$RUN" "$WORK/other-apply.out"'
+  check "member-lock: the refused run started no step but preflights" \
+    eval 'test -n "$OTHER" && ! drctl status "$OTHER" --runs "$WORK/other-runs" | grep -E "^[a-z-]+@" | grep -v "^preflight-" | grep -qv not-started'
+  for h in $(hosts); do
+    check "member-lock: $h still holds run $RUN's lock" eval 'test "$(on "$h" cat /var/lib/etcd/.etcd-dr-lock-lab/owner)" = "$RUN"'
+  done
   RC=0
   drctl rollback "$RUN" --runs "$RUNS" --yes >"$WORK/rollback.out" 2>&1 || RC=$?
   tail -n 6 "$WORK/rollback.out"
@@ -284,6 +302,10 @@ if wanted rollback; then
     check "rollback: $h has no restored data dir left" eval '! on "$h" sh -c "ls -d /var/lib/etcd/data.before-* /var/lib/etcd/data.restore* 2>/dev/null | grep -q ."'
   done
   check "rollback: the journal says rolled back" eval 'drctl status "$RUN" --runs "$RUNS" | grep -q "^state: rolled back"'
+  for h in $(hosts); do
+    check "rollback: $h's recovery lock is released" on "$h" test ! -e /var/lib/etcd/.etcd-dr-lock-lab
+    check "rollback: $h has no staged snapshot left" on "$h" test ! -e "/var/tmp/etcd-dr/$RUN"
+  done
   printf 'rollback scenario: %s s\n' "$(elapsed "$S0" "$(now)")"
 fi
 

@@ -92,6 +92,8 @@ for h in $(hosts); do
   check "$h holds every key of the snapshot with the same value ($MISSING missing or different)" test "$MISSING" -eq 0
   check "$h holds none of the writes made after the snapshot" test "$(grep -c '^/gameday/after/' "$WORK/after-$h.kv" || true)" -eq 0
   check "$h kept its old data dir" on "$h" test -f "/var/lib/etcd/data.before-$RUN_ID/DISASTER"
+  check "$h has no staged snapshot left (it holds every Secret in plaintext)" on "$h" test ! -e "/var/tmp/etcd-dr/$RUN_ID"
+  check "$h's recovery lock is released" on "$h" test ! -e /var/lib/etcd/.etcd-dr-lock-lab
 done
 STATUS=$(op "$DRCTL" status "$RUN_ID" --runs "$WORK/runs" 2>&1 || true)
 echo "$STATUS" | tail -n 5

@@ -78,8 +78,8 @@ std::optional<std::chrono::seconds> parseDuration(std::string_view text) {
 namespace {
 
 const std::vector<std::string> kTopKeys = {"name", "description", "steps"};
-const std::vector<std::string> kStepKeys = {"id",  "action", "description", "foreach", "needs",   "run",
-                                            "check", "undo", "upload",      "timeout", "retries", "idempotent"};
+const std::vector<std::string> kStepKeys = {"id",     "action",  "description", "foreach",    "needs",  "run", "check",
+                                            "undo",   "upload",  "timeout",     "retries",    "idempotent", "serial"};
 const std::vector<std::string> kUploadKeys = {"from", "to", "sha256"};
 const std::vector<std::string> kForeachNames = {"once", "etcd_members", "api_servers"};
 
@@ -260,15 +260,21 @@ class TemplateParser {
         step.retries = retries;
       }
     }
-    if (auto it = fields.find("idempotent"); it != fields.end()) {
-      const std::string value = scalar(it->second, "idempotent");
+    for (auto [key, flag] : {std::pair{"idempotent", &step.idempotent}, {"serial", &step.serial}}) {
+      auto it = fields.find(key);
+      if (it == fields.end()) continue;
+      const std::string value = scalar(it->second, key);
       if (value == "true") {
-        step.idempotent = true;
+        *flag = true;
       } else if (value == "false") {
-        step.idempotent = false;
+        *flag = false;
       } else {
-        error(at(it->second.Mark()), "idempotent must be true or false, not '" + value + "'");
+        error(at(it->second.Mark()), std::string(key) + " must be true or false, not '" + value + "'");
       }
+    }
+    if (step.serial && step.foreach == Foreach::Once) {
+      error(at(fields.find("serial")->second.Mark()),
+            "serial orders the instances of a per-member or per-API-server step; " + where_name + " runs once");
     }
     return step;
   }
@@ -504,11 +510,13 @@ std::vector<std::string> builtinPlanTemplateNames() {
   return names;
 }
 
+bool namesTemplateFile(std::string_view name_or_path) {
+  return name_or_path.find('/') != std::string_view::npos || name_or_path.ends_with(".yaml") ||
+         name_or_path.ends_with(".yml");
+}
+
 TemplateLoad loadPlanTemplateByNameOrPath(std::string_view name_or_path) {
-  const bool is_name = name_or_path.find('/') == std::string_view::npos &&
-                       !(name_or_path.size() >= 5 && name_or_path.substr(name_or_path.size() - 5) == ".yaml") &&
-                       !(name_or_path.size() >= 4 && name_or_path.substr(name_or_path.size() - 4) == ".yml");
-  if (!is_name) return loadPlanTemplate(std::filesystem::path(name_or_path));
+  if (namesTemplateFile(name_or_path)) return loadPlanTemplate(std::filesystem::path(name_or_path));
   for (std::size_t i = 0; i < builtin_plans::kCount; ++i) {
     const auto& entry = builtin_plans::kEntries[i];
     if (entry.name == name_or_path) {

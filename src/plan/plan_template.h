@@ -62,6 +62,9 @@ struct StepTemplate {
   std::chrono::seconds timeout{300};
   int retries = 0;
   bool idempotent = false;
+  // Per-instance steps only: each instance waits for the one before it, in inventory order. For taking locks on
+  // several hosts: two runs then meet at the first host, and one of them gets none (no run holds half the cluster).
+  bool serial = false;
   SourceLocation where;  // the step's `- id:` entry
 };
 
@@ -87,6 +90,8 @@ TemplateLoad parsePlanTemplate(std::string_view yaml_text, const std::filesystem
 // A template given as NAME (no slash, no .yaml suffix) is a built-in: plans/NAME.yaml compiled into the library,
 // so drctl works from any directory. Anything else is a file path.
 TemplateLoad loadPlanTemplateByNameOrPath(std::string_view name_or_path);
+// True when `name_or_path` names a file (it has a '/' or ends in .yaml/.yml), false for a built-in template's name.
+bool namesTemplateFile(std::string_view name_or_path);
 
 // The names of the built-in templates ("full-restore", ...), sorted.
 std::vector<std::string> builtinPlanTemplateNames();

@@ -41,6 +41,10 @@ const std::vector<VariableInfo>& templateVariables() {
         {"member.data_dir", "etcd's data dir on the member", false, member},
         {"member.data_parent_dir", "the directory holding the data dir (where the restore dir is made)", false,
          member},
+        {"member.lock_dir",
+         "the cluster's recovery lock on the member, beside its data dir: DATA_PARENT_DIR/.etcd-dr-lock-CLUSTER "
+         "(a directory whose file owner names the run holding it)",
+         false, member},
         {"member.etcd_user", "the user etcd runs as (owner of the data dir)", false, member},
         {"member.etcd_group", "the group etcd runs as", false, member},
         {"member.restore_dir", "the fresh restore target: DATA_DIR.restore-RUN_ID", false, member},

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <unordered_map>
 #include <queue>
 #include <set>
 #include <tuple>
@@ -264,7 +265,9 @@ class PlanBuilder {
     setValue(values, "member.peer_url", member.peer_url);
     setValue(values, "member.client_url", member.client_url);
     setValue(values, "member.data_dir", data_dir);
-    setValue(values, "member.data_parent_dir", std::filesystem::path(data_dir).parent_path().string());
+    const std::filesystem::path data_parent = std::filesystem::path(data_dir).parent_path();
+    setValue(values, "member.data_parent_dir", data_parent.string());
+    setValue(values, "member.lock_dir", (data_parent / (".etcd-dr-lock-" + inventory_.cluster_name)).string());
     setValue(values, "member.etcd_user", member.etcd_user);
     setValue(values, "member.etcd_group", member.etcd_group);
     setValue(values, "member.restore_dir", data_dir + ".restore-" + options_.run_id);
@@ -404,6 +407,9 @@ class PlanBuilder {
           for (std::size_t j : by_template_[other->id]) needs.insert(instances_[j].step.id);
         }
       }
+      if (t.serial && instance.instance_index > 0) {
+        needs.insert(instances_[by_template_[t.id][instance.instance_index - 1]].step.id);
+      }
       needs.erase(instance.step.id);  // a self-need is a cycle the loader reports; do not deadlock on it here
       instance.step.needs.assign(needs.begin(), needs.end());
     }
@@ -476,7 +482,8 @@ class PlanBuilder {
   std::string token_;
   Values common_;
   std::vector<Instance> instances_;
-  std::map<std::string, std::size_t> index_;  // step id -> position in instances_ (before ordering)
+  // Hashed: looked up once per needs edge, and a plan has members x members of those.
+  std::unordered_map<std::string, std::size_t> index_;  // step id -> position in instances_ (before ordering)
   std::map<std::string, std::vector<std::size_t>> by_template_;
   std::vector<Diagnostic> diagnostics_;
 };

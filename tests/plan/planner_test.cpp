@@ -59,8 +59,8 @@ TEST_CASE("the planner expands full-restore on 1, 3, 5 and 7 members", "[planner
     DYNAMIC_SECTION(n << " members") {
       const Plan plan = test::buildPlan(test::makeInventory(n));
       CHECK(plan.name == "full-restore");
-      // 6 per-member templates, 4 per-API-server templates (one API server per member here), 1 once.
-      CHECK(plan.steps.size() == static_cast<std::size_t>(6 * n + 4 * n + 1));
+      // 9 per-member templates, 4 per-API-server templates (one API server per member here), 1 once.
+      CHECK(plan.steps.size() == static_cast<std::size_t>(9 * n + 4 * n + 1));
       for (const char* action : {"stop-etcd", "upload-snapshot", "restore", "swap-data-dir", "start-etcd"}) {
         CHECK(stepsOf(plan, action).size() == static_cast<std::size_t>(n));
       }
@@ -129,18 +129,38 @@ TEST_CASE("ordering properties of full-restore hold on the DAG", "[planner]") {
         const std::string host = verify->id.substr(verify->id.find('@') + 1);
         CHECK(verify->needs == std::vector<std::string>{"start-apiserver@" + host});
       }
-      // The upload runs beside the stops: it needs only its own member's preflight.
+      // The upload runs beside the stops: it needs only the locks (taken after every preflight), every member's, so
+      // that a run refused at another member's lock has copied nothing anywhere.
+      std::vector<std::string> lock_ids;
+      for (const Step* lock : stepsOf(plan, "lock")) lock_ids.push_back(lock->id);
+      std::sort(lock_ids.begin(), lock_ids.end());
       for (const Step* upload : stepsOf(plan, "upload-snapshot")) {
-        CHECK(upload->needs == std::vector<std::string>{"preflight-member@" + upload->member});
+        CHECK(upload->needs == lock_ids);
         REQUIRE(upload->upload);
         CHECK(upload->upload->local_path == "/backup/snap.db");
         CHECK(upload->upload->remote_path == "/var/tmp/etcd-dr/preview/snapshot.db");
         CHECK(upload->upload->sha256 == std::string(64, 'a'));
       }
-      // Nothing changes before every preflight passed.
+      // Nothing changes before every preflight passed and every member is locked.
       for (const Step* stop : stop_api) {
         const auto before = ancestors(plan, stop->id);
         for (const Step* pre : stepsOf(plan, "preflight")) CHECK(before.count(pre->id) == 1);
+        for (const Step* lock : stepsOf(plan, "lock")) CHECK(before.count(lock->id) == 1);
+      }
+      // Locks are taken one member after another, in inventory order: two runs meet at the first member.
+      const auto locks = stepsOf(plan, "lock");
+      REQUIRE(locks.size() == static_cast<std::size_t>(n));
+      for (std::size_t i = 1; i < locks.size(); ++i) {
+        CHECK(std::count(locks[i]->needs.begin(), locks[i]->needs.end(), locks[i - 1]->id) == 1);
+      }
+      // The staged snapshot goes once etcd is verified; the locks go last, after every verification.
+      for (const Step* remove : stepsOf(plan, "remove-snapshot")) {
+        CHECK(ancestors(plan, remove->id).count("verify-etcd") == 1);
+      }
+      for (const Step* unlock : stepsOf(plan, "unlock")) {
+        const auto before = ancestors(plan, unlock->id);
+        for (const Step* remove : stepsOf(plan, "remove-snapshot")) CHECK(before.count(remove->id) == 1);
+        for (const Step* verify : stepsOf(plan, "verify-apiserver")) CHECK(before.count(verify->id) == 1);
       }
       const auto verify_before = ancestors(plan, "verify-etcd");
       for (const Step* start : stepsOf(plan, "start-etcd")) CHECK(verify_before.count(start->id) == 1);
@@ -506,6 +526,73 @@ TEST_CASE("the restore step refuses a staged file that is not the planned snapsh
                              " has sha256 " + sha256Hex("not the snapshot\n") + ", not the planned " +
                              test::makeSnapshot().sha256));
   CHECK(fs::exists(dir / ("data.restore-" + options.run_id) / "left"));
+}
+
+TEST_CASE("preflight-member, run by a real shell, refuses a restore tool older than the etcd that wrote the snapshot",
+          "[planner]") {
+  namespace fs = std::filesystem;
+  const test::TempDir scratch("dr-preflight-version");
+  const fs::path& dir = scratch.path;
+  fs::create_directories(dir / "bin");
+  fs::create_directories(dir / "data");
+  // One member whose every other check passes here: a service of the operator's commands, an existing user, a data
+  // dir and a staging dir under the scratch dir, and a df that reports plenty of room.
+  Inventory inventory = test::makeInventory(1, 0);
+  EtcdMember& member = inventory.members[0];
+  member.data_dir = (dir / "data").string();
+  member.etcd_user = "root";
+  member.service = {};
+  member.service.kind = ServiceKind::Command;
+  member.service.start = "true";
+  member.service.stop = "true";
+  member.service.status = "true";
+  PlanOptions options;
+  options.remote_snapshot_dir = (dir / "staging").string();
+  auto shim = [&](const std::string& name, const std::string& body) {
+    std::ofstream(dir / "bin" / name) << "#!/bin/sh\n" << body;
+    fs::permissions(dir / "bin" / name, fs::perms::owner_all);
+  };
+  const std::string asked = shellQuote((dir / "asked").string());
+  shim("etcdctl", "echo \"$@\" >> " + asked + "\nprintf 'etcdctl version: 3.4.30\\nAPI version: 3.4\\n'\n");
+  shim("df", "printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\\n"
+             "fake 1 1 999999999999 1%% /\\n'\n");
+  // Runs the member's preflight planned for a snapshot written by `etcd_version`: its exit status, stdout and stderr.
+  auto preflight = [&](std::optional<std::string> etcd_version, std::string& out, std::string& err) {
+    SnapshotInfo snapshot = test::makeSnapshot();
+    snapshot.etcd_version = std::move(etcd_version);
+    const Plan plan = test::buildPlan(inventory, snapshot, options);
+    const Step* step = plan.find("preflight-member@etcd-1");
+    REQUIRE(step != nullptr);
+    REQUIRE(contains(step->command, "command -v etcdctl"));  // ${tool.restore}: the shim
+    fs::remove(dir / "asked");
+    const int status = runShell(dir, "{ " + step->command + "\n} > " + shellQuote((dir / "out").string()) + " 2> " +
+                                         shellQuote((dir / "err").string()));
+    out = test::readText(dir / "out");
+    err = test::readText(dir / "err");
+    return status;
+  };
+  std::string out, err;
+
+  SECTION("a 3.5 snapshot and a 3.4 tool: refused, naming both versions") {
+    const int status = preflight("3.5.9", out, err);
+    INFO(err);
+    CHECK(status == 1);
+    CHECK(contains(err, "restore tool etcdctl is version 3.4.30, older than etcd 3.5 that wrote the snapshot"));
+  }
+  SECTION("a 3.4 snapshot and a 3.4 tool: accepted") {
+    const int status = preflight("3.4.23", out, err);
+    INFO(err);
+    CHECK(status == 0);
+    CHECK(contains(out, "preflight ok on etcd-1"));
+    CHECK(contains(test::readText(dir / "asked"), "version"));
+  }
+  SECTION("a snapshot whose etcd version is unknown: the check is skipped, the tool not even asked its version") {
+    const int status = preflight(std::nullopt, out, err);
+    INFO(err);
+    CHECK(status == 0);
+    CHECK(contains(out, "preflight ok on etcd-1"));
+    CHECK_FALSE(contains(test::readText(dir / "asked"), "version"));
+  }
 }
 
 TEST_CASE("verify-apiserver, run by a real shell: ten quick tries in the first second, then every 0.5 s, bounded",

@@ -29,8 +29,8 @@ TEST_CASE("drctl sim passes full-restore and prints what it explored", "[sim][cl
   const auto out = drctl({"sim", "-i", p.inventory_path.string(), "-s", p.snapshot_path.string(), "--orders", "20"});
   INFO(out.output);
   CHECK(out.exit_code == 0);
-  CHECK_THAT(out.output, Catch::Contains("orders explored:") && Catch::Contains("crash points:       93") &&
-                          Catch::Contains("faults:             186") && Catch::Contains("invariants checked: 14") &&
+  CHECK_THAT(out.output, Catch::Contains("orders explored:") && Catch::Contains("crash points:       120") &&
+                          Catch::Contains("faults:             240") && Catch::Contains("invariants checked: 16") &&
                           Catch::Contains("violations:         0") && Catch::Contains("states/s"));
 }
 
