@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "drd/drd_server.h"
 #include "drd/run_manager.h"
@@ -51,6 +52,7 @@ struct Options {
   std::string state_dir;
   std::string config;
   std::string tls_ca, tls_cert, tls_key;
+  std::vector<std::string> input_dirs;
 };
 
 int serve(const Options& o) {
@@ -83,7 +85,16 @@ int serve(const Options& o) {
   }
   dr::prependProgramDirectoryToPath();  // steps call drctl, which sits beside drd
 
-  dr::drd::RunManager runs(state_dir);
+  std::vector<fs::path> input_dirs;
+  for (const auto& dir : o.input_dirs) {
+    if (!fs::path(dir).is_absolute() || !fs::is_directory(dir, ec)) {
+      std::fprintf(stderr, "drd: --input-dir %s: not the absolute path of an existing directory\n", dir.c_str());
+      return kExitBadInput;
+    }
+    input_dirs.push_back(fs::path(dir).lexically_normal());
+  }
+  for (const auto& dir : config.input_dirs) input_dirs.push_back(dir);
+  dr::drd::RunManager runs(state_dir, input_dirs);
   dr::drd::SystemWallClock clock;
   dr::Metrics metrics;
   for (const auto& schedule : config.schedules) metrics.declareSchedule(schedule.name, schedule.mode);
@@ -159,6 +170,10 @@ Examples:
   drctl --server unix:///var/lib/drd/drd.sock status)");
   app.add_option("--listen", o.listen, "unix:///path or tcp://host:port (TCP needs the --tls-* files)");
   app.add_option("--state-dir", o.state_dir, "Where runs (STATE_DIR/runs) and test-restores live")->required();
+  app.add_option("--input-dir", o.input_dirs,
+                 "A directory clients may name inventories, templates and snapshots in (repeatable; also input_dirs "
+                 "in the config). drd reads them as its own user: any other path is refused")
+      ->type_name("DIR");
   app.add_option("--config", o.config, "YAML config: schedules, metrics_listen, TLS files, etcd binaries");
   app.add_option("--tls-ca", o.tls_ca, "CA that signs the client certificates (TCP)");
   app.add_option("--tls-cert", o.tls_cert, "The server's certificate (TCP)");

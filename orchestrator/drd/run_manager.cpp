@@ -8,6 +8,7 @@
 #include "exec/clock.h"
 #include "plan/plan_json.h"
 #include "ops/apply.h"
+#include "ops/input_paths.h"
 #include "ops/preview.h"
 #include "ops/resume.h"
 #include "ops/rollback.h"
@@ -59,7 +60,8 @@ struct RunManager::Live {
   std::thread thread;
 };
 
-RunManager::RunManager(std::filesystem::path state_dir) : runs_dir_(std::move(state_dir) / "runs") {
+RunManager::RunManager(std::filesystem::path state_dir, std::vector<std::filesystem::path> input_dirs)
+    : runs_dir_(std::move(state_dir) / "runs"), input_dirs_(std::move(input_dirs)) {
   std::error_code ec;
   std::filesystem::create_directories(runs_dir_, ec);
 }
@@ -103,6 +105,9 @@ grpc::Status RunManager::refuseLive(const std::string& run_id) {
 }
 
 grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* response) {
+  if (auto outside = ops::checkInputPaths(request.inventory(), request.snapshot(), request.plan_template(), input_dirs_)) {
+    return statusFor(*outside);
+  }
   ops::PreviewRequest preview;
   preview.inventory = request.inventory();
   preview.snapshot = request.snapshot();
@@ -120,6 +125,9 @@ grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* 
 }
 
 grpc::Status RunManager::apply(const v1::ApplyRequest& request, v1::RunStarted* response) {
+  if (auto outside = ops::checkInputPaths(request.inventory(), request.snapshot(), request.plan_template(), input_dirs_)) {
+    return statusFor(*outside);
+  }
   ops::ApplyRequest apply;
   apply.inventory = request.inventory();
   apply.snapshot = request.snapshot();

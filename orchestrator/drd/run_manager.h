@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <map>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,7 +27,8 @@ namespace dr::drd {
 
 class RunManager {
  public:
-  explicit RunManager(std::filesystem::path state_dir);
+  // `input_dirs`: the only directories a client's Plan or Apply may name files in (see ops/input_paths.h).
+  explicit RunManager(std::filesystem::path state_dir, std::vector<std::filesystem::path> input_dirs = {});
   ~RunManager();  // stops the live runs and waits for them
   RunManager(const RunManager&) = delete;
   RunManager& operator=(const RunManager&) = delete;
@@ -46,6 +48,7 @@ class RunManager {
   // How many runs are in each state ("running", "finished", "failed", "interrupted", ...), for the metrics.
   std::map<std::string, int> runStateCounts();
   const std::filesystem::path& runsDir() const { return runs_dir_; }
+  const std::vector<std::filesystem::path>& inputDirs() const { return input_dirs_; }
 
  private:
   struct Live;
@@ -59,6 +62,7 @@ class RunManager {
   void fillRun(const OpenedRun& run, bool with_steps, v1::Run* out);
 
   std::filesystem::path runs_dir_;
+  std::vector<std::filesystem::path> input_dirs_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Live>> runs_;  // runs this process has run, by id
   bool stopping_ = false;

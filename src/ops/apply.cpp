@@ -18,8 +18,7 @@ std::string absolutePath(const std::string& path) {
 
 std::string templateArgument(const std::string& name_or_path) {
   if (name_or_path.empty()) return kDefaultPlanTemplate;
-  const bool path = name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".yaml");
-  return path ? absolutePath(name_or_path) : name_or_path;
+  return namesTemplateFile(name_or_path) ? absolutePath(name_or_path) : name_or_path;
 }
 
 Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {

@@ -22,7 +22,7 @@
 namespace dr {
 namespace {
 
-const std::vector<std::string> kTopKeys = {"schedules", "metrics_listen", "tls", "etcd", "etcdctl"};
+const std::vector<std::string> kTopKeys = {"schedules", "metrics_listen", "tls", "etcd", "etcdctl", "input_dirs"};
 const std::vector<std::string> kTlsKeys = {"ca", "cert", "key"};
 const std::vector<std::string> kScheduleKeys = {"name", "cron", "mode", "inventory", "snapshot", "backup_dir", "plan"};
 const std::vector<std::string> kModes = {"dry-run", "test-restore"};
@@ -65,6 +65,17 @@ class ConfigParser {
     if (auto etcd = top.string("etcd")) config.etcd = *etcd;
     if (auto etcdctl = top.string("etcdctl")) config.etcdctl = *etcdctl;
     if (auto tls = top.mapping("tls")) readTls(*tls, config);
+    if (auto dirs = top.sequence("input_dirs")) {
+      for (const YAML::Node& item : *dirs) {
+        std::error_code ec;
+        if (!item.IsScalar() || item.Scalar().empty() || item.Scalar().front() != '/' ||
+            !std::filesystem::is_directory(item.Scalar(), ec)) {
+          sink_.error(sink_.at(item), "each of input_dirs must be the absolute path of an existing directory");
+          continue;
+        }
+        config.input_dirs.push_back(std::filesystem::path(item.Scalar()).lexically_normal().string());
+      }
+    }
     if (auto schedules = top.sequence("schedules")) {
       for (const YAML::Node& item : *schedules) {
         if (!item.IsMap()) {

@@ -31,6 +31,9 @@ struct DrdConfig {
   std::string metrics_listen;                      // "HOST:PORT" for the Prometheus endpoint; empty: none
   std::string tls_ca, tls_cert, tls_key;           // server mTLS for tcp:// listening (paths, resolved like inventory)
   std::string etcd = "etcd", etcdctl = "etcdctl";  // binaries for test-restores
+  // The only directories a client's Plan or Apply may name inventories, templates and snapshots in (drd reads them
+  // as its own user, usually root). Absolute, existing; none configured: every client path is refused.
+  std::vector<std::string> input_dirs;
 };
 
 // Every problem is reported, one line each, "FILE:LINE:COLUMN: message" (yaml-cpp Mark()), unknown keys with a

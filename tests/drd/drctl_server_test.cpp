@@ -16,7 +16,7 @@ namespace {
 
 struct Served {
   RunSandbox box;
-  DrdProcess drd{kDrdBinary, {"--state-dir", box.state().string()}, box.root() / "drd.log"};
+  DrdProcess drd{kDrdBinary, {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir}, box.root() / "drd.log"};
   std::string address;
   Served() {
     auto listening = drd.waitListening();

@@ -38,7 +38,7 @@ TEST_CASE("drd on TCP requires a client certificate signed by its CA", "[drd][tl
   RunSandbox box;
   TestCertificates certs(box.root() / "certs");
   DrdProcess drd(kDrdBinary,
-                 {"--state-dir", box.state().string(), "--listen", "tcp://127.0.0.1:0", "--tls-ca", certs.ca.string(),
+                 {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir, "--listen", "tcp://127.0.0.1:0", "--tls-ca", certs.ca.string(),
                   "--tls-cert", certs.server_cert.string(), "--tls-key", certs.server_key.string()},
                  box.root() / "drd.log");
   const auto address = drd.waitListening();
@@ -75,7 +75,7 @@ TEST_CASE("drd refuses to start on TCP without TLS, on a socket others could rep
           "[drd][tls]") {
   RunSandbox box;
   SECTION("TCP without TLS files") {
-    DrdProcess drd(kDrdBinary, {"--state-dir", box.state().string(), "--listen", "tcp://127.0.0.1:0"},
+    DrdProcess drd(kDrdBinary, {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir, "--listen", "tcp://127.0.0.1:0"},
                    box.root() / "drd.log");
     CHECK(drd.waitExit() == 2);
     CHECK_THAT(drd.log(), Catch::Contains("refusing to listen on TCP without mutual TLS"));
@@ -85,24 +85,24 @@ TEST_CASE("drd refuses to start on TCP without TLS, on a socket others could rep
     fs::create_directories(open_dir);
     ::chmod(open_dir.c_str(), 0777);
     DrdProcess drd(kDrdBinary,
-                   {"--state-dir", box.state().string(), "--listen", "unix://" + (open_dir / "drd.sock").string()},
+                   {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir, "--listen", "unix://" + (open_dir / "drd.sock").string()},
                    box.root() / "drd.log");
     CHECK(drd.waitExit() == 2);
     CHECK_THAT(drd.log(), Catch::Contains("writable by other users"));
   }
   SECTION("an unknown scheme, a relative socket path") {
-    DrdProcess ftp(kDrdBinary, {"--state-dir", box.state().string(), "--listen", "ftp://host"}, box.root() / "ftp.log");
+    DrdProcess ftp(kDrdBinary, {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir, "--listen", "ftp://host"}, box.root() / "ftp.log");
     CHECK(ftp.waitExit() == 2);
     CHECK_THAT(ftp.log(), Catch::Contains("unix:///path or tcp://host:port"));
-    DrdProcess relative(kDrdBinary, {"--state-dir", box.state().string(), "--listen", "unix://drd.sock"},
+    DrdProcess relative(kDrdBinary, {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir, "--listen", "unix://drd.sock"},
                         box.root() / "relative.log");
     CHECK(relative.waitExit() == 2);
     CHECK_THAT(relative.log(), Catch::Contains("absolute path"));
   }
   SECTION("a socket another drd listens on") {
-    DrdProcess first(kDrdBinary, {"--state-dir", box.state().string()}, box.root() / "first.log");
+    DrdProcess first(kDrdBinary, {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir}, box.root() / "first.log");
     REQUIRE(first.waitListening());
-    DrdProcess second(kDrdBinary, {"--state-dir", box.state().string()}, box.root() / "second.log");
+    DrdProcess second(kDrdBinary, {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir}, box.root() / "second.log");
     CHECK(second.waitExit() == 2);
     CHECK_THAT(second.log(), Catch::Contains("another server is listening"));
     CHECK(listRuns(*drdStub(*first.waitListening())).ok());  // the first one was left alone
@@ -127,7 +127,7 @@ TEST_CASE("drd with --config: schedules listed, Rehearse recorded in the metrics
                 "\n"
                 "    plan: " +
                 kLocalStepsPlan + "\n");
-  DrdProcess drd(kDrdBinary, {"--state-dir", box.state().string(), "--config", config.string()},
+  DrdProcess drd(kDrdBinary, {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir, "--config", config.string()},
                  box.root() / "drd.log");
   const auto address = drd.waitListening();
   INFO(drd.log());

@@ -21,7 +21,7 @@ struct UnixDrd {
 
   UnixDrd() { start(); }
   void start() {
-    drd = std::make_unique<DrdProcess>(kDrdBinary, std::vector<std::string>{"--state-dir", box.state().string()},
+    drd = std::make_unique<DrdProcess>(kDrdBinary, std::vector<std::string>{"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir},
                                        box.root() / "drd.log");
     auto listening = drd->waitListening();
     INFO(drd->log());
@@ -65,6 +65,62 @@ TEST_CASE("drd listens on an owner-only unix socket by default and answers Plan"
   REQUIRE(status.ok());
   CHECK_THAT(response.rendered(), Catch::Contains("\"fingerprint\""));
   CHECK_THAT(response.plan_json(), Catch::Contains("one@m1"));
+}
+
+namespace {
+
+grpc::Status planOf(v1::Drd::Stub& stub, const std::string& inventory, const std::string& snapshot,
+                    const std::string& plan_template = "") {
+  v1::PlanRequest request;
+  request.set_inventory(inventory);
+  request.set_snapshot(snapshot);
+  request.set_plan_template(plan_template);
+  v1::PlanResponse response;
+  grpc::ClientContext context;
+  withDeadline(context);
+  return stub.Plan(&context, request, &response);
+}
+
+}  // namespace
+
+TEST_CASE("drd reads client paths only under its input dirs, and never quotes a file it refused", "[drd]") {
+  UnixDrd d;
+  const std::string inventory = d.box.inventory().string(), snapshot = d.box.snapshot().string();
+  REQUIRE(planOf(*d.stub, inventory, snapshot, kLocalStepsPlan).ok());  // inside: fine
+  // A file of secrets, and a link inside an input dir that points to it: neither is read.
+  const fs::path outside = d.box.root().parent_path() / (d.box.root().filename().string() + "-secret");
+  writeText(outside, "root:$6$secretsalt$hash:19000:0:99999:7:::\n");
+  const fs::path link = d.box.root() / "innocent.yaml";
+  fs::create_symlink(outside, link);
+  struct Case {
+    std::string inventory, snapshot, plan_template, names;
+  };
+  for (const Case& c : {Case{"/etc/shadow", snapshot, "", "inventory /etc/shadow is outside"},
+                        Case{outside.string(), snapshot, "", "is outside drd's input directories"},
+                        Case{link.string(), snapshot, "", "inventory " + link.string() + " is outside"},
+                        Case{inventory, "/etc/shadow", "", "snapshot /etc/shadow is outside"},
+                        Case{inventory, snapshot, link.string(), "plan template " + link.string() + " is outside"},
+                        Case{inventory, snapshot, d.box.root().string() + "/../x.yaml", "is outside"},
+                        Case{"relative.yaml", snapshot, "", "a path sent to drd must be absolute"}}) {
+    INFO(c.inventory << " " << c.snapshot << " " << c.plan_template);
+    const grpc::Status status = planOf(*d.stub, c.inventory, c.snapshot, c.plan_template);
+    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(status.error_message(), Catch::Contains(c.names) && !Catch::Contains("secretsalt") &&
+                                           !Catch::Contains("root:"));
+  }
+  fs::remove(outside);
+}
+
+TEST_CASE("drd without input dirs refuses every client path and says how to allow some", "[drd]") {
+  RunSandbox box;
+  DrdProcess drd(kDrdBinary, {"--state-dir", box.state().string()}, box.root() / "drd.log");
+  auto listening = drd.waitListening();
+  REQUIRE(listening);
+  auto stub = drdStub(*listening);
+  const grpc::Status status = planOf(*stub, box.inventory().string(), box.snapshot().string());
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::Contains("this drd accepts no input paths from clients") &&
+                                         Catch::Contains("--input-dir"));
 }
 
 TEST_CASE("drd reports bad input with gRPC codes and FILE:LINE:COLUMN lines", "[drd]") {

@@ -25,7 +25,8 @@ namespace v1 = dr::drd::v1;
 
 inline const std::string kDrdBinary = DR_BINARY_DIR "/orchestrator/drd";
 inline const std::string kDrctlBinary = DR_BINARY_DIR "/orchestrator/drctl";
-inline const std::string kLocalStepsPlan = DR_SOURCE_DIR "/tests/exec/plans/local-steps.yaml";
+inline const std::string kTestPlansDir = DR_SOURCE_DIR "/tests/exec/plans";
+inline const std::string kLocalStepsPlan = kTestPlansDir + "/local-steps.yaml";
 
 inline std::string readText(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -38,7 +38,7 @@ struct FrontEnd {
 
 struct BothFrontEnds {
   RunSandbox box;
-  DrdProcess drd{kDrdBinary, {"--state-dir", box.state().string()}, box.root() / "drd.log"};
+  DrdProcess drd{kDrdBinary, {"--state-dir", box.state().string(), "--input-dir", box.root().string(), "--input-dir", kTestPlansDir}, box.root() / "drd.log"};
   std::vector<FrontEnd> ends;
   BothFrontEnds() {
     auto listening = drd.waitListening();
@@ -82,7 +82,10 @@ TEST_CASE("both front ends refuse an encrypted snapshot without its key before a
 TEST_CASE("both front ends refuse a full restore while a quorum is healthy", "[drd][ops][etcd]") {
   BothFrontEnds f;
   EtcdCluster cluster({.members = 1});
-  const std::string inventory = cluster.writeInventoryFile().string();
+  // Where drd may read it: under its input dir.
+  const fs::path inventory_file = f.box.root() / "etcd-inventory.yaml";
+  fs::copy_file(cluster.writeInventoryFile(), inventory_file);
+  const std::string inventory = inventory_file.string();
   for (const auto& end : f.ends) {
     INFO(end.name);
     const auto out = end.run({"apply", "-i", inventory, "-s", f.box.snapshot().string(), "--yes"});

@@ -137,6 +137,16 @@ TEST_CASE("drd config: YAML syntax errors and a non-mapping file are located", "
   }
 }
 
+TEST_CASE("drd config: input_dirs are absolute existing directories, each checked at its place", "[config]") {
+  ConfigDir d;
+  auto loaded = loadDrdConfig(d.write("input_dirs: [" + d.dir.path.string() + "/, /tmp]\n"));
+  REQUIRE(loaded.ok());
+  CHECK(loaded->input_dirs == std::vector<std::string>{d.dir.path.string() + "/", "/tmp"});
+  CHECK(d.errors("input_dirs:\n  - relative/dir\n  - /no/such/dir\n") ==
+        d.at(2, 5) + "each of input_dirs must be the absolute path of an existing directory\n" + d.at(3, 5) +
+            "each of input_dirs must be the absolute path of an existing directory");
+}
+
 TEST_CASE("drd config: unknown keys get a did-you-mean, at their place", "[config]") {
   ConfigDir d;
   const std::string errors = d.errors(R"(metric_listen: 127.0.0.1:1
