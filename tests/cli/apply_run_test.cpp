@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -423,4 +424,33 @@ TEST_CASE("a second SIGINT ends the step in flight; the run stays resumable", "[
   INFO(resumed.err);
   CHECK(resumed.code == 0);
   CHECK(box.memberTree() == straightRunTree());
+}
+
+TEST_CASE("an encrypted snapshot's key variable never reaches a step, and its plaintext does not outlive the run",
+          "[cli][apply]") {
+  Sandbox box;
+  writeText(box.root / "key", std::string(64, 'd') + "\n");
+  ::chmod((box.root / "key").c_str(), 0600);
+  const auto sealed = drctl(box, {"snapshot", "encrypt", "--key-file", (box.root / "key").string(), "-i",
+                                  (box.root / "snap.db").string(), "-o", (box.root / "snap.enc").string()});
+  REQUIRE(sealed.code == 0);
+  // One local step that records its environment.
+  writeText(box.root / "env-plan.yaml", "name: env\nsteps:\n  - id: env\n    action: preflight\n    foreach: once\n"
+                                        "    run: env > " + (box.root / "step-env").string() + "\n");
+  const auto run = drctl(box,
+                         {"apply", "-i", (box.root / "inv.yaml").string(), "-s", (box.root / "snap.enc").string(),
+                          "-p", (box.root / "env-plan.yaml").string(), "--key-env", "DR_TEST_SNAPSHOT_KEY", "--runs",
+                          box.runs().string(), "--yes"},
+                         {"DR_TEST_SNAPSHOT_KEY=" + std::string(64, 'd')});
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  const std::string env = readText(box.root / "step-env");
+  REQUIRE_FALSE(env.empty());                             // the step ran and wrote its environment
+  CHECK(env.find("DR_TEST_SNAPSHOT_KEY") == std::string::npos);  // the variable is gone
+  CHECK(env.find(std::string(64, 'd')) == std::string::npos);    // and so is the key
+  // The decrypted copy lived in the runs dir's private place, and only for the run.
+  const fs::path plaintext = box.runs() / ".plaintext";
+  REQUIRE(fs::is_directory(plaintext));
+  CHECK((fs::status(plaintext).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+  CHECK(fs::is_empty(plaintext));
 }

@@ -17,7 +17,7 @@ cp -a "$case_dir/." "$work/"
 cd "$work"
 # Git keeps no modes beyond +x: make the runs directory as drctl makes it.
 [ -d runs ] && chmod -R go-rwx runs
-[ -f setup ] && bash ./setup
+[ -f setup ] && DRCTL=$drctl bash ./setup >setup.out 2>&1
 
 args=$(<cmd)
 want_exit=$(<exit)
