@@ -109,6 +109,14 @@ TEST_CASE("drd reads client paths only under its input dirs, and never quotes a 
                                            !Catch::Contains("root:"));
   }
   fs::remove(outside);
+  // A FIFO inside an input dir is refused at once: no server thread blocks on it.
+  const fs::path fifo = d.box.root() / "fifo.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto started = std::chrono::steady_clock::now();
+  const grpc::Status status = planOf(*d.stub, fifo.string(), snapshot);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::Contains("must be a regular file; this is a FIFO"));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
 }
 
 TEST_CASE("drd without input dirs refuses every client path and says how to allow some", "[drd]") {

@@ -593,6 +593,49 @@ TEST_CASE("preflight-member, run by a real shell, refuses a restore tool older t
     CHECK(contains(out, "preflight ok on etcd-1"));
     CHECK_FALSE(contains(test::readText(dir / "asked"), "version"));
   }
+  // The cluster's lock beside the data dir, and the staging path: checked here so nothing stops first.
+  const fs::path lock_dir = dir / (".etcd-dr-lock-" + inventory.cluster_name);
+  const fs::path staging_run = dir / "staging" / options.run_id;
+  SECTION("a lock held by another run: refused, naming that run and the lock") {
+    fs::create_directories(lock_dir);
+    std::ofstream(lock_dir / "owner") << "20261205-000000-other\n";
+    const int status = preflight("3.4.23", out, err);
+    INFO(err);
+    CHECK(status == 1);
+    CHECK(contains(err, "cluster " + inventory.cluster_name + " is locked by run 20261205-000000-other here, in " +
+                            lock_dir.string()));
+  }
+  SECTION("the lock held by this same run (a resume): accepted") {
+    fs::create_directories(lock_dir);
+    std::ofstream(lock_dir / "owner") << options.run_id << "\n";
+    CHECK(preflight("3.4.23", out, err) == 0);
+  }
+  SECTION("a staging dir another user owns: refused before anything stops") {
+    fs::create_directories(staging_run);
+    REQUIRE(::chown(staging_run.c_str(), 65534, 65534) == 0);
+    const int status = preflight("3.4.23", out, err);
+    INFO(err);
+    CHECK(status == 1);
+    CHECK(contains(err, staging_run.string() + " on the snapshot staging path is a link, belongs to user 65534"));
+  }
+  SECTION("a staging dir others can write, or a link in its place: refused") {
+    fs::create_directories(staging_run.parent_path());
+    if (GENERATE(0, 1) == 0) {
+      fs::create_directories(staging_run);
+      fs::permissions(staging_run, fs::perms::all);
+    } else {
+      fs::create_directory_symlink("/tmp", staging_run);
+    }
+    const int status = preflight("3.4.23", out, err);
+    INFO(err);
+    CHECK(status == 1);
+    CHECK(contains(err, "on the snapshot staging path is a link, belongs to user"));
+  }
+  SECTION("a staging dir of this user, owner-only: accepted") {
+    fs::create_directories(staging_run);
+    fs::permissions(staging_run, fs::perms::owner_all);
+    CHECK(preflight("3.4.23", out, err) == 0);
+  }
 }
 
 TEST_CASE("verify-apiserver, run by a real shell: ten quick tries in the first second, then every 0.5 s, bounded",
