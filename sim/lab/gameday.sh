@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # A game day: a real recovery of a real etcd cluster over real SSH, on the lab (sim/lab/lab.sh), checked end to end.
 #
-#   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep]
+#   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep] [--shared-var-tmp]
 #
 # lab up -> load data -> drctl snapshot save -> writes after the snapshot -> the disaster (every member's etcd
 # killed and its data destroyed) -> drctl sim (the plan proved) -> drctl apply --dry-run (must change nothing) ->
 # drctl apply (over SSH from the operator namespace) -> checks -> lab down. Exit 0 only when every check passed;
-# each check prints PASS or FAIL.
+# each check prints PASS or FAIL. --shared-var-tmp: the hosts share one /var/tmp, where the snapshot is staged.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -20,7 +20,8 @@ while [ $# -gt 0 ]; do
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --shared-var-tmp) SHARED_VAR_TMP=1; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -98,9 +99,14 @@ done
 STATUS=$(op "$DRCTL" status "$RUN_ID" --runs "$WORK/runs" 2>&1 || true)
 echo "$STATUS" | tail -n 5
 check "the journal says the run finished" grep -qi finished <<<"$STATUS"
+# Every upload got through at its first attempt: a retry would hide two members writing one staging file (they
+# share /var/tmp with --shared-var-tmp).
+UPLOAD_ATTEMPTS=$(awk '$1 ~ /^upload-snapshot@/ {print $4}' <<<"$STATUS" | sort -u | tr '\n' ' ')
+check "every upload-snapshot finished at its first attempt${SHARED_VAR_TMP:+, the hosts sharing /var/tmp} (attempts: $UPLOAD_ATTEMPTS)" \
+  test "$UPLOAD_ATTEMPTS" = "1 "
 
 T1=$(now)
-printf '\ngame day: %d hosts, %s s in all, %s\n' "$HOSTS_N" "$(elapsed "$T0" "$T1")" \
+printf '\ngame day: %d hosts%s, %s s in all, %s\n' "$HOSTS_N" "${SHARED_VAR_TMP:+ sharing /var/tmp}" "$(elapsed "$T0" "$T1")" \
   "$([ $FAILURES -eq 0 ] && echo 'every check passed' || echo "$FAILURES checks FAILED")"
 echo "report: $WORK/report/report.md (junit.xml, report.json, timeline.svg beside it)"
 echo "work dir: $WORK"

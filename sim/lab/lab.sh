@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The game-day lab: N real hosts on this one machine (see docs/lab.md).
 #
-#   lab.sh up [--hosts N] [--build DIR] [--cpus-per-host C]
+#   lab.sh up [--hosts N] [--build DIR] [--cpus-per-host C] [--shared-var-tmp]
 #                                         make the hosts and start sshd, etcd and the API-server stand-in on each;
-#                                         with C (cores, e.g. 0.25) each host's processes share a CPU budget of their own
+#                                         with C (cores, e.g. 0.25) each host's processes share a CPU budget of their own;
+#                                         --shared-var-tmp: every host sees one /var/tmp (co-located members)
 #   lab.sh down                           stop everything the lab started and remove it (idempotent)
 #   lab.sh status                         what is running where
 #   lab.sh exec HOST CMD...               run CMD inside HOST (its network and mount namespaces)
@@ -168,12 +169,13 @@ CFG
 # The host's run dir covers $LAB (the operator's key is not visible on the hosts). A restarted sshd gets a new
 # mount namespace with the same bind mounts: the host's processes still in the old one see the very same files.
 start_sshd() {  # NAME
-  local dir="$HOSTS/$1"
+  local dir="$HOSTS/$1" var_tmp="$HOSTS/$1/var-tmp"
+  [ -d "$HOSTS/shared-var-tmp" ] && var_tmp="$HOSTS/shared-var-tmp"
   ( join_host_cgroup "$1"; exec ip netns exec "$PREFIX-$1" unshare --mount --propagation private /bin/sh -c "
     mkdir -p /var/lib/etcd /etc/kubernetes /run/etcd-dr-lab /run/sshd &&
     mount --bind '$dir/var-lib-etcd' /var/lib/etcd &&
     mount --bind '$dir/etc-kubernetes' /etc/kubernetes &&
-    mount --bind '$dir/var-tmp' /var/tmp &&
+    mount --bind '$var_tmp' /var/tmp &&
     mount --bind '$dir/run' /run/etcd-dr-lab &&
     exec /usr/sbin/sshd -D -e -f '$dir/ssh/sshd_config'" ) >> "$dir/sshd.log" 2>&1 &
   echo $! > "$dir/sshd.pid"
@@ -211,12 +213,13 @@ wait_port() {  # NAME ADDR PORT SECONDS
 }
 
 cmd_up() {
-  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build} cpus=""
+  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build} cpus="" shared_var_tmp=0
   while [ $# -gt 0 ]; do
     case $1 in
       --hosts) n=$2; shift 2 ;;
       --build) build=$2; shift 2 ;;
       --cpus-per-host) cpus=$2; shift 2 ;;
+      --shared-var-tmp) shared_var_tmp=1; shift ;;
       *) die "up: unknown option $1" ;;
     esac
   done
@@ -239,6 +242,8 @@ cmd_up() {
   : > "$LAB/known_hosts"
   write_inventory "$n"
   [ -z "$cpus" ] || make_cpu_cgroups "$cpus" "$n"
+  # One /var/tmp for every host, sticky and world-writable like the real one: the hosts' sshd mount it (start_sshd).
+  if [ $shared_var_tmp -eq 1 ]; then mkdir -p "$HOSTS/shared-var-tmp" && chmod 1777 "$HOSTS/shared-var-tmp"; fi
 
   ip netns add "$PREFIX-br"
   ip -n "$PREFIX-br" link add br0 type bridge

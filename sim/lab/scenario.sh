@@ -21,7 +21,8 @@ elapsed() { awk "BEGIN{printf \"%.2f\", $2 - $1}"; }
 # The lab up with HOSTS_N hosts; sets INV to a copy of its inventory in WORK.
 scenario_lab_up() {
   "$LAB" down >/dev/null 2>&1 || true
-  "$LAB" up --hosts "$HOSTS_N" --build "$BUILD" ${CPUS_PER_HOST:+--cpus-per-host "$CPUS_PER_HOST"}
+  "$LAB" up --hosts "$HOSTS_N" --build "$BUILD" ${CPUS_PER_HOST:+--cpus-per-host "$CPUS_PER_HOST"} \
+    ${SHARED_VAR_TMP:+--shared-var-tmp}
   cp "$("$LAB" inventory)" "$WORK/inventory.yaml"
   INV=$WORK/inventory.yaml
 }

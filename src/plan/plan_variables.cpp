@@ -51,7 +51,7 @@ const std::vector<VariableInfo>& templateVariables() {
         {"member.restore_partial_dir",
          "where the restore command writes: RESTORE_DIR.partial, renamed to RESTORE_DIR once complete", false, member},
         {"member.old_data_dir", "where the old data dir is moved aside: DATA_DIR.before-RUN_ID", false, member},
-        {"member.snapshot_dir", "the staging dir for the snapshot on the member: /var/tmp/etcd-dr/RUN_ID", false,
+        {"member.snapshot_dir", "the staging dir for the snapshot on the member: /var/tmp/etcd-dr/RUN_ID/MEMBER (per member: members may share a /var/tmp)", false,
          member},
         {"member.snapshot_path", "the snapshot on the member: SNAPSHOT_DIR/snapshot.db", false, member},
         {"member.restore_command", "the full restore command (etcdctl or etcdutl snapshot restore, every flag)",

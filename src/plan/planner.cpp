@@ -259,7 +259,10 @@ class PlanBuilder {
   std::optional<Values> memberValues(const EtcdMember& member) {
     Values values = common_;
     const std::string data_dir = withoutTrailingSlash(member.data_dir);
-    const std::string snapshot_dir = withoutTrailingSlash(options_.remote_snapshot_dir) + "/" + options_.run_id;
+    // Per run and per member: members that share a /var/tmp (co-located, a shared file system) must not upload into
+    // the same file.
+    const std::string snapshot_dir =
+        withoutTrailingSlash(options_.remote_snapshot_dir) + "/" + options_.run_id + "/" + member.name;
     setValue(values, "member.name", member.name);
     setValue(values, "member.address", member.address);
     setValue(values, "member.peer_url", member.peer_url);

@@ -138,7 +138,8 @@ TEST_CASE("ordering properties of full-restore hold on the DAG", "[planner]") {
         CHECK(upload->needs == lock_ids);
         REQUIRE(upload->upload);
         CHECK(upload->upload->local_path == "/backup/snap.db");
-        CHECK(upload->upload->remote_path == "/var/tmp/etcd-dr/preview/snapshot.db");
+        // Per run and per member: members sharing a /var/tmp never write the same file.
+        CHECK(upload->upload->remote_path == "/var/tmp/etcd-dr/preview/" + upload->member + "/snapshot.db");
         CHECK(upload->upload->sha256 == std::string(64, 'a'));
       }
       // Nothing changes before every preflight passed and every member is locked.
@@ -191,7 +192,7 @@ TEST_CASE("every member restores with its own name and peer URL, the same token 
     const Step* restore = plan.find("restore@" + member.name);
     REQUIRE(restore);
     INFO(restore->command);
-    CHECK(contains(restore->command, "ETCDCTL_API=3 etcdctl snapshot restore /var/tmp/etcd-dr/r42/snapshot.db"));
+    CHECK(contains(restore->command, "ETCDCTL_API=3 etcdctl snapshot restore /var/tmp/etcd-dr/r42/" + member.name + "/snapshot.db"));
     CHECK(contains(restore->command, "--name " + member.name + " "));
     CHECK(contains(restore->command, "--initial-advertise-peer-urls " + member.peer_url + " "));
     CHECK(contains(restore->command, "--initial-cluster " + initial_cluster + " "));
@@ -220,7 +221,7 @@ TEST_CASE("the restore command follows the tooling", "[planner]") {
   const Plan plan = test::buildPlan(inventory);
   const Step* restore = plan.find("restore@etcd-2");
   REQUIRE(restore);
-  CHECK(contains(restore->command, "/opt/etcd/bin/etcdutl snapshot restore /var/tmp/etcd-dr/preview/snapshot.db"));
+  CHECK(contains(restore->command, "/opt/etcd/bin/etcdutl snapshot restore /var/tmp/etcd-dr/preview/etcd-2/snapshot.db"));
   CHECK_FALSE(contains(restore->command, "ETCDCTL_API"));
   CHECK(contains(restore->command, "--bump-revision 1000000000 --mark-compacted"));
   CHECK(plan.warnings.empty());
@@ -510,8 +511,8 @@ TEST_CASE("the restore step refuses a staged file that is not the planned snapsh
   // A half-done restore dir from an earlier attempt: the refusal must come before it is cleared.
   fs::create_directories(dir / ("data.restore-" + options.run_id));
   std::ofstream(dir / ("data.restore-" + options.run_id) / "left") << "x";
-  fs::create_directories(dir / "staging" / options.run_id);
-  std::ofstream(dir / "staging" / options.run_id / "snapshot.db") << "not the snapshot\n";
+  fs::create_directories(dir / "staging" / options.run_id / "etcd-1");
+  std::ofstream(dir / "staging" / options.run_id / "etcd-1" / "snapshot.db") << "not the snapshot\n";
 
   const std::string command = "/bin/sh -c " + shellQuote(restore->command) + " 2>&1";
   std::string output;
@@ -522,7 +523,7 @@ TEST_CASE("the restore step refuses a staged file that is not the planned snapsh
   const int status = ::pclose(pipe);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 1);
-  CHECK(contains(output, "restore refused on etcd-1: " + (dir / "staging" / options.run_id / "snapshot.db").string() +
+  CHECK(contains(output, "restore refused on etcd-1: " + (dir / "staging" / options.run_id / "etcd-1" / "snapshot.db").string() +
                              " has sha256 " + sha256Hex("not the snapshot\n") + ", not the planned " +
                              test::makeSnapshot().sha256));
   CHECK(fs::exists(dir / ("data.restore-" + options.run_id) / "left"));
@@ -595,7 +596,7 @@ TEST_CASE("preflight-member, run by a real shell, refuses a restore tool older t
   }
   // The cluster's lock beside the data dir, and the staging path: checked here so nothing stops first.
   const fs::path lock_dir = dir / (".etcd-dr-lock-" + inventory.cluster_name);
-  const fs::path staging_run = dir / "staging" / options.run_id;
+  const fs::path staging_run = dir / "staging" / options.run_id / "etcd-1";
   SECTION("a lock held by another run: refused, naming that run and the lock") {
     fs::create_directories(lock_dir);
     std::ofstream(lock_dir / "owner") << "20261205-000000-other\n";

@@ -233,10 +233,10 @@ TEST_CASE("the snapshot's SHA-256 is verified on the host by the upload check an
   // step runs no command that would read the file once more.
   CHECK(upload->upload.has_value());
   CHECK(upload->command.empty());
-  fs::create_directories(dir.path / "staging/r9");
-  std::ofstream(dir.path / "staging/r9/snapshot.db") << "hello\n";
+  fs::create_directories(dir.path / "staging/r9/etcd-1");
+  std::ofstream(dir.path / "staging/r9/etcd-1/snapshot.db") << "hello\n";
   CHECK(runShell(upload->check, dir.path).exit_code == 0);
-  std::ofstream(dir.path / "staging/r9/snapshot.db") << "hellO\n";
+  std::ofstream(dir.path / "staging/r9/etcd-1/snapshot.db") << "hellO\n";
   CHECK(runShell(upload->check, dir.path).exit_code != 0);
   // A file changed after the upload is refused by the restore before it touches anything.
   CHECK(runShell(restore->command, dir.path).exit_code != 0);
