@@ -28,9 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// inventory/systemd-5.yaml's shape, with seven members.
-std::string sevenMemberInventory();
-
+// inventory/systemd-5.yaml's shape, with `members` members and three API servers.
 std::string inventoryOf(int members) {
   std::string yaml = R"(cluster: bench
 defaults:
@@ -56,25 +54,6 @@ long peakRssKib() {
   return usage.ru_maxrss;
 }
 
-std::string sevenMemberInventory() {
-  std::string yaml = R"(cluster: bench-7
-defaults:
-  ssh: {user: ops, identity_file: ~/.ssh/etcd-dr, become: sudo}
-  etcd_service: {kind: systemd, unit: etcd.service}
-  apiserver_service: {kind: systemd, unit: kube-apiserver.service}
-tooling: {restore_tool: etcdutl, etcdutl: /usr/local/bin/etcdutl, bump_revision: true}
-tls: {ca: /etc/etcd/pki/ca.crt, cert: /etc/etcd/pki/dr.crt, key: /etc/etcd/pki/dr.key}
-members:
-)";
-  for (int i = 1; i <= 7; ++i) {
-    yaml += fmt::format("  - {{name: etcd-{0}, address: 10.20.0.{0}, peer_url: https://10.20.0.{0}:2380, "
-                        "client_url: https://10.20.0.{0}:2379}}\n",
-                        i);
-  }
-  yaml += "api_servers:\n  - {host: 10.20.0.31}\n  - {host: 10.20.0.32}\n  - {host: 10.20.0.33}\n";
-  return yaml;
-}
-
 struct Stats {
   double median_ms;
   double p99_ms;
@@ -98,7 +77,7 @@ Stats measure(int runs, F&& body) {
 
 int main(int argc, char** argv) {
   const int runs = argc > 1 ? std::max(10, std::atoi(argv[1])) : 500;
-  const std::string yaml = sevenMemberInventory();
+  const std::string yaml = inventoryOf(7);
   InventoryLoad inventory = parseInventory(yaml, "bench-7.yaml");
   TemplateLoad plan_template = loadPlanTemplateByNameOrPath("full-restore");
   if (!inventory.inventory || !plan_template.plan_template) {

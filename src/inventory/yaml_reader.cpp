@@ -47,18 +47,7 @@ std::vector<Diagnostic> DiagnosticSink::take() {
 }
 
 std::string describeNode(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return fmt::format("'{}'", node.Scalar());
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
+  return node.IsScalar() ? fmt::format("'{}'", node.Scalar()) : describeKind(node);
 }
 
 std::string describeKind(const YAML::Node& node) {
