@@ -46,11 +46,12 @@ scenario_disaster() {
   done
 }
 
-# Leaves the lab as it was before a recovery ran, so the same disaster can be recovered again: old data dirs and
-# staged snapshots of earlier runs removed, every API-server stand-in stopped, etcd killed and data destroyed.
+# Leaves the lab as it was before a recovery ran, so the same disaster can be recovered again: old data dirs, staged
+# snapshots and recovery locks of earlier runs removed (the game days check each run released its own), every
+# API-server stand-in stopped, etcd killed and data destroyed.
 scenario_reset_to_disaster() {
   for h in $(hosts); do
-    on "$h" sh -c '/run/etcd-dr-lab/bin/apiserver-ctl stop; rm -rf /var/tmp/etcd-dr'
+    on "$h" sh -c '/run/etcd-dr-lab/bin/apiserver-ctl stop; rm -rf /var/tmp/etcd-dr /var/lib/etcd/.etcd-dr-lock-*'
   done
   scenario_disaster
 }
