@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
+#include <string_view>
 
 #include "transport/known_hosts.h"
 
@@ -14,6 +16,27 @@ namespace {
 // Ciphers and MACs libssh2 1.10 does well with hardware AES and SHA extensions; others stay as fallbacks.
 constexpr const char* kCiphers = "aes128-ctr,aes256-ctr,aes192-ctr,aes256-cbc,aes128-cbc";
 constexpr const char* kMacs = "hmac-sha2-256,hmac-sha2-512,hmac-sha1";
+
+// Sets a method preference list, keeping only the names this libssh2 build supports, in our order. libssh2 1.10
+// strips unsupported names itself with an overlapping memcpy (undefined behaviour, reported by AddressSanitizer);
+// handing it a list with nothing to strip keeps it off that path.
+void preferMethods(LIBSSH2_SESSION* session, int method_type, std::string_view preferred) {
+  const char** supported = nullptr;
+  int count = libssh2_session_supported_algs(session, method_type, &supported);
+  if (count <= 0 || supported == nullptr) return;  // keep libssh2's own default order
+  std::set<std::string_view> available(supported, supported + count);
+  std::string kept;
+  for (std::string_view rest = preferred; !rest.empty();) {
+    const auto comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (available.count(name) == 0) continue;
+    if (!kept.empty()) kept += ',';
+    kept += name;
+  }
+  libssh2_free(session, static_cast<void*>(supported));
+  if (!kept.empty()) libssh2_session_method_pref(session, method_type, kept.c_str());
+}
 
 std::string describeRc(LIBSSH2_SESSION* session, int rc) {
   if (rc == LIBSSH2_ERROR_TIMEOUT) return "timed out";
@@ -79,11 +102,11 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const HostTarget& tar
 
   auto known = KnownHosts::load(raw, target);
   if (!known) return known.error();
-  libssh2_session_method_pref(raw, LIBSSH2_METHOD_HOSTKEY, known->preferredMethods().c_str());
-  libssh2_session_method_pref(raw, LIBSSH2_METHOD_CRYPT_CS, kCiphers);
-  libssh2_session_method_pref(raw, LIBSSH2_METHOD_CRYPT_SC, kCiphers);
-  libssh2_session_method_pref(raw, LIBSSH2_METHOD_MAC_CS, kMacs);
-  libssh2_session_method_pref(raw, LIBSSH2_METHOD_MAC_SC, kMacs);
+  preferMethods(raw, LIBSSH2_METHOD_HOSTKEY, known->preferredMethods());
+  preferMethods(raw, LIBSSH2_METHOD_CRYPT_CS, kCiphers);
+  preferMethods(raw, LIBSSH2_METHOD_CRYPT_SC, kCiphers);
+  preferMethods(raw, LIBSSH2_METHOD_MAC_CS, kMacs);
+  preferMethods(raw, LIBSSH2_METHOD_MAC_SC, kMacs);
 
   int rc = connection->call(deadline, [&] { return libssh2_session_handshake(raw, fd); });
   if (rc != 0) {

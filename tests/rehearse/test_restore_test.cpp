@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <sstream>
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -77,8 +78,12 @@ int processesMentioning(const std::string& needle) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
     const std::string pid = entry.path().filename().string();
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    // A process may exit between the listing and the read (the read then fails with ESRCH): the stream form
+    // below turns that into an empty text instead of the exception istreambuf_iterator would let through.
     std::ifstream cmdline(entry.path() / "cmdline", std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    std::stringstream buffer;
+    buffer << cmdline.rdbuf();
+    const std::string text = buffer.str();
     if (text.find(needle) == std::string::npos) continue;
     std::ifstream stat(entry.path() / "stat");
     std::string line;
