@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The game-day lab: N real hosts on this one machine (see docs/lab.md).
 #
-#   lab.sh up [--hosts N] [--build DIR] [--cpus-per-host C] [--shared-var-tmp]
+#   lab.sh up [--hosts N] [--build DIR] [--cpus-per-host C] [--shared-var-tmp] [--login-env]
 #                                         make the hosts and start sshd, etcd and the API-server stand-in on each;
 #                                         with C (cores, e.g. 0.25) each host's processes share a CPU budget of their own;
-#                                         --shared-var-tmp: every host sees one /var/tmp (co-located members)
+#                                         --shared-var-tmp: every host sees one /var/tmp (co-located members);
+#                                         --login-env: every SSH command pays root's login shell start-up, as on an
+#                                         ordinary host (by default the lab skips it; see make_host)
 #   lab.sh down                           stop everything the lab started and remove it (idempotent)
 #   lab.sh status                         what is running where
 #   lab.sh exec HOST CMD...               run CMD inside HOST (its network and mount namespaces)
@@ -132,7 +134,11 @@ make_host() {  # NAME INDEX COUNT BUILD
   # SHLVL=1: Debian's bash sources ~/.bashrc for every command sshd runs unless it is a nested shell, and this
   # machine's root .bashrc (pyenv init) costs about half a second per command. The lab measures recoveries, not
   # the image's shell start-up; drctl and the OpenSSH script in bench/rto get the same hosts.
-  printf 'environment="SHLVL=1" %s\n' "$(cat "$LAB/id_ed25519.pub")" > "$dir/ssh/authorized_keys"
+  # With --login-env the hosts are ordinary instead: no SHLVL, and Debian's own sftp-server, which sshd also starts
+  # through root's login shell (internal-sftp would skip it).
+  local key_options='environment="SHLVL=1" ' user_env="PermitUserEnvironment SHLVL" sftp=internal-sftp
+  if [ -e "$LAB/login-env" ]; then key_options="" user_env="PermitUserEnvironment no" sftp=/usr/lib/openssh/sftp-server; fi
+  printf '%s%s\n' "$key_options" "$(cat "$LAB/id_ed25519.pub")" > "$dir/ssh/authorized_keys"
   cat > "$dir/ssh/sshd_config" <<CFG
 ListenAddress $addr:22
 HostKey $dir/ssh/host_ed25519
@@ -143,11 +149,11 @@ StrictModes no
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-PermitUserEnvironment SHLVL
+$user_env
 PrintMotd no
 MaxSessions 64
 MaxStartups 64:30:128
-Subsystem sftp internal-sftp
+Subsystem sftp $sftp
 CFG
   install -m 0755 "$HERE/etcd-ctl.sh" "$dir/run/bin/etcd-ctl"
   install -m 0755 "$HERE/apiserver-ctl.sh" "$dir/run/bin/apiserver-ctl"
@@ -213,13 +219,14 @@ wait_port() {  # NAME ADDR PORT SECONDS
 }
 
 cmd_up() {
-  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build} cpus="" shared_var_tmp=0
+  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build} cpus="" shared_var_tmp=0 login_env=0
   while [ $# -gt 0 ]; do
     case $1 in
       --hosts) n=$2; shift 2 ;;
       --build) build=$2; shift 2 ;;
       --cpus-per-host) cpus=$2; shift 2 ;;
       --shared-var-tmp) shared_var_tmp=1; shift ;;
+      --login-env) login_env=1; shift ;;
       *) die "up: unknown option $1" ;;
     esac
   done
@@ -238,6 +245,7 @@ cmd_up() {
   cmd_down >/dev/null 2>&1 || true
   mkdir -p "$LAB"
   echo "$n" > "$LAB/hosts.count"
+  if [ $login_env -eq 1 ]; then touch "$LAB/login-env"; fi
   ssh-keygen -q -t ed25519 -N '' -C drlab-operator -f "$LAB/id_ed25519"
   : > "$LAB/known_hosts"
   write_inventory "$n"
