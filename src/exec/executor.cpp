@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -93,6 +94,15 @@ std::vector<HostSummary> summarizeHosts(const std::vector<StepOutcome>& steps) {
 }
 
 namespace {
+
+UploadRequest uploadRequestOf(const Step& step) {
+  UploadRequest upload;
+  upload.local_path = step.upload->local_path;
+  upload.remote_path = step.upload->remote_path;
+  upload.expected_sha256 = step.upload->sha256;
+  upload.step_id = step.id;
+  return upload;
+}
 
 // The record types a mode writes: a rollback journals Undo* records against the same step ids.
 struct RecordKinds {
@@ -433,7 +443,20 @@ void Executor::Impl::slotLoop(HostRuntime& host, Slot& slot) {
   if (slot.connect_early) {
     // A failure here is not reported: the slot's first step connects again and reports it as that step's.
     std::string ignored;
-    ensureSession(host, slot, ignored);
+    if (ensureSession(host, slot, ignored) && options.mode == ExecutionMode::Apply) {
+      // And what the host's first pending upload needs is started too (the transport changes nothing for it).
+      std::optional<UploadRequest> first;
+      {
+        std::lock_guard guard(mutex);
+        for (std::size_t i = 0; i < plan.steps.size() && !first; ++i) {
+          const Step& step = plan.steps[i];
+          if (step.upload && step.host == host.name && outcomes[i].state == StepState::NotStarted) {
+            first = uploadRequestOf(step);
+          }
+        }
+      }
+      if (first) slot.session->prepare(*first);
+    }
   }
   std::unique_lock lock(mutex);
   while (true) {
@@ -532,11 +555,7 @@ AttemptOutcome Executor::Impl::attemptOnce(HostRuntime& host, Slot& slot, const 
   notify([&](ExecutionObserver& o) { o.onHostActivity(host.name, HostActivity::Running, step.id); });
 
   if (step.upload && options.mode == ExecutionMode::Apply) {
-    UploadRequest upload;
-    upload.local_path = step.upload->local_path;
-    upload.remote_path = step.upload->remote_path;
-    upload.expected_sha256 = step.upload->sha256;
-    upload.step_id = step.id;
+    const UploadRequest upload = uploadRequestOf(step);
     if (Status sent = slot.session->upload(upload); !sent) {
       slot.session.reset();  // the connection may be broken; a retry reconnects
       out.message = fmt::format("upload of {} to {}:{} failed: {}", upload.local_path.string(), host.name,

@@ -139,7 +139,21 @@ std::string uploadStagingPath(const HostTarget& target, const std::string& remot
   return fmt::format("/var/tmp/dr-upload-{}-{}.part", target.ssh.user, sha256Hex(remote_path).substr(0, 16));
 }
 
-Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequest& request) {
+Result<UploadVerifier> prepareUpload(SshConnection& conn, const UploadRequest& request) {
+  const HostTarget& target = conn.target();
+  struct stat info {};
+  if (::stat(request.local_path.c_str(), &info) != 0) {
+    return fail("cannot read {}: {}", request.local_path.string(), std::strerror(errno));
+  }
+  auto sftp = conn.sftp(Clock::now() + kStallTimeout);
+  if (!sftp) return sftp.error();
+  VerifierPlan plan{uploadStagingPath(target, request.remote_path), request.remote_path, request.expected_sha256,
+                    static_cast<std::uint64_t>(info.st_size), target.ssh.become == Become::Sudo};
+  return UploadVerifier::start(conn, plan, target.ssh.become, Clock::now() + target.connect_timeout);
+}
+
+Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequest& request,
+                      std::optional<UploadVerifier> prepared) {
   const HostTarget& target = conn.target();
   const std::string& remote = request.remote_path;
   if (!isSha256Hex(request.expected_sha256)) {
@@ -204,10 +218,17 @@ Status uploadOverSftp(SshConnection& conn, SshSession& session, const UploadRequ
 
   // The host verifies while the data arrives: it starts with the prefix kept from an earlier attempt (in parallel
   // with sending the rest) and follows the acknowledged ranges, so at the end only the last range is left to hash.
-  // Opened after the staging file (created or truncated above), so it never reads bytes of an older attempt.
+  // Begun after the staging file was created or truncated above, so it never reads bytes of an older attempt.
   VerifierPlan plan{staging, remote, request.expected_sha256, total, sudo};
-  auto verifier = UploadVerifier::start(conn, plan, target.ssh.become, Clock::now() + target.connect_timeout);
-  if (!verifier) return verifier.error();
+  std::optional<UploadVerifier> verifier;
+  if (prepared && prepared->plan() == plan && !prepared->ended()) verifier = std::move(prepared);
+  prepared.reset();  // one for another upload (or one that ended) is closed: it ends without touching anything
+  if (!verifier) {
+    auto started = UploadVerifier::start(conn, plan, target.ssh.become, Clock::now() + target.connect_timeout);
+    if (!started) return started.error();
+    verifier = std::move(*started);
+  }
+  if (auto begun = verifier->begin(Clock::now() + kStallTimeout); !begun) return begun.error();
   std::uint64_t reported = offset;  // bytes the host was asked to hash so far
   if (auto told = verifier->hashNext(offset, Clock::now() + kStallTimeout); !told) return told.error();
 

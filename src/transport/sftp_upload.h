@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 
 #include "transport/ssh_connection.h"
 #include "transport/ssh_session.h"
 #include "transport/transport.h"
+#include "transport/upload_verifier.h"
 
 namespace dr::ssh {
 
@@ -27,7 +29,15 @@ inline constexpr std::size_t kMaxUploadWindowBytes = 4 * 1024 * 1024;
 // 1 MiB either: with 512 KiB a 1 GiB upload ran at 0.71x scp's throughput, with 1 MiB at 1.02x.
 std::size_t uploadWindowBytes(std::chrono::microseconds rtt);
 
-Status uploadOverSftp(SshConnection& connection, SshSession& session, const UploadRequest& request);
+// `prepared`, when given, is a verifier started ahead by prepareUpload(): used when it is for this very upload (same
+// staging and final path, hash, size and become) and still running; otherwise a new one is started.
+Status uploadOverSftp(SshConnection& connection, SshSession& session, const UploadRequest& request,
+                      std::optional<UploadVerifier> prepared = std::nullopt);
+
+// What an upload of `request` will need, started ahead of it: the SFTP subsystem and the on-host verifier, each of
+// which costs the host a login shell's start-up (see upload_verifier.h). Changes nothing on the host: the verifier
+// waits for its `begin`, and ends by itself when its channel is closed without one.
+Result<UploadVerifier> prepareUpload(SshConnection& connection, const UploadRequest& request);
 
 // The staging path an upload of `remote_path` writes to (exposed for tests of resumption).
 std::string uploadStagingPath(const HostTarget& target, const std::string& remote_path);

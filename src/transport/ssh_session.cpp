@@ -2,6 +2,7 @@
 #include "transport/ssh_session.h"
 
 #include <functional>
+#include <utility>
 
 #include "core/shell.h"
 #include "transport/remote_command.h"
@@ -247,7 +248,15 @@ void SshSession::endProcessGroup(long pgid, Become become) {
   }
 }
 
-Status SshSession::upload(const UploadRequest& request) { return uploadOverSftp(*connection_, *this, request); }
+Status SshSession::upload(const UploadRequest& request) {
+  return uploadOverSftp(*connection_, *this, request, std::exchange(prepared_, std::nullopt));
+}
+
+void SshSession::prepare(const UploadRequest& request) {
+  // A failure is left for upload() to meet again and report as the step's.
+  auto verifier = prepareUpload(*connection_, request);
+  if (verifier) prepared_ = std::move(*verifier);
+}
 
 Result<std::string> SshSession::readFile(const std::string& remote_path, std::size_t max_bytes) {
   // `head -c MAX+1` lets us tell "exactly max" from "too big" without transferring a huge file.

@@ -9,6 +9,7 @@
 #include "transport/command_shell.h"
 #include "transport/ssh_connection.h"
 #include "transport/transport.h"
+#include "transport/upload_verifier.h"
 
 namespace dr::ssh {
 
@@ -18,6 +19,7 @@ class SshSession final : public Session {
 
   Result<CommandResult> run(const CommandRequest& request) override;
   Status upload(const UploadRequest& request) override;
+  void prepare(const UploadRequest& request) override;
   Result<std::string> readFile(const std::string& remote_path, std::size_t max_bytes) override;
 
   // run() with an explicit become and output cap (the tail beyond `max_output` is kept). Runs in the host's
@@ -38,6 +40,7 @@ class SshSession final : public Session {
   ChannelPtr shell_;  // the command shell's channel, started by the first command; freed before connection_
   ShellGreeting greeting_;
   bool shell_unavailable_ = false;  // then every command gets a channel of its own
+  std::optional<UploadVerifier> prepared_;  // started by prepare() for the next upload; freed before connection_
 };
 
 }  // namespace dr::ssh

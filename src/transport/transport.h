@@ -80,6 +80,10 @@ class Session {
   virtual Result<CommandResult> run(const CommandRequest& request) = 0;
   // Resumes a partial REMOTE.part left by an earlier attempt when its prefix matches the local file.
   virtual Status upload(const UploadRequest& request) = 0;
+  // Readies, ahead of time, what a coming upload(request) will need, changing nothing on the host (SSH: starts the
+  // SFTP subsystem and the host's verifier, whose login shells then start while other steps run). Best effort:
+  // whatever fails here fails again in upload() and is reported there.
+  virtual void prepare(const UploadRequest& /*request*/) {}
   // Reads a small file (at most max_bytes) from the host.
   virtual Result<std::string> readFile(const std::string& remote_path, std::size_t max_bytes = 1 << 20) = 0;
 };

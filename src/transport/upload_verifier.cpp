@@ -63,7 +63,10 @@ std::string verifierScript(const VerifierPlan& plan) {
   // writeback at once (POSIX_FADV_DONTNEED starts it and drops the clean pages), so the final fsync has little
   // left to do. Without it: the range lines are only read, and the whole file is hashed after `commit` (a pipe from
   // head into openssl would cost more CPU than hashing afterwards). Either prints "commit[-sync] HEX...".
+  // `read` is the shell's builtin: it takes no byte of stdin beyond its line, so the hasher gets every range line.
   return fmt::format(
+      "IFS= read -r go || exit {abandoned}\n"
+      "[ \"$go\" = begin ] || {{ echo \"protocol error: $go\"; exit {read}; }}\n"
       "py={python}\n"
       "if command -v python3 >/dev/null 2>&1; then\n"
       "  r=$(python3 -c \"$py\" {staging}) || exit $?\n"
@@ -98,8 +101,15 @@ Result<UploadVerifier> UploadVerifier::start(SshConnection& connection, const Ve
   const std::string runner = become == Become::Sudo ? "sudo -n /bin/sh -c" : "/bin/sh -c";
   auto channel = connection.exec(fmt::format("exec {} {} 2>&1", runner, shellQuote(verifierScript(plan))), deadline);
   if (!channel) return channel.error();
-  return UploadVerifier(connection, std::move(*channel));
+  return UploadVerifier(connection, std::move(*channel), plan);
 }
+
+bool UploadVerifier::ended() {
+  if (!ended_ && libssh2_channel_eof(channel_.get())) ended_ = true;
+  return ended_;
+}
+
+Status UploadVerifier::begin(Clock::time_point deadline) { return send("begin\n", deadline); }
 
 Status UploadVerifier::send(const std::string& line, Clock::time_point deadline) {
   return connection_->write(channel_.get(), line, deadline, "the upload's verifier");

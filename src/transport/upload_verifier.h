@@ -7,8 +7,15 @@
 // When the client goes away before `commit` (an error, a lost connection) the script ends and leaves the staging
 // file for a resume. The comparison and the rename happen on the host: the client only reads the verdict.
 //
-// Control protocol on the script's stdin, one line each: a decimal byte count (the next range of the file to hash),
-// then `commit` (the client fsync'd the file) or `commit-sync` (the host must sync it: the server had no fsync).
+// Control protocol on the script's stdin, one line each: first `begin` (the client has created or truncated the
+// staging file: only now does the script open it, so a verifier started ahead of its upload never reads an older
+// attempt's bytes), then a decimal byte count for each next range of the file to hash, then `commit` (the client
+// fsync'd the file) or `commit-sync` (the host must sync it: the server had no fsync).
+//
+// Why the script may start before its upload: on an ordinary host sshd starts every channel's command through the
+// user's login shell, which reads the shell's start-up files first (Debian's bash reads ~/.bashrc even for
+// `bash -c`). Where those cost a second, starting the verifier (and SFTP) while the run's preflight is still going
+// on takes that second off the recovery's critical path (bench/rto.sh, environment `login`).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +32,8 @@ struct VerifierPlan {
   std::string expected_sha256;  // lowercase hex
   std::uint64_t total = 0;      // the expected size
   bool sudo = false;            // staging is per-user in /var/tmp and the script runs under sudo: move it, then rename
+
+  bool operator==(const VerifierPlan&) const = default;
 };
 
 // Exit codes of the script (beside 0, placed).
@@ -41,9 +50,16 @@ std::string verifierScript(const VerifierPlan& plan);
 
 class UploadVerifier {
  public:
-  // Starts the script on a new channel of `connection` (which must outlive the verifier).
+  // Starts the script on a new channel of `connection` (which must outlive the verifier). It waits for begin().
   static Result<UploadVerifier> start(SshConnection& connection, const VerifierPlan& plan, Become become,
                                       Clock::time_point deadline);
+
+  const VerifierPlan& plan() const { return plan_; }
+  // Whether the script has already ended (it was started ahead and its shell went away meanwhile): such a verifier
+  // is of no use, and writing to it would fail the connection.
+  bool ended();
+  // Tells the script the staging file is ready to be read.
+  Status begin(Clock::time_point deadline);
 
   // Asks the host to hash the next `bytes` of the file. Call only when no other libssh2 call on this connection
   // is half-done (a non-blocking send left half-way must be finished by the same call before another packet).
@@ -58,12 +74,13 @@ class UploadVerifier {
   Result<Verdict> finish(bool client_synced, Clock::time_point deadline);
 
  private:
-  UploadVerifier(SshConnection& connection, ChannelPtr channel)
-      : connection_(&connection), channel_(std::move(channel)) {}
+  UploadVerifier(SshConnection& connection, ChannelPtr channel, VerifierPlan plan)
+      : connection_(&connection), channel_(std::move(channel)), plan_(std::move(plan)) {}
   Status send(const std::string& line, Clock::time_point deadline);
 
   SshConnection* connection_;
   ChannelPtr channel_;
+  VerifierPlan plan_;
   bool ended_ = false;  // the script closed its side before we committed
 };
 

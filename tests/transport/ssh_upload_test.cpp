@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <vector>
+#include <thread>
 
 #include "core/sha256.h"
 #include "fixtures/sshd_fixture.h"
@@ -47,7 +49,73 @@ void overwrite(const std::filesystem::path& path, std::size_t offset, std::size_
   file << std::string(length, byte);
 }
 
+// Pids of the verifier scripts waiting or working for the staging file `staging` (their command line is the script).
+std::vector<pid_t> verifiersOf(const std::string& staging) {
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string args = test::readWholeFile(entry.path() / "cmdline");
+    if (args.rfind("/bin/sh", 0) == 0 && args.find("IFS= read -r go") != std::string::npos &&
+        args.find(staging) != std::string::npos) {
+      found.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+  }
+  return found;
+}
+
+std::vector<pid_t> awaitVerifiers(const std::string& staging, std::size_t count) {
+  std::vector<pid_t> found;
+  for (int i = 0; i < 200; ++i) {
+    found = verifiersOf(staging);
+    if (found.size() == count) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return found;
+}
+
 }  // namespace
+
+TEST_CASE("ssh upload: a verifier prepared ahead serves its upload and changes nothing before it", "[ssh][upload]") {
+  UploadSetup setup;
+  auto session = setup.connect();
+  auto source = setup.source(3 * 1024 * 1024 + 5);
+  const auto destination = setup.remote.path() / "ahead/snapshot.db";
+  UploadRequest request{source, destination.string(), hashOf(source), {}};
+  const std::string staging = ssh::uploadStagingPath(setup.sshd.target(), request.remote_path);
+
+  session->prepare(request);
+  const std::vector<pid_t> ahead = awaitVerifiers(staging, 1);
+  REQUIRE(ahead.size() == 1);
+  CHECK_FALSE(std::filesystem::exists(destination.parent_path()));  // nothing made on the host yet
+
+  std::vector<pid_t> during;
+  request.on_progress = [&](std::uint64_t, std::uint64_t) {
+    if (during.empty()) during = verifiersOf(staging);
+  };
+  REQUIRE(session->upload(request));
+  CHECK(during == ahead);  // the very script started ahead, and no other
+  CHECK(test::readWholeFile(destination) == test::readWholeFile(source));
+  CHECK(awaitVerifiers(staging, 0).empty());
+
+  // One prepared for another upload is not used: it ends without a trace, and the upload that came gets its own.
+  const auto elsewhere = setup.remote.path() / "elsewhere/snapshot.db";
+  const std::string elsewhere_staging = ssh::uploadStagingPath(setup.sshd.target(), elsewhere.string());
+  session->prepare({source, elsewhere.string(), hashOf(source), {}});
+  REQUIRE(awaitVerifiers(elsewhere_staging, 1).size() == 1);
+  auto second = setup.source(4096, 3);
+  REQUIRE(session->upload({second, destination.string(), hashOf(second), {}}));
+  CHECK(test::readWholeFile(destination) == test::readWholeFile(second));
+  CHECK(awaitVerifiers(elsewhere_staging, 0).empty());
+  CHECK_FALSE(std::filesystem::exists(elsewhere.parent_path()));
+
+  // And one left waiting when the session goes (the run stopped before the upload) ends too, touching nothing.
+  session->prepare({source, elsewhere.string(), hashOf(source), {}});
+  REQUIRE(awaitVerifiers(elsewhere_staging, 1).size() == 1);
+  session.reset();
+  CHECK(awaitVerifiers(elsewhere_staging, 0).empty());
+  CHECK_FALSE(std::filesystem::exists(elsewhere.parent_path()));
+}
 
 TEST_CASE("ssh upload: the file arrives verified under its final name, through a new parent directory", "[ssh][upload]") {
   UploadSetup setup;
@@ -265,7 +333,8 @@ TEST_CASE("ssh readFile: returns the content, enforces max_bytes, reports a miss
 namespace dr {
 namespace {
 
-// Runs the host-side verifier script locally with /bin/sh, `control` on its stdin; `path` replaces PATH when given.
+// Runs the host-side verifier script locally with /bin/sh, `control` on its stdin through a pipe (as from an SSH
+// channel: nothing to seek back on); `path` replaces PATH when given.
 struct ScriptRun {
   int exit_code = -1;
   std::string output;
@@ -276,8 +345,8 @@ ScriptRun runVerifier(const test::TempDir& dir, const ssh::VerifierPlan& plan, c
   const auto script = dir.path() / "verify.sh", input = dir.path() / "control", output = dir.path() / "output";
   std::ofstream(script) << ssh::verifierScript(plan);
   std::ofstream(input) << control;
-  std::string command = (path.empty() ? "" : "PATH=" + path + " ") + "/bin/sh " + script.string() + " <" +
-                        input.string() + " >" + output.string() + " 2>&1";
+  std::string command = "/bin/cat " + input.string() + " | " + (path.empty() ? "" : "PATH=" + path + " ") +
+                        "/bin/sh " + script.string() + " >" + output.string() + " 2>&1";
   int status = std::system(command.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::readWholeFile(output)};
 }
@@ -312,7 +381,7 @@ TEST_CASE("upload verifier: both hashers place a file whose ranges hash right, a
 
   // Ranges that add up to the file, then commit: placed, the hash echoed.
   std::ofstream(staging, std::ios::binary) << data;
-  auto placed = runVerifier(dir, plan, "3000\n5000\ncommit\n", path);
+  auto placed = runVerifier(dir, plan, "begin\n3000\n5000\ncommit\n", path);
   CHECK(placed.exit_code == 0);
   CHECK_THAT(placed.output, Catch::Contains("sha256 " + expected));
   CHECK(test::readWholeFile(remote) == data);
@@ -320,14 +389,14 @@ TEST_CASE("upload verifier: both hashers place a file whose ranges hash right, a
 
   // commit-sync: the host syncs before the rename; same outcome.
   std::ofstream(staging, std::ios::binary) << data;
-  CHECK(runVerifier(dir, plan, "8000\ncommit-sync\n", path).exit_code == 0);
+  CHECK(runVerifier(dir, plan, "begin\n8000\ncommit-sync\n", path).exit_code == 0);
   CHECK(test::readWholeFile(remote) == data);
 
   // Other content: refused with the host's hash, the staging file removed, the placed file untouched.
   std::string other = data;
   other[4000] = 'x';
   std::ofstream(staging, std::ios::binary) << other;
-  auto refused = runVerifier(dir, plan, "8000\ncommit\n", path);
+  auto refused = runVerifier(dir, plan, "begin\n8000\ncommit\n", path);
   CHECK(refused.exit_code == ssh::kVerifierMismatch);
   CHECK_THAT(refused.output, Catch::Contains("sha256 " + sha256Hex(other)));
   CHECK_FALSE(std::filesystem::exists(staging));
@@ -336,21 +405,31 @@ TEST_CASE("upload verifier: both hashers place a file whose ranges hash right, a
   // Input that ends before commit (the client went away): nothing placed, the staging file kept for a resume.
   std::filesystem::remove(remote);
   std::ofstream(staging, std::ios::binary) << data;
-  auto abandoned = runVerifier(dir, plan, "3000\n", path);
+  auto abandoned = runVerifier(dir, plan, "begin\n3000\n", path);
   CHECK(abandoned.exit_code == ssh::kVerifierAbandoned);
   CHECK(std::filesystem::exists(staging));
   CHECK_FALSE(std::filesystem::exists(remote));
 
   // A line that is not a byte count is a protocol error; nothing is placed or removed.
-  auto garbled = runVerifier(dir, plan, "3000\nrm -rf /\ncommit\n", path);
+  auto garbled = runVerifier(dir, plan, "begin\n3000\nrm -rf /\ncommit\n", path);
   CHECK(garbled.exit_code == ssh::kVerifierCannotRead);
   CHECK_THAT(garbled.output, Catch::Contains("protocol error"));
   CHECK(std::filesystem::exists(staging));
   CHECK_FALSE(std::filesystem::exists(remote));
 
+  // Started ahead of its upload, the script touches nothing before `begin`: input that ends first (the upload never
+  // came) leaves the staging file as it was, and any other first line is a protocol error.
+  auto never_begun = runVerifier(dir, plan, "", path);
+  CHECK(never_begun.exit_code == ssh::kVerifierAbandoned);
+  auto not_begun = runVerifier(dir, plan, "3000\ncommit\n", path);
+  CHECK(not_begun.exit_code == ssh::kVerifierCannotRead);
+  CHECK_THAT(not_begun.output, Catch::Contains("protocol error"));
+  CHECK(test::readWholeFile(staging) == data);
+  CHECK_FALSE(std::filesystem::exists(remote));
+
   // No staging file at all: reported, nothing placed.
   std::filesystem::remove(staging);
-  auto missing = runVerifier(dir, plan, "8000\ncommit\n", path);
+  auto missing = runVerifier(dir, plan, "begin\n8000\ncommit\n", path);
   CHECK(missing.exit_code != 0);
   CHECK_FALSE(std::filesystem::exists(remote));
 }
@@ -363,7 +442,7 @@ TEST_CASE("upload verifier: the python3 hasher reads only the reported ranges, t
 
   // Bytes beyond the reported ranges are not hashed: the hash matches, but the file is longer than expected.
   std::ofstream(staging, std::ios::binary) << data << "trailing";
-  auto longer = runVerifier(dir, plan, "10000\ncommit\n");
+  auto longer = runVerifier(dir, plan, "begin\n10000\ncommit\n");
   CHECK(longer.exit_code == ssh::kVerifierMismatch);
   CHECK_THAT(longer.output, Catch::Contains("size 10008"));
   CHECK_FALSE(std::filesystem::exists(staging));
@@ -371,7 +450,7 @@ TEST_CASE("upload verifier: the python3 hasher reads only the reported ranges, t
 
   // A reported range beyond the end of the file cannot have been acknowledged: an error, not a verdict.
   std::ofstream(staging, std::ios::binary) << data.substr(0, 4000);
-  auto shorter = runVerifier(dir, plan, "10000\ncommit\n");
+  auto shorter = runVerifier(dir, plan, "begin\n10000\ncommit\n");
   CHECK(shorter.exit_code == ssh::kVerifierCannotRead);
   CHECK_THAT(shorter.output, Catch::Contains("shorter than the acknowledged data"));
   CHECK_FALSE(std::filesystem::exists(remote));
