@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A game day: a real recovery of a real etcd cluster over real SSH, on the lab (sim/lab/lab.sh), checked end to end.
 #
-#   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep] [--shared-var-tmp]
+#   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep] [--shared-var-tmp] [--login-env]
 #
 # lab up -> load data -> drctl snapshot save -> writes after the snapshot -> the disaster (every member's etcd
 # killed and its data destroyed) -> drctl sim (the plan proved) -> drctl apply --dry-run (must change nothing) ->
 # drctl apply (over SSH from the operator namespace) -> checks -> lab down. Exit 0 only when every check passed;
 # each check prints PASS or FAIL. --shared-var-tmp: the hosts share one /var/tmp, where the snapshot is staged.
+# --login-env: ordinary hosts, where every SSH command and Debian's sftp-server start through root's login shell.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -21,7 +22,8 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --shared-var-tmp) SHARED_VAR_TMP=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --login-env) LOGIN_ENV=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday: unknown option $1" >&2; exit 2 ;;
   esac
 done
