@@ -8,12 +8,14 @@
 # Each time is the whole process (what `time drctl apply ... --yes` says); beside drctl's it prints drctl's own RTO,
 # from the first service stopped to the recovery verified (report.json's rto).
 #
-#   bench/rto.sh [--build DIR] [--members "3 5"] [--envs "lab login"] [--runs K] [--cpus-per-host C]
+#   bench/rto.sh [--build DIR] [--members "3 5"] [--envs "lab login"] [--login-rc FILE] [--runs K]
+#                [--cpus-per-host C]
 #                                                       (root; makes and removes the lab itself)
 #
 # Environments (--envs): `lab`, the lab's hosts as the game days use them, whose SSH commands skip root's login shell
 # start-up; `login`, ordinary hosts (lab.sh up --login-env), where every command sshd runs, sftp-server included,
-# first runs root's shell start-up files. The bench prints what one command's start-up costs in each.
+# first runs root's shell start-up files: this machine's, or FILE as root's ~/.bashrc with --login-rc (a start-up
+# of known cost). The bench prints what one command's start-up costs in each.
 # Targets: lab, drctl at most 0.25x the sequential script (issue 6), 5 members within 1.2x of 3 members' time;
 # login, drctl at most 0.3x the sequential script and 0.8x the parallel ControlMaster script (issue 17).
 # By default the lab's hosts share this machine's cores. With --cpus-per-host C each host's processes get a CPU
@@ -33,14 +35,16 @@ MEMBERS="3 5"
 ENVS="lab login"
 RUNS=1
 CPUS_PER_HOST=""
+LOGIN_RC_FILE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --members) MEMBERS=$2; shift 2 ;;
     --envs) ENVS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --login-rc) LOGIN_RC_FILE=$(realpath "$2"); shift 2 ;;
     --cpus-per-host) CPUS_PER_HOST=$2; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "rto: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -149,8 +153,8 @@ command_cost() {  # PLAN_JSON
 
 declare -A DRCTL_S DRCTL_CPU DRCTL_RTO SEQ_S SEQ_CPU PAR_S PAR_CPU COMMAND_S
 for env in $ENVS; do
-  LOGIN_ENV=""
-  [ "$env" = login ] && LOGIN_ENV=1
+  LOGIN_ENV="" LOGIN_RC=""
+  [ "$env" = login ] && LOGIN_ENV=1 LOGIN_RC=${LOGIN_RC_FILE:-}
   for n in $MEMBERS; do
     HOSTS_N=$n key="$env-$n"
     echo "== $env, $n members: lab, data, snapshot" >&2

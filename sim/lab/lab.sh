@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The game-day lab: N real hosts on this one machine (see docs/lab.md).
 #
-#   lab.sh up [--hosts N] [--build DIR] [--cpus-per-host C] [--shared-var-tmp] [--login-env]
+#   lab.sh up [--hosts N] [--build DIR] [--cpus-per-host C] [--shared-var-tmp] [--login-env] [--login-rc FILE]
 #                                         make the hosts and start sshd, etcd and the API-server stand-in on each;
 #                                         with C (cores, e.g. 0.25) each host's processes share a CPU budget of their own;
 #                                         --shared-var-tmp: every host sees one /var/tmp (co-located members);
 #                                         --login-env: every SSH command pays root's login shell start-up, as on an
-#                                         ordinary host (by default the lab skips it; see make_host)
+#                                         ordinary host (by default the lab skips it; see make_host);
+#                                         --login-rc FILE: the same, with FILE as the hosts' /root/.bashrc (a start-up
+#                                         of known cost, whatever this machine's own)
 #   lab.sh down                           stop everything the lab started and remove it (idempotent)
 #   lab.sh status                         what is running where
 #   lab.sh exec HOST CMD...               run CMD inside HOST (its network and mount namespaces)
@@ -175,14 +177,20 @@ CFG
 # The host's run dir covers $LAB (the operator's key is not visible on the hosts). A restarted sshd gets a new
 # mount namespace with the same bind mounts: the host's processes still in the old one see the very same files.
 start_sshd() {  # NAME
-  local dir="$HOSTS/$1" var_tmp="$HOSTS/$1/var-tmp"
+  local dir="$HOSTS/$1" var_tmp="$HOSTS/$1/var-tmp" rc_mount=true
   [ -d "$HOSTS/shared-var-tmp" ] && var_tmp="$HOSTS/shared-var-tmp"
+  # The hosts' /root/.bashrc, when --login-rc gave one (copied out of $LAB, which the run dir covers).
+  if [ -e "$LAB/login-rc" ]; then
+    cp "$LAB/login-rc" "$dir/login-rc"
+    rc_mount="mount --bind '$dir/login-rc' /root/.bashrc"
+  fi
   ( join_host_cgroup "$1"; exec ip netns exec "$PREFIX-$1" unshare --mount --propagation private /bin/sh -c "
     mkdir -p /var/lib/etcd /etc/kubernetes /run/etcd-dr-lab /run/sshd &&
     mount --bind '$dir/var-lib-etcd' /var/lib/etcd &&
     mount --bind '$dir/etc-kubernetes' /etc/kubernetes &&
     mount --bind '$var_tmp' /var/tmp &&
     mount --bind '$dir/run' /run/etcd-dr-lab &&
+    $rc_mount &&
     exec /usr/sbin/sshd -D -e -f '$dir/ssh/sshd_config'" ) >> "$dir/sshd.log" 2>&1 &
   echo $! > "$dir/sshd.pid"
 }
@@ -219,7 +227,7 @@ wait_port() {  # NAME ADDR PORT SECONDS
 }
 
 cmd_up() {
-  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build} cpus="" shared_var_tmp=0 login_env=0
+  local n=3 build=${DR_BUILD_DIR:-$HERE/../../build} cpus="" shared_var_tmp=0 login_env=0 login_rc=""
   while [ $# -gt 0 ]; do
     case $1 in
       --hosts) n=$2; shift 2 ;;
@@ -227,10 +235,13 @@ cmd_up() {
       --cpus-per-host) cpus=$2; shift 2 ;;
       --shared-var-tmp) shared_var_tmp=1; shift ;;
       --login-env) login_env=1; shift ;;
+      --login-rc) login_env=1; login_rc=$2; shift 2 ;;
       *) die "up: unknown option $1" ;;
     esac
   done
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 9 ] || die "up: --hosts must be 1..9"
+  [ -z "$login_rc" ] || [ -f "$login_rc" ] || die "up: --login-rc: no such file '$login_rc'"
+  [ -z "$login_rc" ] || [ -f /root/.bashrc ] || die "up: --login-rc needs a /root/.bashrc here to mount it over"
   if [ -n "$cpus" ]; then
     [[ $cpus =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v c="$cpus" 'BEGIN{exit !(c >= 0.05 && c <= 64)}' ||
       die "up: --cpus-per-host must be a number of cores from 0.05 to 64 (e.g. 0.25), not '$cpus'"
@@ -246,6 +257,7 @@ cmd_up() {
   mkdir -p "$LAB"
   echo "$n" > "$LAB/hosts.count"
   if [ $login_env -eq 1 ]; then touch "$LAB/login-env"; fi
+  if [ -n "$login_rc" ]; then install -m 0644 "$login_rc" "$LAB/login-rc"; fi
   ssh-keygen -q -t ed25519 -N '' -C drlab-operator -f "$LAB/id_ed25519"
   : > "$LAB/known_hosts"
   write_inventory "$n"

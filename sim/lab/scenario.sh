@@ -1,6 +1,6 @@
 # Shared steps of lab scenarios (sourced by sim/lab/gameday.sh, sim/lab/faults.sh and bench/rto.sh; needs LAB,
 # BUILD, HOSTS_N, WORK; CPUS_PER_HOST, when set, gives each host a CPU budget of its own: lab.sh up --cpus-per-host;
-# SHARED_VAR_TMP and LOGIN_ENV, when set, pass --shared-var-tmp and --login-env).
+# SHARED_VAR_TMP, LOGIN_ENV and LOGIN_RC, when set, pass --shared-var-tmp, --login-env and --login-rc FILE).
 # Each function does one thing of a game day on the lab made by sim/lab/lab.sh.
 
 op() { "$LAB" op "$@"; }
@@ -23,7 +23,7 @@ elapsed() { awk "BEGIN{printf \"%.2f\", $2 - $1}"; }
 scenario_lab_up() {
   "$LAB" down >/dev/null 2>&1 || true
   "$LAB" up --hosts "$HOSTS_N" --build "$BUILD" ${CPUS_PER_HOST:+--cpus-per-host "$CPUS_PER_HOST"} \
-    ${SHARED_VAR_TMP:+--shared-var-tmp} ${LOGIN_ENV:+--login-env}
+    ${SHARED_VAR_TMP:+--shared-var-tmp} ${LOGIN_ENV:+--login-env} ${LOGIN_RC:+--login-rc "$LOGIN_RC"}
   cp "$("$LAB" inventory)" "$WORK/inventory.yaml"
   INV=$WORK/inventory.yaml
 }
