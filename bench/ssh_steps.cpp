@@ -1,6 +1,7 @@
 // Benchmark: N trivial commands (`true`) over one reused SshTransport session vs N separate OpenSSH `ssh host true`
 // processes, both against the same loopback sshd (the test fixture), measured in the same run. Target: >= 5x.
-// The session runs twice: with the host command shell (the default) and with a channel per command.
+// The session runs twice: with the host command shell (the default) and with a channel per command. The controller's
+// own LocalTransport (a process per command, no SSH) runs the same N beside them.
 // usage: bench_ssh_steps [N]   (default 100)
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include "core/shell.h"
 #include "fixtures/sshd_fixture.h"
+#include "transport/local_transport.h"
 #include "transport/ssh_transport.h"
 
 using Clock = std::chrono::steady_clock;
@@ -89,6 +91,24 @@ int main(int argc, char** argv) {
   }
   const Phase theirs{seconds(Clock::now() - theirs_start), machineCpuSeconds() - cpu0};
 
+  dr::LocalTransport local_transport;
+  dr::HostTarget controller;
+  controller.name = "controller";
+  auto local = local_transport.connect(controller);
+  if (!local) return 1;
+  dr::CommandRequest trivial;
+  trivial.command = "true";
+  const double local_cpu0 = machineCpuSeconds();
+  const auto local_start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    auto result = (*local)->run(trivial);
+    if (!result || result->exit_code != 0) {
+      std::fprintf(stderr, "local command %d failed\n", i);
+      return 1;
+    }
+  }
+  const Phase locally{seconds(Clock::now() - local_start), machineCpuSeconds() - local_cpu0};
+
   auto per = [n](double total) { return 1000 * total / n; };
   std::printf("ssh_steps: %d x `true` against sshd on 127.0.0.1:%d (CPU: the whole machine's, sshd included)\n", n,
               sshd.port());
@@ -98,6 +118,10 @@ int main(int argc, char** argv) {
               channels.seconds, channels_connect, per(channels.seconds - channels_connect), per(channels.cpu));
   std::printf("  separate `ssh host true`:     %.3f s (%.2f ms per process), CPU %.2f ms per process\n",
               theirs.seconds, per(theirs.seconds), per(theirs.cpu));
+  std::printf("  LocalTransport (controller):  %.3f s (%.2f ms per command), CPU %.2f ms each; %.2fx the command "
+              "shell's time per command\n",
+              locally.seconds, per(locally.seconds), per(locally.cpu),
+              locally.seconds / (shell.seconds - shell_connect));
   std::printf("  command shell vs a channel each: %.2fx the time, %.2fx the CPU\n", shell.seconds / channels.seconds,
               shell.cpu / channels.cpu);
   std::printf("  ratio (ssh processes / one session, connect included): %.1fx  (target >= 5x) %s\n",

@@ -455,7 +455,9 @@ void Executor::Impl::slotLoop(HostRuntime& host, Slot& slot) {
           }
         }
       }
-      if (first) slot.session->prepare(*first);
+      // Not reported either: the session may be broken, so the upload step connects again and meets any lasting
+      // failure itself.
+      if (first && !slot.session->prepare(*first)) slot.session.reset();
     }
   }
   std::unique_lock lock(mutex);

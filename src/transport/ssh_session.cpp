@@ -252,10 +252,11 @@ Status SshSession::upload(const UploadRequest& request) {
   return uploadOverSftp(*connection_, *this, request, std::exchange(prepared_, std::nullopt));
 }
 
-void SshSession::prepare(const UploadRequest& request) {
-  // A failure is left for upload() to meet again and report as the step's.
+Status SshSession::prepare(const UploadRequest& request) {
   auto verifier = prepareUpload(*connection_, request);
-  if (verifier) prepared_ = std::move(*verifier);
+  if (!verifier) return verifier.error();
+  prepared_ = std::move(*verifier);
+  return {};
 }
 
 Result<std::string> SshSession::readFile(const std::string& remote_path, std::size_t max_bytes) {

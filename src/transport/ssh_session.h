@@ -19,7 +19,7 @@ class SshSession final : public Session {
 
   Result<CommandResult> run(const CommandRequest& request) override;
   Status upload(const UploadRequest& request) override;
-  void prepare(const UploadRequest& request) override;
+  Status prepare(const UploadRequest& request) override;
   Result<std::string> readFile(const std::string& remote_path, std::size_t max_bytes) override;
 
   // run() with an explicit become and output cap (the tail beyond `max_output` is kept). Runs in the host's

@@ -81,9 +81,9 @@ class Session {
   // Resumes a partial REMOTE.part left by an earlier attempt when its prefix matches the local file.
   virtual Status upload(const UploadRequest& request) = 0;
   // Readies, ahead of time, what a coming upload(request) will need, changing nothing on the host (SSH: starts the
-  // SFTP subsystem and the host's verifier, whose login shells then start while other steps run). Best effort:
-  // whatever fails here fails again in upload() and is reported there.
-  virtual void prepare(const UploadRequest& /*request*/) {}
+  // SFTP subsystem and the host's verifier, whose login shells then start while other steps run). An error is not
+  // the upload's: the caller drops the session (it may be broken) and the upload connects again and reports its own.
+  virtual Status prepare(const UploadRequest& /*request*/) { return {}; }
   // Reads a small file (at most max_bytes) from the host.
   virtual Result<std::string> readFile(const std::string& remote_path, std::size_t max_bytes = 1 << 20) = 0;
 };

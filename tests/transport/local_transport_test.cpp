@@ -164,17 +164,6 @@ TEST_CASE("local: readFile enforces max_bytes and reports missing files", "[loca
   CHECK_THAT(missing.error().message, Catch::Contains("controller") && Catch::Contains("nope"));
 }
 
-TEST_CASE("local: per-command overhead stays small", "[local][perf]") {
-  auto session = localSession();
-  const int runs = 50;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < runs; ++i) REQUIRE(session->run(test::command("true"))->exit_code == 0);
-  const auto per_command = (std::chrono::steady_clock::now() - start) / runs;
-  WARN("local transport: " << std::chrono::duration_cast<std::chrono::microseconds>(per_command).count()
-                           << " us per `true`");
-  CHECK(per_command < 50ms);  // generous: shared, noisy machines; the benchmark measures it properly
-}
-
 }  // namespace dr
 
 namespace dr {

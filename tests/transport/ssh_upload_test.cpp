@@ -84,7 +84,7 @@ TEST_CASE("ssh upload: a verifier prepared ahead serves its upload and changes n
   UploadRequest request{source, destination.string(), hashOf(source), {}};
   const std::string staging = ssh::uploadStagingPath(setup.sshd.target(), request.remote_path);
 
-  session->prepare(request);
+  REQUIRE(session->prepare(request));
   const std::vector<pid_t> ahead = awaitVerifiers(staging, 1);
   REQUIRE(ahead.size() == 1);
   CHECK_FALSE(std::filesystem::exists(destination.parent_path()));  // nothing made on the host yet
@@ -101,7 +101,7 @@ TEST_CASE("ssh upload: a verifier prepared ahead serves its upload and changes n
   // One prepared for another upload is not used: it ends without a trace, and the upload that came gets its own.
   const auto elsewhere = setup.remote.path() / "elsewhere/snapshot.db";
   const std::string elsewhere_staging = ssh::uploadStagingPath(setup.sshd.target(), elsewhere.string());
-  session->prepare({source, elsewhere.string(), hashOf(source), {}});
+  REQUIRE(session->prepare({source, elsewhere.string(), hashOf(source), {}}));
   REQUIRE(awaitVerifiers(elsewhere_staging, 1).size() == 1);
   auto second = setup.source(4096, 3);
   REQUIRE(session->upload({second, destination.string(), hashOf(second), {}}));
@@ -110,7 +110,7 @@ TEST_CASE("ssh upload: a verifier prepared ahead serves its upload and changes n
   CHECK_FALSE(std::filesystem::exists(elsewhere.parent_path()));
 
   // And one left waiting when the session goes (the run stopped before the upload) ends too, touching nothing.
-  session->prepare({source, elsewhere.string(), hashOf(source), {}});
+  REQUIRE(session->prepare({source, elsewhere.string(), hashOf(source), {}}));
   REQUIRE(awaitVerifiers(elsewhere_staging, 1).size() == 1);
   session.reset();
   CHECK(awaitVerifiers(elsewhere_staging, 0).empty());
