@@ -220,13 +220,15 @@ lingering_restore_template() {  # HOST OUT
       # Verified again right before use"
 }
 
-# A copy of the template whose last steps (verify-apiserver) first wait 2 s, for kill-drctl: it kills drctl once a
-# step that others wait on has started or finished, and the watcher polls the journal. With the last stretch of a
-# recovery under a second, a kill picked near the end could find drctl done already on a busy machine (seen: 660 ms
-# from the step's start to the kill). The wait keeps drctl running for any pick; what the scenario proves is unchanged.
+# A copy of the template whose last step (unlock-member, which needs every other) first waits 2 s, for kill-drctl:
+# it kills drctl once a step that others wait on has started or finished, and the watcher polls the journal. With the
+# last stretch of a recovery under a second, a kill picked near the end could find drctl done already on a busy
+# machine (seen: 660 ms from a step's start to the kill; and remove-snapshot, run after verify-apiserver on its host,
+# left only unlock-member's 0.1 s behind it). The wait keeps drctl running for any pick, and the locks held through
+# it; what the scenario proves is unchanged.
 slow_tail_template() {  # OUT
-  patched_template "$1" $'    run: |\n      n=0\n      until curl' \
-    $'    run: |\n      sleep 2  # injected by sim/lab/faults.sh (kill-drctl)\n      n=0\n      until curl'
+  patched_template "$1" $'    run: |\n      if [ "$(cat ${member.lock_dir}/owner 2>/dev/null)" = ${run.id} ]; then rm -rf' \
+    $'    run: |\n      sleep 2  # injected by sim/lab/faults.sh (kill-drctl)\n      if [ "$(cat ${member.lock_dir}/owner 2>/dev/null)" = ${run.id} ]; then rm -rf'
 }
 
 step "lab up: $HOSTS_N hosts"
@@ -440,6 +442,7 @@ fi
 if wanted sshd-loss && [ $KILLED -eq 0 ]; then
   failc "sshd-loss: not checked further: the fault was not injected"
   wait "$BG" || true
+  echo "what drctl printed (run ${RUN:-not started}):"; tail -n 8 "$WORK/sshd-apply.out" | sed 's/^/    /'
 elif wanted sshd-loss; then
   H0=$(now)
   RC=0; wait "$BG" || RC=$?
