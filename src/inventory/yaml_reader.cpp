@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "core/suggest.h"
+#include "core/utf8.h"
 
 namespace dr {
 
@@ -187,6 +188,12 @@ std::optional<std::string> MappingReader::string(std::string_view key, Need need
   // "10.0.0.1\0junk" would pass as 10.0.0.1 while the shell sees the rest.
   if (node.Scalar().find('\0') != std::string::npos) {
     badValue(key, "contains a NUL byte");
+    return std::nullopt;
+  }
+  // YAML is UTF-8 text (yaml-cpp does not check): a name or path with other bytes would reach the plan, the JSON
+  // outputs and drd's protobuf messages, each of which would have to repair it into something else.
+  if (!isValidUtf8(node.Scalar())) {
+    badValue(key, "is not valid UTF-8 text");
     return std::nullopt;
   }
   return node.Scalar();

@@ -454,3 +454,61 @@ TEST_CASE("an encrypted snapshot's key variable never reaches a step, and its pl
   CHECK((fs::status(plaintext).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
   CHECK(fs::is_empty(plaintext));
 }
+
+TEST_CASE("SIGTERM during a run with an encrypted snapshot leaves no plaintext behind", "[cli][apply]") {
+  Sandbox box;
+  writeText(box.root / "key", std::string(64, 'e') + "\n");
+  ::chmod((box.root / "key").c_str(), 0600);
+  REQUIRE(drctl(box, {"snapshot", "encrypt", "--key-file", (box.root / "key").string(), "-i",
+                      (box.root / "snap.db").string(), "-o", (box.root / "snap.enc").string()})
+              .code == 0);
+  // A local step that says it started, then takes 2 s (the signal lands while the plaintext is in use), and one after.
+  writeText(box.root / "slow-plan.yaml", "name: slow\nsteps:\n  - id: slow\n    action: preflight\n    foreach: once\n"
+                                         "    run: touch " + (box.root / "started").string() + "; sleep 2\n"
+                                         "  - id: after\n    action: preflight\n    foreach: once\n    needs: [slow]\n"
+                                         "    run: 'true'\n");
+  auto child = spawnDrctl(box, {"apply", "-i", (box.root / "inv.yaml").string(), "-s", (box.root / "snap.enc").string(),
+                                "-p", (box.root / "slow-plan.yaml").string(), "--key-file",
+                                (box.root / "key").string(), "--runs", box.runs().string(), "--yes"});
+  REQUIRE(waitFor([&] { return fs::exists(box.root / "started"); }));
+  const fs::path plaintext = box.runs() / ".plaintext";
+  CHECK_FALSE(fs::is_empty(plaintext));  // the decrypted copy is there while the run uses it
+  ::kill(child.pid, SIGTERM);
+  auto stopped = wait(child);
+  INFO(stopped.out << stopped.err);
+  CHECK(stopped.code == 3);  // halted, resumable
+  CHECK_THAT(stopped.err, Catch::Contains("drctl resume "));
+  CHECK(fs::is_empty(plaintext));  // and gone with the run's end, signal or not
+}
+
+TEST_CASE("a dry-run decrypts into a private temp dir of its own, gone when it ends", "[cli][apply]") {
+  Sandbox box;
+  writeText(box.root / "key", std::string(64, 'f') + "\n");
+  ::chmod((box.root / "key").c_str(), 0600);
+  REQUIRE(drctl(box, {"snapshot", "encrypt", "--key-file", (box.root / "key").string(), "-i",
+                      (box.root / "snap.db").string(), "-o", (box.root / "snap.enc").string()})
+              .code == 0);
+  const fs::path tmp = box.root / "tmp";
+  fs::create_directories(tmp);
+  // Before: the plaintext went to a predictable /tmp/drctl-dry-run-PID.db.part, opened without O_EXCL or O_NOFOLLOW,
+  // that another local user could plant a link or a hard link at. Now: a mkdtemp dir (random name, 0700).
+  // A dry run runs preflight steps (they change nothing): this one records the temp dir's and the plaintext's modes
+  // while they exist.
+  const std::string record = (box.root / "modes").string();
+  writeText(box.root / "probe-plan.yaml",
+            "name: probe\nsteps:\n  - id: probe\n    action: preflight\n    foreach: once\n"
+            "    run: stat -c '%a %n' " + tmp.string() + "/drctl-dry-run-*/ " + tmp.string() +
+                "/drctl-dry-run-*/snapshot.db > " + record + "\n");
+  const auto dry = drctl(box, {"apply", "--dry-run", "-i", (box.root / "inv.yaml").string(), "-s",
+                               (box.root / "snap.enc").string(), "-p", (box.root / "probe-plan.yaml").string(),
+                               "--key-file", (box.root / "key").string(), "--runs", box.runs().string()},
+                         {"TMPDIR=" + tmp.string()});
+  INFO(dry.out << dry.err);
+  REQUIRE(dry.code == 0);
+  const std::string modes = readText(record);
+  INFO(modes);
+  CHECK_THAT(modes, Catch::Matches("700 " + tmp.string() + "/drctl-dry-run-[A-Za-z0-9]{6}/\n600 " + tmp.string() +
+                                   "/drctl-dry-run-[A-Za-z0-9]{6}/snapshot.db\n"));
+  CHECK(fs::is_empty(tmp));  // the private dir and its plaintext went with the dry run
+}
+

@@ -468,6 +468,33 @@ TEST_CASE("more members than any etcd cluster has are refused before planning, a
                                          "more than 100 is refused"));
 }
 
+TEST_CASE("more API servers than a plan can wait on are refused, at the first one too many", "[inventory][errors]") {
+  auto inventoryOf = [](int servers) {
+    std::string yaml = "cluster: c\nmembers:\n  - {name: m, address: 10.0.0.1, peer_url: http://10.0.0.1:2380}\n"
+                       "api_servers:\n";
+    for (int i = 1; i <= servers; ++i) yaml += fmt::format("  - {{host: 10.1.{}.{}}}\n", i / 256, i % 256);
+    return yaml;
+  };
+  CHECK(placed(parse(inventoryOf(100))).empty());
+  const auto lines = placed(parse(inventoryOf(101)));
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], Catch::StartsWith("105:5: 101 API servers: a plan for more than 100 is refused"));
+}
+
+TEST_CASE("a name or path that is not valid UTF-8 is refused where it is, before it reaches any output",
+          "[inventory][errors]") {
+  // Before: a member named "m\xc3x" validated, and was planned into every step id, the JSON plan and drd's events.
+  const auto name = parse("cluster: c\nmembers:\n  - {name: \"m\xc3x\", address: 10.0.0.1, "
+                          "peer_url: http://10.0.0.1:2380}\n");
+  CHECK(placed(name) == std::vector<std::string>{"3:12: 'name' in member is not valid UTF-8 text"});
+  const auto dir = parse("cluster: c\nmembers:\n  - {name: m, address: 10.0.0.1, peer_url: http://10.0.0.1:2380, "
+                         "data_dir: /var/lib/\xff}\n");
+  CHECK(placed(dir) == std::vector<std::string>{"3:76: 'data_dir' in member is not valid UTF-8 text"});
+  const auto fine = parse("cluster: c\nmembers:\n  - {name: m\xc3\xa9, address: 10.0.0.1, "
+                          "peer_url: http://10.0.0.1:2380, data_dir: /var/lib/\xc3\xa9tcd}\n");
+  CHECK(placed(fine).empty());  // UTF-8 that is not ASCII is fine
+}
+
 TEST_CASE("an address with an embedded NUL is refused, not read up to the NUL", "[inventory][errors]") {
   const auto load = parse("cluster: c\nmembers:\n  - {name: a, address: \"10.0.0.1\\0$(reboot)\", "
                           "peer_url: http://10.0.0.1:2380}\n");
