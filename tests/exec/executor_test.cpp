@@ -174,6 +174,41 @@ TEST_CASE("a host's transfer lane connects while its preflight runs; not when it
   }
 }
 
+TEST_CASE("the transfer lane prepares the host's first pending upload; a failed preparation is dropped, not reported") {
+  auto preflight = step("preflight", "h1");
+  auto up = step("upload", "h1", {"preflight"});
+  up.upload = dr::FileUpload{"/tmp/snap.db", "/var/tmp/r/h1/snap.db", "abc"};
+  const auto plan = planOf({preflight, up});
+  auto seqOf = [](const dr::test::FakeTransport& transport, const std::string& command) {
+    for (const auto& call : transport.calls()) {
+      if (call.command == command) return call.start_seq;
+    }
+    return std::uint64_t{0};
+  };
+  {
+    Harness h;
+    h.transport.on("run preflight", behave([&](FakeBehavior& b) { b.delay = 150ms; }));
+    auto result = h.run(plan);
+    CHECK(result.outcome == dr::RunOutcome::Finished);
+    const auto prepared = seqOf(h.transport, "prepare /var/tmp/r/h1/snap.db");
+    REQUIRE(prepared != 0);
+    CHECK(prepared < seqOf(h.transport, "upload /var/tmp/r/h1/snap.db"));
+    CHECK(h.transport.connects("h1") == 2);  // the prepared session served the upload
+  }
+  {
+    // The preparation fails: its session is dropped, the upload connects again and succeeds, and the run never
+    // hears of the failure.
+    Harness h;
+    h.transport.on("run preflight", behave([&](FakeBehavior& b) { b.delay = 150ms; }));
+    h.transport.failPrepare("h1");
+    auto result = h.run(plan);
+    CHECK(result.outcome == dr::RunOutcome::Finished);
+    CHECK(seqOf(h.transport, "prepare /var/tmp/r/h1/snap.db") != 0);
+    CHECK(h.transport.connects("h1") == 3);
+    CHECK(h.transport.uploads() == std::vector<std::string>{"h1:/var/tmp/r/h1/snap.db"});
+  }
+}
+
 TEST_CASE("needs are honoured under random completion orders") {
   for (unsigned seed = 1; seed <= 6; ++seed) {
     CAPTURE(seed);

@@ -44,6 +44,11 @@ class FakeTransport final : public Transport {
     std::lock_guard lock(mutex_);
     refuse_[host] = message;
   }
+  // Session::prepare on this host fails (as a broken session's would).
+  void failPrepare(const std::string& host) {
+    std::lock_guard lock(mutex_);
+    fail_prepare_.push_back(host);
+  }
 
   Result<std::unique_ptr<Session>> connect(const HostTarget& target) override;
 
@@ -138,6 +143,7 @@ class FakeTransport final : public Transport {
   mutable std::mutex mutex_;
   std::map<std::string, FakeBehavior> script_;
   std::map<std::string, std::string> refuse_;
+  std::vector<std::string> fail_prepare_;
   std::map<std::string, int> call_counts_;
   std::vector<FakeCall> calls_;
   std::uint64_t seq_ = 0;
@@ -158,6 +164,14 @@ class FakeTransport::FakeSession final : public Session {
     std::lock_guard lock(owner_.mutex_);
     owner_.uploads_.push_back(host_ + ":" + request.remote_path);
     owner_.calls_.push_back({host_, "upload " + request.remote_path, ++owner_.seq_, ++owner_.seq_});
+    return {};
+  }
+  // Recorded as a call "prepare PATH"; fails where failPrepare(host) says so.
+  Status prepare(const UploadRequest& request) override {
+    std::lock_guard lock(owner_.mutex_);
+    owner_.calls_.push_back({host_, "prepare " + request.remote_path, ++owner_.seq_, ++owner_.seq_});
+    const auto& failing = owner_.fail_prepare_;
+    if (std::find(failing.begin(), failing.end(), host_) != failing.end()) return fail("fake: prepare failed");
     return {};
   }
   Result<std::string> readFile(const std::string& remote_path, std::size_t) override {
