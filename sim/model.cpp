@@ -43,6 +43,7 @@ ModelState initialState(const ClusterFacts& facts) {
     h.member = m.name;
     h.data_dir = m.data_dir;
     while (h.data_dir.size() > 1 && h.data_dir.back() == '/') h.data_dir.pop_back();
+    if (facts.new_hosts.count(m.name)) continue;  // nothing there yet
     h.etcd_running = true;
     DirContent old;
     old.origin_member = m.name;
@@ -118,7 +119,7 @@ std::string recoveredProblem(const ModelState& state, const ClusterFacts& facts)
     const HostModel& h = state.hosts.at(m.address);
     bool old_kept = false;
     for (const auto& [path, d] : h.dirs) old_kept = old_kept || (!d.restored && d.origin_member == m.name);
-    if (!old_kept) return fmt::format("member {}: the old data dir is gone", m.name);
+    if (!old_kept && !facts.new_hosts.count(m.name)) return fmt::format("member {}: the old data dir is gone", m.name);
     // The plaintext snapshot does not outlive the run, nor does the lock.
     if (!h.files.empty()) return fmt::format("member {}: the staged {} is left behind", m.name, h.files.begin()->first);
     if (h.locked) return fmt::format("member {}: the run's lock is still held", m.name);

@@ -59,11 +59,14 @@ struct ClusterFacts {
   std::vector<std::string> api_hosts;  // addresses
   std::string initial_cluster;          // inventory's --initial-cluster
   std::string snapshot_sha256;          // the planned snapshot
+  // Members whose host has no data dir at all before the run (a rebuild on new hosts): no old data, etcd not running.
+  std::set<std::string> new_hosts;
 
   static ClusterFacts fromInventory(const Inventory& inventory, const std::string& snapshot_sha256);
 };
 
-// The state before a recovery: every member running on the old cluster's data, every API server running.
+// The state before a recovery: every member running on the old cluster's data (a new host: no data dir, etcd not
+// running), every API server running.
 ModelState initialState(const ClusterFacts& facts);
 
 // Which running members form a cluster with a quorum, if any: members grouped by what their data dir holds.

@@ -10,6 +10,20 @@
 
 namespace dr::sim {
 
+namespace {
+
+// Whether an undo's script starts the service only where the data dir exists (`[ -d DATA_DIR ]`): a host that had
+// no data dir (a new host) then keeps etcd stopped, and the model must not start it there.
+bool guardsDataDir(const std::string& command, const std::string& data_dir) {
+  const auto words = shellWords(command);
+  for (std::size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] == "-d" && words[i + 1] == data_dir) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 const char* faultKindName(FaultKind kind) {
   switch (kind) {
     case FaultKind::Exit: return "non-zero exit";
@@ -264,7 +278,9 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
     code = applyScript(h, step, command, out);
     if (code == 0) {
       if (a == "stop-apiserver") startApi(h, step);
-      else if (a == "stop-etcd") code = startEtcd(h, step, out);
+      else if (a == "stop-etcd" && !(h.dirs.count(h.data_dir) == 0 && guardsDataDir(command, h.data_dir))) {
+        code = startEtcd(h, step, out);
+      }
       else if (a == "start-etcd") stopEtcd(h, step);
       else if (a == "start-apiserver") stopApi(h, step);
     }
@@ -352,6 +368,7 @@ int SimWorld::check(HostModel& h, const Step& step) {
     for (const auto& [path, d] : h.dirs) old_aside = old_aside || (path != h.data_dir && !d.restored);
     bool restore_left = false;
     for (const auto& [from, to] : moves(step.command)) restore_left = restore_left || (from != h.data_dir && h.dirs.count(from));
+    old_aside = old_aside || facts_.new_hosts.count(h.member) > 0;  // a new host had nothing to set aside
     return data != h.dirs.end() && data->second.restored && old_aside && !restore_left ? 0 : 1;
   }
   if (a == "verify-etcd") {

@@ -32,6 +32,7 @@ Examples:
   drctl sim -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db
   drctl sim -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db --mutate
   drctl sim -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db --replay 0x4000500000000000
+  drctl sim -i new-hosts.yaml -s /backup/etcd-snapshot.db --new-host etcd-1 --new-host etcd-2 --new-host etcd-3
 )";
 
 struct SimArgs {
@@ -47,6 +48,7 @@ struct SimArgs {
   bool mutate = false;
   std::string replay;
   bool skip_hash_check = false;
+  std::vector<std::string> new_hosts;  // member names whose host has no data dir yet
 };
 
 std::string invariantList() {
@@ -170,7 +172,17 @@ int runSim(const SimArgs& args) {
   for (const auto& line : planned.problemLines()) std::fprintf(stderr, "%s\n", line.c_str());
   if (!planned.run) return kExitBadInput;
   const Plan& plan = planned.run->plan;
-  const auto facts = sim::ClusterFacts::fromInventory(planned.run->inventory, planned.run->snapshot.sha256);
+  auto facts = sim::ClusterFacts::fromInventory(planned.run->inventory, planned.run->snapshot.sha256);
+  for (const auto& name : args.new_hosts) {
+    const bool known = std::any_of(facts.members.begin(), facts.members.end(),
+                                   [&](const EtcdMember& m) { return m.name == name; });
+    if (!known) {
+      std::fprintf(stderr, "drctl sim: --new-host %s: no member of that name in %s\n", name.c_str(),
+                   args.inventory.c_str());
+      return kExitBadInput;
+    }
+    facts.new_hosts.insert(name);
+  }
 
   if (!args.replay.empty()) return replay(plan, facts, args);
 
@@ -205,6 +217,9 @@ CommandRunner declareSim(CLI::App& command) {
   command.add_flag("--skip-hash-check", args->skip_hash_check, "Accept a snapshot without etcd's integrity trailer");
   command.add_flag("--no-faults", args->no_faults, "Skip the faults");
   command.add_flag("--mutate", args->mutate, "Also run the built-in mutants of the plan; ends with 'mutants caught: K/N'");
+  command.add_option("--new-host", args->new_hosts,
+                     "A member whose host has no data dir yet (a rebuild on new hosts): the model starts it empty, "
+                     "with nothing to set aside. Repeat it for each such member");
   command.add_option("--replay", args->replay, "Rerun the one scenario of this seed, printing its trace");
   command.footer(fmt::format(fmt::runtime(kSimFooter), invariantList()));
   return [args] { return runSim(*args); };

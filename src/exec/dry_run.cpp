@@ -1,6 +1,8 @@
 // Dry-run: connect, preflight, check; nothing else. See dry_run.h.
 #include "exec/dry_run.h"
 
+#include <string>
+#include <string_view>
 #include <thread>
 
 namespace dr {
@@ -28,6 +30,21 @@ bool DryRunReport::ok() const {
 }
 
 namespace {
+
+// What a passed preflight wants the operator to see before anything changes: its lines "note: TEXT" (a new host,
+// for one), joined, and bounded.
+std::string preflightNotes(const std::string& output) {
+  std::string notes;
+  std::size_t start = 0;
+  while (start < output.size() && notes.size() < 1000) {
+    std::size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    const std::string_view line(output.data() + start, end - start);
+    if (line.starts_with("note: ")) notes += (notes.empty() ? "" : "; ") + std::string(line.substr(6, 300));
+    start = end + 1;
+  }
+  return notes;
+}
 
 std::string lastLine(std::string output) {
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
@@ -63,6 +80,7 @@ void visitHost(DryRunHost& report, const HostEndpoint* endpoint) {
         if (preflight) {
           item.verdict = passed ? DryRunVerdict::PreflightOk : DryRunVerdict::PreflightFailed;
           if (!passed && item.message.empty()) item.message = lastLine(result->output);
+          if (passed) item.message = preflightNotes(result->output);
         } else if (result->timed_out) {
           item.verdict = DryRunVerdict::Error;
         } else {

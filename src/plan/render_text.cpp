@@ -83,6 +83,16 @@ void appendHeader(std::string& out, const Plan& plan, const PlanContext& context
     if (snapshot.key_count) row("keys", std::to_string(*snapshot.key_count));
   }
   row("fingerprint", plan.fingerprint);
+  // A restore makes a new cluster of exactly the members it restores: say so, for a rebuild on new hosts above all.
+  std::vector<std::string> restored;
+  for (const auto& step : plan.steps) {
+    if (step.action == "restore" && !step.member.empty()) restored.push_back(visible(step.member, false));
+  }
+  if (!restored.empty()) {
+    row("new cluster", fmt::format("{} ({} member{}, a new cluster id; old peers not named here are not in it; a host "
+                                   "with no data dir yet is built fresh)",
+                                   fmt::join(restored, ", "), restored.size(), restored.size() == 1 ? "" : "s"));
+  }
   out += '\n';
   if (plan.warnings.empty()) {
     out += "WARNINGS  none\n\n";

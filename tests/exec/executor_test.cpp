@@ -603,3 +603,18 @@ TEST_CASE("dry-run runs preflight commands and checks only, and reports unreacha
   CHECK(report.hosts[1].steps[0].verdict == dr::DryRunVerdict::Unreachable);
   CHECK(h.journal.records().empty());
 }
+
+TEST_CASE("dry-run shows what a passed preflight notes (a new host), and only its note lines") {
+  Harness h;
+  auto pre = step("preflight@1", "h1");
+  pre.action = "preflight";
+  pre.check.clear();
+  const auto plan = planOf({pre});
+  h.transport.on("run preflight@1", behave([&](FakeBehavior& b) {
+    b.output = "checking\nnote: no data dir /d on m1: a new host\nnote:not this\npreflight ok on m1\n";
+  }));
+  auto report = dr::dryRun(plan, h.env(plan).hosts);
+  REQUIRE(report.hosts.size() == 1);
+  CHECK(report.hosts[0].steps[0].verdict == dr::DryRunVerdict::PreflightOk);
+  CHECK(report.hosts[0].steps[0].message == "no data dir /d on m1: a new host");
+}

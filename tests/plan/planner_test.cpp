@@ -637,6 +637,29 @@ TEST_CASE("preflight-member, run by a real shell, refuses a restore tool older t
     fs::permissions(staging_run, fs::perms::owner_all);
     CHECK(preflight("3.4.23", out, err) == 0);
   }
+  SECTION("no data dir and no etcd data beside it (a new host): accepted, and said") {
+    fs::remove_all(dir / "data");
+    const int status = preflight("3.4.23", out, err);
+    INFO(err);
+    CHECK(status == 0);
+    CHECK(contains(out, "no data dir " + (dir / "data").string() + " on etcd-1: a new host"));
+  }
+  SECTION("no data dir, but etcd data beside it (data_dir misspelled): refused, naming that data") {
+    fs::remove_all(dir / "data");
+    fs::create_directories(dir / "real" / "member" / "snap");
+    std::ofstream(dir / "real" / "member" / "snap" / "db") << "x";
+    const int status = preflight("3.4.23", out, err);
+    INFO(err);
+    CHECK(status == 1);
+    CHECK(contains(err, "data dir " + (dir / "data").string() + " is missing, but " +
+                            (dir / "real" / "member" / "snap" / "db").string() + " is etcd data beside it"));
+  }
+  SECTION("a file in place of the data dir: refused") {
+    fs::remove_all(dir / "data");
+    std::ofstream(dir / "data") << "x";
+    CHECK(preflight("3.4.23", out, err) == 1);
+    CHECK(contains(err, "data dir " + (dir / "data").string() + " is not a directory"));
+  }
 }
 
 TEST_CASE("verify-apiserver, run by a real shell: ten quick tries in the first second, then every 0.5 s, bounded",

@@ -157,10 +157,15 @@ TEST_CASE("swap-data-dir swaps, resumes, checks and undoes on a real dir, never 
   const fs::path old = data.string() + ".before-r7";
   fs::create_directories(data / "member/snap");
   std::ofstream(data / "member/snap/db") << "old";
-  fs::create_directories(restored / "member/snap");
-  std::ofstream(restored / "member/snap/db") << "new";
+  // What the restore step leaves: the restored dir, marked with the run that restored it.
+  auto restoreDone = [&] {
+    fs::create_directories(restored / "member/snap");
+    std::ofstream(restored / "member/snap/db") << "new";
+    std::ofstream(restored / "member/etcd-dr-run") << "r7\n";
+  };
+  restoreDone();
 
-  CHECK(runShell(swap->check, dir.path).exit_code != 0);  // not swapped yet
+  CHECK(runShell(swap->check, dir.path).exit_code != 0);  // not swapped yet, though the old dir holds a db too
   auto first = runShell(swap->command, dir.path);
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
@@ -191,6 +196,32 @@ TEST_CASE("swap-data-dir swaps, resumes, checks and undoes on a real dir, never 
   CHECK(runShell(swap->command, dir.path).exit_code == 0);
   CHECK(readDb(data) == "new");
   CHECK(readDb(old) == "old");
+
+  // Undone again, then once more with the restore gone: the second undo finds in place a data dir without the run's
+  // mark (the old one) and leaves it there.
+  CHECK(runShell(swap->undo, dir.path).exit_code == 0);
+  CHECK(readDb(data) == "old");
+  fs::remove_all(restored);
+  CHECK(runShell(swap->undo, dir.path).exit_code == 0);
+  CHECK(readDb(data) == "old");
+  CHECK_FALSE(fs::exists(restored));
+
+  // A new host (no data dir at all): the restore is put in place with nothing set aside, the check knows it by the
+  // run's mark, and the undo leaves the host without a data dir, as it was.
+  fs::remove_all(data);
+  fs::remove_all(old);
+  restoreDone();
+  CHECK(runShell(swap->check, dir.path).exit_code != 0);
+  auto fresh = runShell(swap->command, dir.path);
+  INFO(fresh.output);
+  REQUIRE(fresh.exit_code == 0);
+  CHECK_THAT(fresh.output, Catch::Contains("no old data dir on etcd-1: a new host"));
+  CHECK(readDb(data) == "new");
+  CHECK_FALSE(fs::exists(old));
+  CHECK(runShell(swap->check, dir.path).exit_code == 0);
+  CHECK(runShell(swap->undo, dir.path).exit_code == 0);
+  CHECK_FALSE(fs::exists(data));
+  CHECK(readDb(restored) == "new");  // the restore step's undo removes it
   CHECK_FALSE(fs::exists(dir.path / "pwned"));
 }
 

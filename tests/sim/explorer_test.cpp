@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "sim/explorer.h"
 #include "sim/mutants.h"
 #include "sim/script.h"
@@ -47,6 +49,42 @@ TEST_CASE("full-restore keeps every invariant under every order, crash and fault
       CHECK(s.directed == 2 * steps);
     }
   }
+}
+
+TEST_CASE("full-restore onto new hosts (no data dir yet), every one or some, keeps every invariant", "[sim]") {
+  for (const std::set<std::string>& fresh : {std::set<std::string>{"m1", "m2", "m3"}, std::set<std::string>{"m2"}}) {
+    test::SimPlan p(3);
+    p.facts.new_hosts = fresh;
+    Explorer explorer(p.plan, p.facts);
+    ExploreOptions options;
+    options.random_orders = 30;
+    const ExploreSummary s = explorer.explore(options);
+    INFO(fresh.size() << " new host(s):\n" << violationsText(s));
+    CHECK(s.ok());
+    CHECK(s.crash_points == 3 * p.plan.steps.size());
+    // The model starts them with nothing: no data dir, etcd not running.
+    const ModelState before = initialState(p.facts);
+    for (const auto& m : p.facts.members) {
+      const HostModel& h = before.hosts.at(m.address);
+      CHECK(h.dirs.empty() == (fresh.count(m.name) == 1));
+      CHECK(h.etcd_running == (fresh.count(m.name) == 0));
+    }
+  }
+  // Where some hosts keep old data, deleting it is still caught.
+  test::SimPlan p(3);
+  p.facts.new_hosts = {"m2"};
+  ExploreOptions options;
+  options.random_orders = 20;
+  options.stop_at_first = true;
+  int delete_mutants = 0;
+  for (const auto& m : builtinMutants(p.plan, p.facts)) {
+    if (m.kind != "delete-old-data") continue;
+    ++delete_mutants;
+    Explorer explorer(m.plan, p.facts);
+    INFO(m.description);
+    CHECK_FALSE(explorer.explore(options).ok());
+  }
+  CHECK(delete_mutants > 0);
 }
 
 TEST_CASE("every built-in mutant of full-restore is caught", "[sim][mutants]") {
