@@ -24,6 +24,7 @@ struct Subcommand {
   CommandDeclare declare;
 };
 
+CommandRunner declareDiagnose(CLI::App& command);
 CommandRunner declareValidate(CLI::App& command);
 CommandRunner declarePlan(CLI::App& command);
 CommandRunner declareReport(CLI::App& command);

@@ -13,6 +13,8 @@ namespace {
 
 // The table of subcommands, in the order `--help` lists them.
 const Subcommand kSubcommands[] = {
+    {"diagnose", "What state the cluster is in and which recovery fits it, with the exact commands (read-only)",
+     declareDiagnose},
     {"validate", "Check an inventory file; print every problem as FILE:LINE:COLUMN: message", declareValidate},
     {"plan", "Show the recovery plan (a DAG of steps with exact commands) for an inventory and a snapshot",
      declarePlan},
@@ -33,6 +35,7 @@ constexpr const char* kFooter = R"(Exit codes: 0 success, 1 the run failed or wa
 2 bad input (nothing was run), 3 interrupted (resumable).
 
 Start with:
+  drctl diagnose -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db
   drctl validate -i inventory/kubeadm-3.yaml
   drctl plan -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db
 )";

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A game day: a real recovery of a real etcd cluster over real SSH, on the lab (sim/lab/lab.sh), checked end to end.
 #
-#   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep] [--shared-var-tmp] [--login-env]
+#   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep] [--shared-var-tmp] [--login-env] [--new-hosts]
 #
 # lab up -> load data -> drctl snapshot save -> writes after the snapshot -> the disaster (every member's etcd
-# killed and its data destroyed) -> drctl sim (the plan proved) -> drctl apply --dry-run (must change nothing) ->
+# killed and its data destroyed) -> drctl diagnose (must say so and change nothing) -> drctl sim (the plan
+# proved) -> drctl apply --dry-run (must change nothing) ->
 # drctl apply (over SSH from the operator namespace) -> checks -> lab down. Exit 0 only when every check passed;
 # each check prints PASS or FAIL. --shared-var-tmp: the hosts share one /var/tmp, where the snapshot is staged.
 # --login-env: ordinary hosts, where every SSH command and Debian's sftp-server start through root's login shell.
+# --new-hosts: the disaster replaces the hosts: /var/lib/etcd is empty (no data dir), a rebuild from the snapshot.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1; shift ;;
     --shared-var-tmp) SHARED_VAR_TMP=1; shift ;;
     --login-env) LOGIN_ENV=1; shift ;;
+    --new-hosts) NEW_HOSTS=1; shift ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday: unknown option $1" >&2; exit 2 ;;
   esac
@@ -62,15 +65,42 @@ echo "snapshot holds $(wc -l < "$WORK/snapshot.kv") keys under /"
 check "the snapshot holds all 3,000 data keys" test "$(grep -c '^/gameday/data/' "$WORK/snapshot.kv")" -eq 3000
 check "the snapshot holds none of the later writes" test "$(grep -c '^/gameday/after/' "$WORK/snapshot.kv" || true)" -eq 0
 
-step "the disaster: every member's etcd killed and its data destroyed"
-scenario_disaster
+if [ -n "${NEW_HOSTS:-}" ]; then
+  step "the disaster: every member's host replaced (etcd killed, /var/lib/etcd emptied: no data dir at all)"
+  scenario_disaster
+  for h in $(hosts); do on "$h" sh -c 'rm -rf /var/lib/etcd/* /var/lib/etcd/.[!.]*'; done
+  for h in $(hosts); do check "$h has an empty /var/lib/etcd" on "$h" sh -c 'test -d /var/lib/etcd && test -z "$(ls -A /var/lib/etcd)"'; done
+else
+  step "the disaster: every member's etcd killed and its data destroyed"
+  scenario_disaster
+fi
+
+step "diagnose: the incident commander's first command (reads etcd and each host, changes nothing)"
+for h in $(hosts); do host_files_digest "$h" > "$WORK/diagnose-before-$h.sha"; done
+RC=0
+op "$DRCTL" diagnose -i "$INV" -s "$WORK/snapshot.db" --timeout 1s > "$WORK/diagnose.out" 2>&1 || RC=$?
+cat "$WORK/diagnose.out"
+SITUATION=$([ -n "${NEW_HOSTS:-}" ] && echo new-hosts || echo quorum-lost)
+check "diagnose says action is needed (exit $RC, want 1)" test "$RC" -eq 1
+check "diagnose finds the situation: $SITUATION" grep -q "^SITUATION  $SITUATION:" "$WORK/diagnose.out"
+check "diagnose recommends the full restore, with the exact command" \
+  grep -qxF "  drctl apply -i $INV -s $WORK/snapshot.db" "$WORK/diagnose.out"
+for h in $(hosts); do
+  host_files_digest "$h" > "$WORK/diagnose-after-$h.sha"
+  check "diagnose left $h's files byte-identical" cmp -s "$WORK/diagnose-before-$h.sha" "$WORK/diagnose-after-$h.sha"
+done
 
 step "the simulator: this plan keeps every ordering rule under every order, crash and fault (touches no host)"
-check "drctl sim found no violation" op "$DRCTL" sim -i "$INV" -s "$WORK/snapshot.db" --orders 50
+SIM_NEW_HOSTS=()
+if [ -n "${NEW_HOSTS:-}" ]; then for h in $(hosts); do SIM_NEW_HOSTS+=(--new-host "$h"); done; fi
+check "drctl sim found no violation${NEW_HOSTS:+ (every host new)}" op "$DRCTL" sim -i "$INV" -s "$WORK/snapshot.db" --orders 50 "${SIM_NEW_HOSTS[@]}"
 
 step "dry-run first: it must change nothing on any host"
 for h in $(hosts); do host_files_digest "$h" > "$WORK/before-$h.sha"; done
-op "$DRCTL" apply --dry-run -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/runs" --yes
+op "$DRCTL" apply --dry-run -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/runs" --yes | tee "$WORK/dry-run.out"
+if [ -n "${NEW_HOSTS:-}" ]; then
+  check "the dry-run's preflights say each host is new" test "$(grep -c 'a new host, restored with no old data to set aside' "$WORK/dry-run.out")" -eq "$HOSTS_N"
+fi
 for h in $(hosts); do host_files_digest "$h" > "$WORK/after-$h.sha"; done
 for h in $(hosts); do check "dry-run left $h's files byte-identical" cmp -s "$WORK/before-$h.sha" "$WORK/after-$h.sha"; done
 check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null)"
@@ -94,10 +124,19 @@ for h in $(hosts); do
   MISSING=$(comm -23 "$WORK/snapshot.kv" "$WORK/after-$h.kv" | wc -l)
   check "$h holds every key of the snapshot with the same value ($MISSING missing or different)" test "$MISSING" -eq 0
   check "$h holds none of the writes made after the snapshot" test "$(grep -c '^/gameday/after/' "$WORK/after-$h.kv" || true)" -eq 0
-  check "$h kept its old data dir" on "$h" test -f "/var/lib/etcd/data.before-$RUN_ID/DISASTER"
+  if [ -n "${NEW_HOSTS:-}" ]; then
+    check "$h had no data dir, and none was made up to set aside" on "$h" sh -c "test ! -e /var/lib/etcd/data.before-$RUN_ID && test -z \"\$(ls -d /var/lib/etcd/data.* 2>/dev/null)\""
+  else
+    check "$h kept its old data dir" on "$h" test -f "/var/lib/etcd/data.before-$RUN_ID/DISASTER"
+  fi
   check "$h has no staged snapshot left (it holds every Secret in plaintext)" on "$h" test ! -e "/var/tmp/etcd-dr/$RUN_ID"
   check "$h's recovery lock is released" on "$h" test ! -e /var/lib/etcd/.etcd-dr-lock-lab
 done
+RC=0
+op "$DRCTL" diagnose -i "$INV" --timeout 5s --settle 20s > "$WORK/diagnose-after.out" 2>&1 || RC=$?
+head -n 1 "$WORK/diagnose-after.out"
+check "diagnose after the recovery: healthy, nothing to recover (exit $RC, want 0)" \
+  eval 'test "$RC" -eq 0 && grep -q "^SITUATION  healthy:" "$WORK/diagnose-after.out"'
 STATUS=$(op "$DRCTL" status "$RUN_ID" --runs "$WORK/runs" 2>&1 || true)
 echo "$STATUS" | tail -n 5
 check "the journal says the run finished" grep -qi finished <<<"$STATUS"
@@ -108,7 +147,7 @@ check "every upload-snapshot finished at its first attempt${SHARED_VAR_TMP:+, th
   test "$UPLOAD_ATTEMPTS" = "1 "
 
 T1=$(now)
-printf '\ngame day: %d hosts%s, %s s in all, %s\n' "$HOSTS_N" "${SHARED_VAR_TMP:+ sharing /var/tmp}" "$(elapsed "$T0" "$T1")" \
+printf '\ngame day: %d hosts%s%s, %s s in all, %s\n' "$HOSTS_N" "${SHARED_VAR_TMP:+ sharing /var/tmp}" "${NEW_HOSTS:+, new (no data dir)}" "$(elapsed "$T0" "$T1")" \
   "$([ $FAILURES -eq 0 ] && echo 'every check passed' || echo "$FAILURES checks FAILED")"
 echo "report: $WORK/report/report.md (junit.xml, report.json, timeline.svg beside it)"
 echo "work dir: $WORK"

@@ -69,32 +69,34 @@ HostRouting::HostRouting(const Inventory& inventory, bool accept_new_host_keys)
 std::map<std::string, HostEndpoint> HostRouting::endpoints(const Plan& plan) {
   std::map<std::string, HostEndpoint> out;
   for (const auto& step : plan.steps) {
-    if (out.count(step.host)) continue;
-    HostEndpoint endpoint;
-    endpoint.target.name = step.host;
-    endpoint.target.address = step.host;
-    endpoint.target.accept_new_host_keys = accept_new_host_keys_;
-    bool found = false;
-    for (const auto& member : inventory_.members) {
-      if (member.address == step.host) {
-        endpoint.target.ssh = member.ssh;
-        found = true;
-        break;
-      }
-    }
-    for (const auto& api : inventory_.api_servers) {
-      if (!found && api.address == step.host) {
-        endpoint.target.ssh = api.ssh;
-        found = true;
-      }
-    }
-    const bool local =
-        step.host == kControllerHost || step.host == "127.0.0.1" || step.host == "localhost" || step.host == "::1";
-    if (step.host == kControllerHost) endpoint.target.ssh = SshSettings{};  // the controller's own user, no sudo
-    endpoint.transport = local ? static_cast<Transport*>(&local_) : static_cast<Transport*>(&ssh_);
-    out.emplace(step.host, std::move(endpoint));
+    if (!out.count(step.host)) out.emplace(step.host, endpointFor(step.host));
   }
   return out;
+}
+
+HostEndpoint HostRouting::endpointFor(const std::string& host) {
+  HostEndpoint endpoint;
+  endpoint.target.name = host;
+  endpoint.target.address = host;
+  endpoint.target.accept_new_host_keys = accept_new_host_keys_;
+  bool found = false;
+  for (const auto& member : inventory_.members) {
+    if (member.address == host) {
+      endpoint.target.ssh = member.ssh;
+      found = true;
+      break;
+    }
+  }
+  for (const auto& api : inventory_.api_servers) {
+    if (!found && api.address == host) {
+      endpoint.target.ssh = api.ssh;
+      found = true;
+    }
+  }
+  const bool local = host == kControllerHost || host == "127.0.0.1" || host == "localhost" || host == "::1";
+  if (host == kControllerHost) endpoint.target.ssh = SshSettings{};  // the controller's own user, no sudo
+  endpoint.transport = local ? static_cast<Transport*>(&local_) : static_cast<Transport*>(&ssh_);
+  return endpoint;
 }
 
 Result<RunLock> lockClusterForRun(const std::filesystem::path& runs_root, const std::string& cluster,

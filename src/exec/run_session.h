@@ -74,6 +74,8 @@ class HostRouting {
  public:
   HostRouting(const Inventory& inventory, bool accept_new_host_keys);
   std::map<std::string, HostEndpoint> endpoints(const Plan& plan);
+  // The endpoint of one host (a plan's Step::host, or an inventory address).
+  HostEndpoint endpointFor(const std::string& host);
 
  private:
   const Inventory& inventory_;

@@ -149,6 +149,16 @@ Finished drctl(const Sandbox& box, const std::vector<std::string>& args, const s
   return wait(spawnDrctl(box, args, env));
 }
 
+// box/snap.enc: the sandbox's snapshot encrypted with box/key, an owner-only key file of 64 hex digits `digit`.
+void encryptSnapshot(const Sandbox& box, char digit) {
+  writeText(box.root / "key", std::string(64, digit) + "\n");
+  ::chmod((box.root / "key").c_str(), 0600);
+  const auto sealed = drctl(box, {"snapshot", "encrypt", "--key-file", (box.root / "key").string(), "-i",
+                                  (box.root / "snap.db").string(), "-o", (box.root / "snap.enc").string()});
+  INFO(sealed.err);
+  REQUIRE(sealed.code == 0);
+}
+
 std::vector<std::string> applyArgs(const Sandbox& box) {
   return {"apply", "-i", (box.root / "inv.yaml").string(), "-s", (box.root / "snap.db").string(), "-p", kPlan,
           "--runs", box.runs().string(), "--yes"};
@@ -429,11 +439,7 @@ TEST_CASE("a second SIGINT ends the step in flight; the run stays resumable", "[
 TEST_CASE("an encrypted snapshot's key variable never reaches a step, and its plaintext does not outlive the run",
           "[cli][apply]") {
   Sandbox box;
-  writeText(box.root / "key", std::string(64, 'd') + "\n");
-  ::chmod((box.root / "key").c_str(), 0600);
-  const auto sealed = drctl(box, {"snapshot", "encrypt", "--key-file", (box.root / "key").string(), "-i",
-                                  (box.root / "snap.db").string(), "-o", (box.root / "snap.enc").string()});
-  REQUIRE(sealed.code == 0);
+  encryptSnapshot(box, 'd');
   // One local step that records its environment.
   writeText(box.root / "env-plan.yaml", "name: env\nsteps:\n  - id: env\n    action: preflight\n    foreach: once\n"
                                         "    run: env > " + (box.root / "step-env").string() + "\n");
@@ -457,11 +463,7 @@ TEST_CASE("an encrypted snapshot's key variable never reaches a step, and its pl
 
 TEST_CASE("SIGTERM during a run with an encrypted snapshot leaves no plaintext behind", "[cli][apply]") {
   Sandbox box;
-  writeText(box.root / "key", std::string(64, 'e') + "\n");
-  ::chmod((box.root / "key").c_str(), 0600);
-  REQUIRE(drctl(box, {"snapshot", "encrypt", "--key-file", (box.root / "key").string(), "-i",
-                      (box.root / "snap.db").string(), "-o", (box.root / "snap.enc").string()})
-              .code == 0);
+  encryptSnapshot(box, 'e');
   // A local step that says it started, then takes 2 s (the signal lands while the plaintext is in use), and one after.
   writeText(box.root / "slow-plan.yaml", "name: slow\nsteps:\n  - id: slow\n    action: preflight\n    foreach: once\n"
                                          "    run: touch " + (box.root / "started").string() + "; sleep 2\n"
@@ -483,11 +485,7 @@ TEST_CASE("SIGTERM during a run with an encrypted snapshot leaves no plaintext b
 
 TEST_CASE("a dry-run decrypts into a private temp dir of its own, gone when it ends", "[cli][apply]") {
   Sandbox box;
-  writeText(box.root / "key", std::string(64, 'f') + "\n");
-  ::chmod((box.root / "key").c_str(), 0600);
-  REQUIRE(drctl(box, {"snapshot", "encrypt", "--key-file", (box.root / "key").string(), "-i",
-                      (box.root / "snap.db").string(), "-o", (box.root / "snap.enc").string()})
-              .code == 0);
+  encryptSnapshot(box, 'f');
   const fs::path tmp = box.root / "tmp";
   fs::create_directories(tmp);
   // Before: the plaintext went to a predictable /tmp/drctl-dry-run-PID.db.part, opened without O_EXCL or O_NOFOLLOW,

@@ -4,17 +4,15 @@
 
 #include <fstream>
 
+#include "drctl_program.h"
 #include "fixtures/etcd_fixture.h"
 
 using namespace dr;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kDrctl = std::string(DR_BINARY_DIR) + "/orchestrator/drctl";
-test::ProgramOutput drctl(std::vector<std::string> args) {
-  args.insert(args.begin(), kDrctl);
-  return test::runProgram(args);
-}
+using test::drctl;
+using test::kDrctl;
 }  // namespace
 
 TEST_CASE("apply refuses a full restore while a quorum is healthy, and decrypts an encrypted snapshot first",

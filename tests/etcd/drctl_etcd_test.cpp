@@ -4,17 +4,15 @@
 #include <fstream>
 
 #include "etcd/etcd_client.h"
+#include "drctl_program.h"
 #include "fixtures/etcd_fixture.h"
 
 using namespace dr;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kDrctl = std::string(DR_BINARY_DIR) + "/orchestrator/drctl";
-test::ProgramOutput drctl(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
-  args.insert(args.begin(), kDrctl);
-  return test::runProgram(args, env);
-}
+using test::drctl;
+using test::kDrctl;
 }  // namespace
 
 TEST_CASE("drctl etcd status/verify and snapshot save/verify/status/encrypt/decrypt", "[etcd][cli][real]") {
