@@ -86,13 +86,13 @@ TEST_CASE("local: a timeout ends the whole process group promptly", "[local]") {
   CHECK(result->timed_out);
   CHECK(result->output.empty());
   CHECK(took < 2s);
-  CHECK(test::processesWithCommandLine(sleeper).empty());
+  CHECK(test::processesGone(sleeper));
 
   // A command that closes its output but keeps running is timed out as well.
   auto silent = session->run(test::command("exec >/dev/null 2>&1; sleep 33.2", 300ms));
   REQUIRE(silent);
   CHECK(silent->timed_out);
-  CHECK(test::processesWithCommandLine("sleep 33.2").empty());
+  CHECK(test::processesGone("sleep 33.2"));
 }
 
 TEST_CASE("local: become sudo runs through sudo -n", "[local]") {
@@ -177,7 +177,7 @@ TEST_CASE("local: a cancelled command is ended like a timed-out one", "[local][c
   REQUIRE(result);
   CHECK(result->timed_out);
   CHECK(std::chrono::steady_clock::now() - start < 2s);
-  CHECK(test::processesWithCommandLine("sleep 34.5").empty());
+  CHECK(test::processesGone("sleep 34.5"));
 }
 
 }  // namespace dr

@@ -88,7 +88,7 @@ TEST_CASE("ssh shell: after a timeout the same shell runs the next command", "[s
   REQUIRE(timed);
   CHECK(timed->timed_out);
   CHECK(timed->output.empty());
-  CHECK(test::processesWithCommandLine(sleeper).empty());
+  CHECK(test::processesGone(sleeper));
   CHECK(outputOf(*session, "echo $PPID") == parent);
 }
 

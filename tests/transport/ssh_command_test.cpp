@@ -94,7 +94,7 @@ TEST_CASE("ssh: a timeout returns promptly and ends the remote process group", "
   REQUIRE(result);
   CHECK(result->timed_out);
   CHECK(took < 2500ms);
-  CHECK(test::processesWithCommandLine(sleeper).empty());
+  CHECK(test::processesGone(sleeper));
   // The session is still usable afterwards.
   auto after = session->run(test::command("echo still here"));
   REQUIRE(after);
@@ -158,7 +158,7 @@ TEST_CASE("ssh: become sudo runs the command through sudo -n", "[ssh]") {
   auto timed = session->run(test::command(sleeper + "; true", 1s));
   REQUIRE(timed);
   CHECK(timed->timed_out);
-  CHECK(test::processesWithCommandLine(sleeper).empty());
+  CHECK(test::processesGone(sleeper));
 }
 
 }  // namespace dr
@@ -177,7 +177,7 @@ TEST_CASE("ssh: a cancelled command is ended like a timed-out one, remote proces
   REQUIRE(result);
   CHECK(result->timed_out);
   CHECK(std::chrono::steady_clock::now() - start < 2500ms);
-  CHECK(test::processesWithCommandLine("sleep 35.5").empty());
+  CHECK(test::processesGone("sleep 35.5"));
 }
 
 }  // namespace dr

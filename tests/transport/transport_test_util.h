@@ -3,6 +3,8 @@
 #pragma once
 
 #include <filesystem>
+#include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,18 @@ inline std::vector<pid_t> processesWithCommandLine(const std::string& command_li
     if (args == command_line) found.push_back(static_cast<pid_t>(std::stoi(name)));
   }
   return found;
+}
+
+// True once no live process has that command line, polled for up to `limit`: a process killed with SIGKILL may
+// still be in the table (not yet a zombie) for a moment on a loaded machine.
+inline bool processesGone(const std::string& command_line,
+                          std::chrono::milliseconds limit = std::chrono::milliseconds(2000)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!processesWithCommandLine(command_line).empty()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 inline void writeRandomFile(const std::filesystem::path& path, std::size_t size, unsigned seed) {
