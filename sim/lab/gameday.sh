@@ -76,7 +76,7 @@ else
 fi
 
 step "diagnose: the incident commander's first command (reads etcd and each host, changes nothing)"
-for h in $(hosts); do host_files_digest "$h" > "$WORK/diagnose-before-$h.sha"; done
+hosts_digest diagnose before
 RC=0
 op "$DRCTL" diagnose -i "$INV" -s "$WORK/snapshot.db" --timeout 1s > "$WORK/diagnose.out" 2>&1 || RC=$?
 cat "$WORK/diagnose.out"
@@ -85,10 +85,7 @@ check "diagnose says action is needed (exit $RC, want 1)" test "$RC" -eq 1
 check "diagnose finds the situation: $SITUATION" grep -q "^SITUATION  $SITUATION:" "$WORK/diagnose.out"
 check "diagnose recommends the full restore, with the exact command" \
   grep -qxF "  drctl apply -i $INV -s $WORK/snapshot.db" "$WORK/diagnose.out"
-for h in $(hosts); do
-  host_files_digest "$h" > "$WORK/diagnose-after-$h.sha"
-  check "diagnose left $h's files byte-identical" cmp -s "$WORK/diagnose-before-$h.sha" "$WORK/diagnose-after-$h.sha"
-done
+check_hosts_unchanged diagnose diagnose
 
 step "the simulator: this plan keeps every ordering rule under every order, crash and fault (touches no host)"
 SIM_NEW_HOSTS=()
@@ -96,13 +93,12 @@ if [ -n "${NEW_HOSTS:-}" ]; then for h in $(hosts); do SIM_NEW_HOSTS+=(--new-hos
 check "drctl sim found no violation${NEW_HOSTS:+ (every host new)}" op "$DRCTL" sim -i "$INV" -s "$WORK/snapshot.db" --orders 50 "${SIM_NEW_HOSTS[@]}"
 
 step "dry-run first: it must change nothing on any host"
-for h in $(hosts); do host_files_digest "$h" > "$WORK/before-$h.sha"; done
+hosts_digest dry-run before
 op "$DRCTL" apply --dry-run -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/runs" --yes | tee "$WORK/dry-run.out"
 if [ -n "${NEW_HOSTS:-}" ]; then
   check "the dry-run's preflights say each host is new" test "$(grep -c 'a new host, restored with no old data to set aside' "$WORK/dry-run.out")" -eq "$HOSTS_N"
 fi
-for h in $(hosts); do host_files_digest "$h" > "$WORK/after-$h.sha"; done
-for h in $(hosts); do check "dry-run left $h's files byte-identical" cmp -s "$WORK/before-$h.sha" "$WORK/after-$h.sha"; done
+check_hosts_unchanged dry-run dry-run
 check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null)"
 
 step "the recovery: drctl apply over SSH from the operator namespace"

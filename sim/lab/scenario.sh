@@ -68,6 +68,14 @@ host_files_digest() {
   on "$1" sh -c 'cd / && { find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -print 2>/dev/null | sort
                            find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum; } | sha256sum'
 }
+# Around a command that must change nothing: every host's digest before (PHASE before), then after, compared.
+hosts_digest() {  # LABEL PHASE
+  for h in $(hosts); do host_files_digest "$h" > "$WORK/$1-$2-$h.sha"; done
+}
+check_hosts_unchanged() {  # LABEL WHAT
+  hosts_digest "$1" after
+  for h in $(hosts); do check "$2 left $h's files byte-identical" cmp -s "$WORK/$1-before-$h.sha" "$WORK/$1-after-$h.sha"; done
+}
 
 # What a snapshot holds, as dump prints it: restored into a throwaway etcd in the operator namespace (loopback
 # ports of its own), read, and stopped. The expected state of every member after a recovery.

@@ -1,8 +1,8 @@
 // Dry-run: connect, preflight, check; nothing else. See dry_run.h.
 #include "exec/dry_run.h"
 
+#include <sstream>
 #include <string>
-#include <string_view>
 #include <thread>
 
 namespace dr {
@@ -35,13 +35,9 @@ namespace {
 // for one), joined, and bounded.
 std::string preflightNotes(const std::string& output) {
   std::string notes;
-  std::size_t start = 0;
-  while (start < output.size() && notes.size() < 1000) {
-    std::size_t end = output.find('\n', start);
-    if (end == std::string::npos) end = output.size();
-    const std::string_view line(output.data() + start, end - start);
-    if (line.starts_with("note: ")) notes += (notes.empty() ? "" : "; ") + std::string(line.substr(6, 300));
-    start = end + 1;
+  std::istringstream lines(output);
+  for (std::string line; notes.size() < 1000 && std::getline(lines, line);) {
+    if (line.starts_with("note: ")) notes += (notes.empty() ? "" : "; ") + line.substr(6, 300);
   }
   return notes;
 }

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <future>
-#include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/shell.h"
@@ -39,11 +39,12 @@ const char* situationName(Situation situation) {
 
 std::string hostProbeScript(const EtcdMember& member) {
   const std::string dir = shellQuote(member.data_dir);
-  std::string status = "false";
-  if (auto service = buildServiceCommands(member.service, "member " + member.name); service) status = service->status;
   // The status command may need a tool the host lacks (systemctl, crictl): the probe decides "unknown" then.
-  std::string probe = "true";
-  if (auto service = buildServiceCommands(member.service, "member " + member.name); service) probe = service->probe;
+  std::string status = "false", probe = "true";
+  if (auto service = buildServiceCommands(member.service, "member " + member.name); service) {
+    status = service->status;
+    probe = service->probe;
+  }
   return fmt::format(
       "if [ -f {0}/member/snap/db ]; then echo data=present; elif [ -e {0} ]; then echo data=no-etcd-data; "
       "else echo data=missing; fi\n"
@@ -55,17 +56,13 @@ std::string hostProbeScript(const EtcdMember& member) {
 HostProbe parseHostProbe(const std::string& output) {
   HostProbe probe;
   probe.reached = true;
-  std::size_t start = 0;
-  while (start < output.size()) {
-    std::size_t end = output.find('\n', start);
-    if (end == std::string::npos) end = output.size();
-    const std::string line = output.substr(start, end - start);
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
     if (line == "data=present") probe.data_dir = HostProbe::DataDir::Present;
     else if (line == "data=no-etcd-data") probe.data_dir = HostProbe::DataDir::NoEtcdData;
     else if (line == "data=missing") probe.data_dir = HostProbe::DataDir::Missing;
     else if (line == "service=running") probe.service_running = true;
     else if (line == "service=stopped") probe.service_running = false;
-    start = end + 1;
   }
   return probe;
 }
@@ -110,12 +107,9 @@ void recommendReplace(Diagnosis& d, const Inventory& inventory, const ClusterRep
                        "every write since the snapshot. Replace the failed members, one at a time");
   d.findings.push_back("drctl has no replace-member plan yet: the commands below are the manual procedure, for one "
                        "member; finish it (the new member healthy) before the next");
-  std::vector<std::string> healthy_endpoints;
-  for (const auto& m : d.members) {
-    if (!m.etcd_healthy) continue;
-    for (const auto& member : inventory.members) {
-      if (member.name == m.name) healthy_endpoints.push_back(member.client_url);
-    }
+  std::vector<std::string> healthy_endpoints;  // d.members is in inventory order
+  for (std::size_t i = 0; i < d.members.size(); ++i) {
+    if (d.members[i].etcd_healthy) healthy_endpoints.push_back(inventory.members[i].client_url);
   }
   const std::string etcdctl = etcdctlPrefix(inventory, healthy_endpoints);
   for (const auto& member : inventory.members) {
