@@ -353,7 +353,9 @@ ScenarioResult Explorer::runWith(const Scenario& scenario, const std::string* re
     if (!result) return;
     if (result->outcome != RunOutcome::Finished) {
       world.violate(kHaltIsSafe, "the rollback did not finish: " + result->reason);
-    } else if (auto problem = rolledBackProblem(world.state(), world.initial()); !problem.empty()) {
+    } else if (auto problem = facts_.replacing() ? replaceRolledBackProblem(world.state(), world.initial(), facts_)
+                                                 : rolledBackProblem(world.state(), world.initial());
+               !problem.empty()) {
       world.violate(kHaltIsSafe, "after the rollback " + problem);
     }
   };
@@ -374,7 +376,9 @@ ScenarioResult Explorer::runWith(const Scenario& scenario, const std::string* re
       }
     } else if (first->outcome != RunOutcome::Finished) {
       world.violate(kRecovers, "the run did not finish: " + first->reason);
-    } else if (auto problem = recoveredProblem(world.state(), facts_); !problem.empty()) {
+    } else if (auto problem = facts_.replacing() ? replacedProblem(world.state(), facts_)
+                                                 : recoveredProblem(world.state(), facts_);
+               !problem.empty()) {
       world.violate(kRecovers, "the run finished but " + problem);
     }
   }

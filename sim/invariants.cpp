@@ -27,6 +27,11 @@ const std::vector<InvariantInfo>& invariantTable() {
        "and until the recovery is verified (one recovery per cluster)"},
       {kPlaintextUntilVerified, "the staged snapshot is deleted from a member only once etcd is verified"},
       {kRecovers, "without faults, every order ends with the restored cluster healthy, verified and serving"},
+      {kQuorumKept, "replace-member: a quorum of the voting members is healthy after every step, rollbacks included"},
+      {kOneChangeAtATime,
+       "replace-member: one member is replaced at a time (the next is fenced only once the last is verified)"},
+      {kRemovedNeverRestarts,
+       "replace-member: a member never starts on its old data once it was removed from the cluster"},
   };
   return table;
 }

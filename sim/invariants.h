@@ -29,6 +29,10 @@ inline constexpr const char* kPreflightFirst = "preflight-first";
 inline constexpr const char* kLockedFirst = "locked-first";
 inline constexpr const char* kPlaintextUntilVerified = "plaintext-until-verified";
 inline constexpr const char* kRecovers = "recovers";
+// replace-member's
+inline constexpr const char* kQuorumKept = "quorum-kept";
+inline constexpr const char* kOneChangeAtATime = "one-change-at-a-time";
+inline constexpr const char* kRemovedNeverRestarts = "removed-never-restarts";
 
 const std::vector<InvariantInfo>& invariantTable();
 const char* invariantExplanation(const std::string& name);

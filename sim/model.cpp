@@ -3,9 +3,21 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace dr::sim {
 
+const char* membershipName(Membership membership) {
+  switch (membership) {
+    case Membership::Voter: return "voter";
+    case Membership::Removed: return "removed";
+    case Membership::Learner: return "learner";
+  }
+  return "?";
+}
+
 std::string DirContent::describe() const {
+  if (joined) return "joined data of " + origin_member;
   if (!restored) return "old data of " + origin_member;
   return fmt::format("restore of {} (name {}, peer {}, token {}, initial-cluster {})", snapshot_sha256.substr(0, 12),
                      name, peer_url, token, initial_cluster);
@@ -13,11 +25,12 @@ std::string DirContent::describe() const {
 
 std::string ModelState::canonical() const {
   std::string out = fmt::format("etcd_verified={}\n", etcd_verified);
+  for (const auto& member : replacing) out += "replacing " + member + "\n";
   for (const auto& [address, h] : hosts) {
     out += fmt::format(
-        "host {} member={} api={} api_running={} api_verified={} etcd_running={} preflight={}/{} locked={}\n",
+        "host {} member={} api={} api_running={} api_verified={} etcd_running={} preflight={}/{}/{} locked={} {}\n",
         address, h.member, h.api, h.api_running, h.api_verified, h.etcd_running, h.member_preflight, h.api_preflight,
-        h.locked);
+        h.replace_preflight, h.locked, membershipName(h.membership));
     for (const auto& [path, content] : h.dirs) out += fmt::format("  dir {}: {}\n", path, content.describe());
     for (const auto& [path, sha] : h.files) out += fmt::format("  file {}: {}\n", path, sha);
     for (const auto& [path, sha] : h.verified) out += fmt::format("  verified {}: {}\n", path, sha);
@@ -35,6 +48,21 @@ ClusterFacts ClusterFacts::fromInventory(const Inventory& inventory, const std::
   return facts;
 }
 
+void applyReplacement(ClusterFacts& facts, const Plan& plan, const std::set<std::string>& running) {
+  auto it = plan.inputs.find("replace.members");
+  if (it == plan.inputs.end()) return;
+  std::size_t start = 0;
+  while (start <= it->second.size()) {
+    const std::size_t end = std::min(it->second.find(',', start), it->second.size());
+    const std::string name = it->second.substr(start, end - start);
+    if (!name.empty()) {
+      facts.replaced.insert(name);
+      if (!running.count(name)) facts.down.insert(name);
+    }
+    start = end + 1;
+  }
+}
+
 ModelState initialState(const ClusterFacts& facts) {
   ModelState state;
   for (const auto& m : facts.members) {
@@ -44,7 +72,7 @@ ModelState initialState(const ClusterFacts& facts) {
     h.data_dir = m.data_dir;
     while (h.data_dir.size() > 1 && h.data_dir.back() == '/') h.data_dir.pop_back();
     if (facts.new_hosts.count(m.name)) continue;  // nothing there yet
-    h.etcd_running = true;
+    h.etcd_running = !facts.down.count(m.name);
     DirContent old;
     old.origin_member = m.name;
     h.dirs[h.data_dir] = old;
@@ -146,6 +174,87 @@ std::string rolledBackProblem(const ModelState& state, const ModelState& initial
     if (now.locked) return fmt::format("{}: the run's lock is still held", address);
   }
   return "";
+}
+
+namespace {
+
+bool onOwnData(const HostModel& h) {
+  auto dir = h.dirs.find(h.data_dir);
+  return dir != h.dirs.end() && !dir->second.restored && dir->second.origin_member == h.member;
+}
+
+const HostModel* hostOf(const ModelState& state, const std::string& member) {
+  for (const auto& [address, h] : state.hosts) {
+    if (h.member == member) return &h;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string quorumProblem(const ModelState& state, const ClusterFacts& facts) {
+  std::size_t voters = 0, healthy = 0;
+  for (const auto& m : facts.members) {
+    const HostModel* h = hostOf(state, m.name);
+    if (!h || h->membership != Membership::Voter) continue;
+    ++voters;
+    if (h->etcd_running && onOwnData(*h)) ++healthy;
+  }
+  if (healthy * 2 > voters) return "";
+  return fmt::format("{} of {} voting members healthy, no quorum", healthy, voters);
+}
+
+std::string replacedProblem(const ModelState& state, const ClusterFacts& facts) {
+  for (const auto& m : facts.members) {
+    const HostModel* h = hostOf(state, m.name);
+    if (!h) return fmt::format("member {} has no host", m.name);
+    if (h->membership != Membership::Voter) {
+      return fmt::format("member {} is a {}, not a voter", m.name, membershipName(h->membership));
+    }
+    if (!h->etcd_running) return fmt::format("member {} is not running", m.name);
+    auto dir = h->dirs.find(h->data_dir);
+    if (dir == h->dirs.end()) return fmt::format("member {} has no data dir {}", m.name, h->data_dir);
+    const bool replaced = facts.replaced.count(m.name) > 0;
+    if (replaced && !dir->second.joined) {
+      return fmt::format("replaced member {} runs on {}, not on data it joined with", m.name, dir->second.describe());
+    }
+    if (!replaced && (dir->second.joined || dir->second.restored)) {
+      return fmt::format("member {} was not to be replaced, yet runs on {}", m.name, dir->second.describe());
+    }
+    if (replaced && !facts.new_hosts.count(m.name)) {
+      bool kept = false;
+      for (const auto& [path, d] : h->dirs) kept = kept || (path != h->data_dir && !d.joined && d.origin_member == m.name);
+      if (!kept) return fmt::format("replaced member {}: its old data dir is gone", m.name);
+    }
+    if (h->locked) return fmt::format("member {}: the run's lock is still held", m.name);
+  }
+  if (!state.etcd_verified) return "etcd was never verified after the last change";
+  return "";
+}
+
+std::string replaceRolledBackProblem(const ModelState& state, const ModelState& initial, const ClusterFacts& facts) {
+  for (const auto& [address, before] : initial.hosts) {
+    const HostModel& now = state.hosts.at(address);
+    if (now.locked) return fmt::format("{}: the run's lock is still held", address);
+    if (!facts.replaced.count(now.member)) {
+      if (now.dirs != before.dirs || now.etcd_running != before.etcd_running || now.membership != before.membership) {
+        return fmt::format("{}: member {} was not to be replaced, yet is not as before the run", address, now.member);
+      }
+      continue;
+    }
+    // A failed member started again on its own data (fence-member's undo) is as before, or better.
+    const bool as_before = now.dirs == before.dirs && now.membership == before.membership;
+    bool kept = false;
+    for (const auto& [path, d] : now.dirs) kept = kept || (path != now.data_dir && d.origin_member == now.member);
+    const bool out_of_the_way = !now.etcd_running && !now.dirs.count(now.data_dir) &&
+                                (kept || facts.new_hosts.count(now.member)) && now.membership != Membership::Learner;
+    if (!as_before && !out_of_the_way) {
+      return fmt::format("{}: replaced member {} is neither as before nor stopped with its data set aside "
+                         "({}, etcd {})",
+                         address, now.member, membershipName(now.membership), now.etcd_running ? "running" : "stopped");
+    }
+  }
+  return quorumProblem(state, facts);
 }
 
 }  // namespace dr::sim

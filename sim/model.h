@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "inventory/inventory.h"
+#include "plan/plan.h"
 
 namespace dr::sim {
 
@@ -20,10 +21,15 @@ struct DirContent {
   bool restored = false;  // false: the old cluster's data
   std::string snapshot_sha256, token, initial_cluster, name, peer_url;  // a restore's identity
   std::string origin_member;  // old data: whose it is
+  bool joined = false;        // a replacement's data: it joined the running cluster empty and got the data by Raft
 
   bool operator==(const DirContent&) const = default;
   std::string describe() const;
 };
+
+// A member's place in the cluster's member list (replace-member changes it).
+enum class Membership { Voter, Removed, Learner };
+const char* membershipName(Membership membership);
 
 struct HostModel {
   std::string address;
@@ -39,6 +45,8 @@ struct HostModel {
   bool member_preflight = false;
   bool api_preflight = false;
   bool locked = false;  // the member's recovery lock is held by this run
+  Membership membership = Membership::Voter;
+  bool replace_preflight = false;  // preflight-replaced passed (replace-member)
 
   bool operator==(const HostModel&) const = default;
 };
@@ -46,6 +54,8 @@ struct HostModel {
 struct ModelState {
   std::map<std::string, HostModel> hosts;  // by address
   bool etcd_verified = false;               // verify-etcd passed and no member changed since
+  // replace-member: members whose replacement began (fenced) and is not verified yet
+  std::set<std::string> replacing;
 
   bool operator==(const ModelState&) const = default;
   // Canonical text (deterministic), for comparing, hashing and showing states.
@@ -61,6 +71,11 @@ struct ClusterFacts {
   std::string snapshot_sha256;          // the planned snapshot
   // Members whose host has no data dir at all before the run (a rebuild on new hosts): no old data, etcd not running.
   std::set<std::string> new_hosts;
+  // replace-member: the members the plan replaces, and those down (etcd stopped) before the run; a replaced member
+  // not down is a healthy one replaced on purpose (a host migration), whose fence matters.
+  std::set<std::string> replaced;
+  std::set<std::string> down;
+  bool replacing() const { return !replaced.empty(); }
 
   static ClusterFacts fromInventory(const Inventory& inventory, const std::string& snapshot_sha256);
 };
@@ -68,6 +83,10 @@ struct ClusterFacts {
 // The state before a recovery: every member running on the old cluster's data (a new host: no data dir, etcd not
 // running), every API server running.
 ModelState initialState(const ClusterFacts& facts);
+
+// The members a plan replaces (its replace.members input) go into facts.replaced, and are down unless named in
+// `running` (a healthy member replaced on purpose).
+void applyReplacement(ClusterFacts& facts, const Plan& plan, const std::set<std::string>& running = {});
 
 // Which running members form a cluster with a quorum, if any: members grouped by what their data dir holds.
 // A restored group needs a majority of its initial-cluster; the old cluster a majority of the inventory.
@@ -82,5 +101,15 @@ std::string recoveredProblem(const ModelState& state, const ClusterFacts& facts)
 
 // The old cluster is back as it was (after a rollback): same data dirs, same services, nothing left over.
 std::string rolledBackProblem(const ModelState& state, const ModelState& initial);
+
+// replace-member: why the cluster has no quorum of healthy voters (empty: it has), counting a voter healthy when
+// its etcd runs on its own data (the old cluster's, or joined).
+std::string quorumProblem(const ModelState& state, const ClusterFacts& facts);
+// replace-member's end: every member a running voter, each replaced one on joined data with its old data kept aside,
+// the others untouched, verified, no lock left.
+std::string replacedProblem(const ModelState& state, const ClusterFacts& facts);
+// replace-member's rollback: the members not replaced as before, each replaced one either as before or stopped out of
+// the cluster's way (its data dir set aside, not a learner), a quorum serving, no lock left.
+std::string replaceRolledBackProblem(const ModelState& state, const ModelState& initial, const ClusterFacts& facts);
 
 }  // namespace dr::sim

@@ -208,6 +208,44 @@ std::vector<Mutant> builtinMutants(const Plan& plan, const ClusterFacts& facts) 
       break;
     }
   }
+
+  // replace-member's rules, one mutant each.
+  std::vector<const Step*> fences, set_asides;
+  for (const auto& s : plan.steps) {
+    if (s.action == "fence") fences.push_back(&s);
+    if (s.action == "set-aside-data") set_asides.push_back(&s);
+  }
+  // fence-other: the fence of the first replaced member stops a member that is not being replaced.
+  if (!fences.empty()) {
+    for (const auto& member : facts.members) {
+      if (facts.replaced.count(member.name)) continue;
+      Plan m = plan;
+      Step& s = *findStep(m, fences.front()->id);
+      s.host = member.address;
+      add("fence-other", fmt::format("{} runs on {} (member {}, not being replaced)", s.id, member.address, member.name),
+          std::move(m));
+      break;
+    }
+  }
+  // parallel-replacements: the second replacement no longer waits for the first one's verification.
+  if (fences.size() >= 2) {
+    Plan m = plan;
+    Step& s = *findStep(m, fences[1]->id);
+    std::vector<std::string> kept;
+    for (const auto& n : s.needs) {
+      const Step* need = index.at(n);
+      if (need->member.empty() || need->member == s.member || need->action == "lock") kept.push_back(n);
+    }
+    s.needs = kept;
+    add("parallel-replacements", fmt::format("{} no longer waits for the replacement before it", s.id), std::move(m));
+  }
+  // keep-old-data-in-place: the set-aside step moves nothing, so the member starts again on its old data.
+  if (!set_asides.empty()) {
+    Plan m = plan;
+    Step& s = *findStep(m, set_asides.front()->id);
+    s.command = "true";
+    add("keep-old-data-in-place", fmt::format("{} leaves the old data dir in place", s.id), std::move(m));
+  }
   return out;
 }
 

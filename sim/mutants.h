@@ -12,7 +12,8 @@ namespace dr::sim {
 
 struct Mutant {
   std::string kind;         // drop-edge, drop-step, swap-steps, other-token, other-initial-cluster,
-                            // api-before-verify, start-before-swaps, delete-old-data
+                            // api-before-verify, start-before-swaps, delete-old-data; replace-member's
+                            // fence-other, parallel-replacements, keep-old-data-in-place
   std::string description;  // exactly what was changed, with step ids
   Plan plan;
 };

@@ -123,7 +123,11 @@ bool SimWorld::anyEtcdRunning(std::string* which) const {
 void SimWorld::requireAllPreflights(const HostModel& h, const Step& step, const char* what) {
   if (undo_) return;  // a rollback puts back what was there; it has no preflight of its own
   for (const auto& [address, other] : state_.hosts) {
-    const bool missing = (!other.member.empty() && !other.member_preflight) || (other.api && !other.api_preflight);
+    // A replacement leaves the API servers alone (no preflight of theirs) but checks each replaced member's host.
+    const bool missing =
+        (!other.member.empty() && !other.member_preflight) ||
+        (facts_.replacing() ? facts_.replaced.count(other.member) > 0 && !other.replace_preflight
+                            : other.api && !other.api_preflight);
     if (missing) {
       violate(kPreflightFirst, fmt::format("{} {} on {} before the preflight of {} passed ({})", step.id, what,
                                            h.address, address, where(step)));
@@ -163,6 +167,7 @@ void SimWorld::lock(HostModel& h, const Step& step) {
 void SimWorld::unlock(HostModel& h, const Step& step) {
   bool apis_verified = true;
   for (const auto& [address, other] : state_.hosts) apis_verified = apis_verified && (!other.api || other.api_verified);
+  if (facts_.replacing()) apis_verified = state_.replacing.empty();  // the API servers were never touched
   if (!state_.etcd_verified || !apis_verified) {
     violate(kLockedFirst, fmt::format("{} releases the lock on {} before the recovery is verified ({})", step.id,
                                       h.member, where(step)));
@@ -269,23 +274,43 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
   std::string out;
   int code = 0;
   const bool lock_step = a == "lock" || a == "unlock";
-  const bool reads_only = a == "preflight" || a == "verify-etcd" || a == "verify-apiserver";
+  const bool reads_only =
+      a == "preflight" || a == "preflight-replaced" || a == "verify-etcd" || a == "verify-apiserver";
   if (!lock_step && !reads_only) requireAllLocked(host, step);
   if (undo_ && lock_step) {
     // Undoing a lock releases it; undoing an unlock (rolling a finished run back) takes it again first.
     h.locked = a == "unlock";
+  } else if (undo_ && a == "join-etcd") {
+    stopEtcd(h, step);  // stopped first, then its data dir moved aside
+    code = applyScript(h, step, command, out);
   } else if (undo_) {
     code = applyScript(h, step, command, out);
     if (code == 0) {
       if (a == "stop-apiserver") startApi(h, step);
-      else if (a == "stop-etcd" && !(h.dirs.count(h.data_dir) == 0 && guardsDataDir(command, h.data_dir))) {
+      else if ((a == "stop-etcd" || a == "fence") &&
+               !(h.dirs.count(h.data_dir) == 0 && guardsDataDir(command, h.data_dir))) {
         code = startEtcd(h, step, out);
       }
       else if (a == "start-etcd") stopEtcd(h, step);
       else if (a == "start-apiserver") stopApi(h, step);
+      else if (a == "member-add") code = memberRemove(step, out);  // the learner goes again
     }
   } else if (a == "preflight") {
     (step.member.empty() ? h.api_preflight : h.member_preflight) = true;
+  } else if (a == "preflight-replaced") {
+    h.replace_preflight = true;
+  } else if (a == "fence") {
+    fence(h, step);
+  } else if (a == "member-remove") {
+    code = memberRemove(step, out);
+  } else if (a == "member-add") {
+    code = memberAdd(step, out);
+  } else if (a == "join-etcd") {
+    code = joinEtcd(h, step, out);
+  } else if (a == "member-promote") {
+    code = memberPromote(step, out);
+  } else if (a == "verify-etcd" && facts_.replacing()) {
+    code = verifyReplacement(step, out);
   } else if (a == "lock") {
     lock(h, step);
   } else if (a == "unlock") {
@@ -343,6 +368,13 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
 
 int SimWorld::check(HostModel& h, const Step& step) {
   const std::string& a = step.action;
+  if (a == "fence") return h.etcd_running ? 1 : 0;
+  if (a == "set-aside-data") return h.dirs.count(h.data_dir) ? 1 : 0;
+  if (a == "join-etcd") return h.etcd_running ? 0 : 1;
+  if (a == "verify-etcd" && facts_.replacing()) {
+    std::string ignored;  // a check that passes is a verification too (as verify-etcd's is)
+    return verifyReplacement(step, ignored);
+  }
   if (a == "stop-apiserver") return h.api_running ? 1 : 0;
   if (a == "start-apiserver") return h.api_running ? 0 : 1;
   if (a == "stop-etcd") return h.etcd_running ? 1 : 0;
@@ -427,7 +459,13 @@ int SimWorld::applyScript(HostModel& h, const Step& step, const std::string& com
         auto from = h.dirs.find(op.from);
         if (from == h.dirs.end() || h.dirs.count(op.to)) break;  // the plan's moves are guarded: at most once
         std::string who;
-        if (op.from == h.data_dir || op.to == h.data_dir) {
+        if (facts_.replacing() && (op.from == h.data_dir || op.to == h.data_dir)) {
+          // A replacement: the other members keep serving; this member's etcd must be down.
+          if (h.etcd_running) {
+            violate(kEtcdDownBeforeSwap, fmt::format("{} moves {} while etcd {} runs on it ({})", step.id, op.from,
+                                                     h.member, where(step)));
+          }
+        } else if (op.from == h.data_dir || op.to == h.data_dir) {
           if (anyEtcdRunning(&who)) {
             violate(kEtcdDownBeforeSwap, fmt::format("{} moves {} while etcd {} runs ({})", step.id, op.from, who,
                                                      where(step)));
@@ -534,7 +572,7 @@ void SimWorld::startApi(HostModel& h, const Step& step) {
 
 void SimWorld::stopEtcd(HostModel& h, const Step& step) {
   std::string who;
-  if (anyApiRunning(&who)) {
+  if (!facts_.replacing() && anyApiRunning(&who)) {
     violate(kApiFenced, fmt::format("{} stops etcd {} while the API server on {} runs ({})", step.id, h.member, who,
                                     where(step)));
   }
@@ -547,6 +585,12 @@ int SimWorld::startEtcd(HostModel& h, const Step& step, std::string& output) {
   auto data = h.dirs.find(h.data_dir);
   if (data == h.dirs.end()) {
     output = "no data dir " + h.data_dir;
+    return 1;
+  }
+  if (!data->second.restored && !data->second.joined && h.membership != Membership::Voter) {
+    violate(kRemovedNeverRestarts, fmt::format("{} starts {} on its old data ({}) after it was removed ({})", step.id,
+                                               h.member, data->second.describe(), where(step)));
+    output = "etcd exits: this member was removed from the cluster";
     return 1;
   }
   if (data->second.restored) {
@@ -582,7 +626,140 @@ int SimWorld::verifyEtcd(const Step& step, bool waits, std::string& output) {
   return 0;
 }
 
+HostModel* SimWorld::memberHost(const std::string& member) {
+  for (auto& [address, h] : state_.hosts) {
+    if (h.member == member) return &h;
+  }
+  return nullptr;
+}
+
+// Stops the member to replace, and begins its replacement: one at a time.
+void SimWorld::fence(HostModel& h, const Step& step) {
+  if (!undo_ && !h.replace_preflight) {
+    violate(kPreflightFirst, fmt::format("{} fences {} before its replacement's preflight passed ({})", step.id, h.member,
+                                         where(step)));
+  }
+  state_.replacing.insert(h.member);
+  if (state_.replacing.size() > 1) {
+    std::string members;
+    for (const auto& m : state_.replacing) members += (members.empty() ? "" : ", ") + m;
+    violate(kOneChangeAtATime, fmt::format("{} fences {} while {} are being replaced ({})", step.id, h.member, members,
+                                           where(step)));
+  }
+  h.etcd_running = false;
+  state_.etcd_verified = false;
+}
+
+// What `drctl etcd member remove` does: nothing when already removed; refused (like the tool) when the quorum would
+// not hold or another member is joining; a running member that is removed stops itself (etcd does).
+int SimWorld::memberRemove(const Step& step, std::string& output) {
+  HostModel* h = memberHost(step.member);
+  if (!h) {
+    output = "no member " + step.member;
+    return 1;
+  }
+  if (h->membership == Membership::Removed) return 0;
+  for (const auto& [address, other] : state_.hosts) {
+    if (&other != h && other.membership == Membership::Learner) {
+      output = "refused: " + other.member + " is still joining";
+      return 1;
+    }
+  }
+  const Membership before = h->membership;
+  h->membership = Membership::Removed;
+  if (!quorumProblem(state_, facts_).empty()) {
+    h->membership = before;
+    output = "refused: removing it would leave no quorum";
+    return 1;
+  }
+  h->etcd_running = false;
+  state_.etcd_verified = false;
+  return 0;
+}
+
+int SimWorld::memberAdd(const Step& step, std::string& output) {
+  HostModel* h = memberHost(step.member);
+  if (!h) {
+    output = "no member " + step.member;
+    return 1;
+  }
+  if (h->membership != Membership::Removed) return 0;  // in the cluster already
+  for (const auto& [address, other] : state_.hosts) {
+    if (other.membership == Membership::Learner) {
+      output = "refused: " + other.member + " is still joining";
+      return 1;
+    }
+  }
+  h->membership = Membership::Learner;
+  state_.etcd_verified = false;
+  return 0;
+}
+
+// etcd started as a new member of the running cluster: on an empty data dir it joins (only as an added member),
+// on the data it joined with it simply starts; on old data after a removal it is refused (and that is a violation).
+int SimWorld::joinEtcd(HostModel& h, const Step& step, std::string& output) {
+  if (h.etcd_running) return 0;
+  auto data = h.dirs.find(h.data_dir);
+  if (data != h.dirs.end()) return startEtcd(h, step, output);
+  if (h.membership != Membership::Learner) {
+    output = fmt::format("etcd exits: {} is a {}, not a member added to join", h.member, membershipName(h.membership));
+    return 1;
+  }
+  DirContent joined;
+  joined.joined = true;
+  joined.origin_member = h.member;
+  h.dirs[h.data_dir] = joined;
+  h.etcd_running = true;
+  state_.etcd_verified = false;
+  return 0;
+}
+
+int SimWorld::memberPromote(const Step& step, std::string& output) {
+  HostModel* h = memberHost(step.member);
+  if (!h) {
+    output = "no member " + step.member;
+    return 1;
+  }
+  if (h->membership == Membership::Voter) return 0;
+  auto data = h->dirs.find(h->data_dir);
+  if (h->membership != Membership::Learner || !h->etcd_running || data == h->dirs.end() || !data->second.joined) {
+    output = "refused: not a started learner that caught up";
+    return 1;
+  }
+  h->membership = Membership::Voter;
+  state_.etcd_verified = false;
+  return 0;
+}
+
+// `drctl etcd verify --member NAME`: that member a running voter on the data it joined with, a quorum healthy.
+int SimWorld::verifyReplacement(const Step& step, std::string& output) {
+  HostModel* h = memberHost(step.member);
+  if (!h) {
+    output = "no member " + step.member;
+    return 1;
+  }
+  auto data = h->dirs.find(h->data_dir);
+  if (h->membership != Membership::Voter || !h->etcd_running || data == h->dirs.end() || !data->second.joined) {
+    output = fmt::format("{} is not a running voter on the data it joined with", step.member);
+    return 1;
+  }
+  output = quorumProblem(state_, facts_);
+  for (const auto& [address, other] : state_.hosts) {
+    if (other.membership == Membership::Learner) output = other.member + " is a learner";
+  }
+  if (!output.empty()) return 1;
+  state_.etcd_verified = true;
+  state_.replacing.erase(step.member);
+  return 0;
+}
+
 void SimWorld::afterOperation(const Step& step) {
+  if (facts_.replacing()) {
+    if (auto problem = quorumProblem(state_, facts_); !problem.empty()) {
+      violate(kQuorumKept, fmt::format("after {}: {} ({})", step.id, problem, where(step)));
+    }
+    return;
+  }
   bool restore_in_progress = false;
   for (const auto& [address, h] : state_.hosts) {
     for (const auto& [path, d] : h.dirs) restore_in_progress = restore_in_progress || d.restored;

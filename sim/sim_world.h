@@ -84,6 +84,14 @@ class SimWorld {
   void stopEtcd(HostModel& h, const Step& step);
   int startEtcd(HostModel& h, const Step& step, std::string& output);
   int verifyEtcd(const Step& step, bool waits, std::string& output);
+  // replace-member's operations
+  HostModel* memberHost(const std::string& member);
+  void fence(HostModel& h, const Step& step);
+  int memberRemove(const Step& step, std::string& output);
+  int memberAdd(const Step& step, std::string& output);
+  int joinEtcd(HostModel& h, const Step& step, std::string& output);
+  int memberPromote(const Step& step, std::string& output);
+  int verifyReplacement(const Step& step, std::string& output);
   void requireAllPreflights(const HostModel& h, const Step& step, const char* what);
   void requireAllLocked(const std::string& host, const Step& step);
   void lock(HostModel& h, const Step& step);

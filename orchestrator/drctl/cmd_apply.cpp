@@ -29,6 +29,12 @@ std::string confirmation(const ops::PreparedSession& prepared) {
                                  prepared.info.cluster, prepared.runId(), prepared.plan.steps.size(), per_host.size());
   for (const auto& [host, count] : per_host) text += fmt::format("  {:<22} {} steps\n", host, count);
   for (const auto& warning : prepared.plan.warnings) text += "warning: " + warning + "\n";
+  if (!prepared.info.options.replace_members.empty()) {
+    std::string names;
+    for (const auto& name : prepared.info.options.replace_members) names += (names.empty() ? "" : ", ") + name;
+    return text + "This removes " + names + " from the cluster, one at a time, sets their data aside and adds them "
+                  "back empty; the other members keep serving.";
+  }
   return text + "This stops the API servers and etcd and replaces etcd's data.";
 }
 
@@ -95,9 +101,14 @@ the exact `drctl resume` and `drctl rollback` commands.
 Examples:
   drctl apply -i inventory/kubeadm-3.yaml -s /backup/etcd.db --dry-run     # rehearse: changes nothing
   drctl apply -i inventory/kubeadm-3.yaml -s /backup/etcd.db --report out  # the real recovery, with a report
-  drctl apply -i inv.yaml -s etcd.db.enc --key-file /secure/backup.key     # an encrypted snapshot)");
+  drctl apply -i inv.yaml -s etcd.db.enc --key-file /secure/backup.key     # an encrypted snapshot
+  drctl apply -i inventory/kubeadm-3.yaml -p replace-member                # replace the failed members
+  drctl apply -i inventory/kubeadm-3.yaml -p replace-member --member cp-2  # this one (quorum must hold))");
   command.add_option("-i,--inventory", r.inventory, "Inventory file")->required();
-  command.add_option("-s,--snapshot", r.snapshot, "Snapshot file to restore")->required();
+  command.add_option("-s,--snapshot", r.snapshot, "Snapshot file to restore (every plan that restores needs it)");
+  command.add_option("--member", r.replace_members,
+                     "replace-member: a member to replace (repeat for several); default: the members the cluster "
+                     "reports failed");
   command.add_option("-p,--plan", r.plan_template, "Plan template: a built-in name or a file")->capture_default_str();
   command.add_option("--runs", r.runs_root, "Runs directory")->capture_default_str();
   command.add_flag("--dry-run", r.dry_run,
@@ -121,6 +132,10 @@ Examples:
     if (!remoteOptions().active()) return runApply(*options);
     const auto& o = *options;
     const ops::ApplyRequest& r = o.request;
+    if (!r.replace_members.empty()) {
+      std::fprintf(stderr, "drctl apply: --member is not available with --server yet; run the replacement locally\n");
+      return kExitBadInput;
+    }
     if (!o.report_dir.empty() || o.request.key.given()) {
       std::fprintf(stderr, "drctl apply: --report, --key-file and --key-env are not available with --server (write "
                            "the report with drctl report on drd's host; give drd a decrypted snapshot)\n");

@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <map>
+#include <tuple>
 #include <cstdio>
 
 #include "commands.h"
 #include "core/utf8.h"
 #include "etcd/certificates.h"
 #include "etcd/cluster_check.h"
+#include "etcd/membership.h"
 #include "etcd_cli_common.h"
 
 namespace dr::cli {
@@ -22,6 +26,7 @@ struct EtcdArgs {
   std::string wait = "0s";
   std::int64_t min_revision = 0;
   bool json = false;
+  std::string member;
 };
 
 void printCertificates(const CertificateReport& certs) {
@@ -116,18 +121,50 @@ int runVerify(const EtcdArgs& args) {
   ClientOptions options;
   options.tls = inventory->tls;
   options.timeout = *timeout;
-  const auto outcome = verifyClusterUntil(*inventory, options, VerifyOptions{args.min_revision}, *wait);
+  const auto outcome = verifyClusterUntil(*inventory, options, VerifyOptions{args.min_revision, args.member}, *wait);
   if (!outcome.ok) {
     for (const auto& failure : outcome.failures) fmt::print("{}\n", failure);
     return kExitFailed;
   }
   std::int64_t revision = 0;
   for (const auto& e : outcome.report.endpoints) revision = std::max(revision, e.read_revision.value_or(0));
+  if (!args.member.empty()) {
+    fmt::print("etcd verified: member {} healthy and voting, {} of {} endpoints healthy (a quorum), member list "
+               "matches the inventory, one leader, no alarms, revision {}\n",
+               args.member, outcome.report.healthyCount(), outcome.report.endpoints.size(), revision);
+    return kExitOk;
+  }
   fmt::print("etcd verified: {} endpoints healthy, member list matches the inventory, one leader, no alarms, "
              "revision {}{}\n",
              outcome.report.endpoints.size(), revision,
              args.min_revision > 0 ? fmt::format(" >= {}", args.min_revision) : "");
   return kExitOk;
+}
+
+// drctl etcd member remove|add|promote: replace-member's membership steps (etcd/membership.h). Exit 0 when done
+// or already done, 1 when refused or failed (the message says why), 2 on bad input.
+int runMember(const EtcdArgs& args, MembershipChange change) {
+  auto inventory = loadInventoryForCli(args.inventory);
+  if (!inventory) return kExitBadInput;
+  auto timeout = parseDurationArg(args.timeout, "--timeout");
+  auto wait = parseDurationArg(args.wait, "--wait");
+  if (!timeout || !wait) return kExitBadInput;
+  if (std::none_of(inventory->members.begin(), inventory->members.end(),
+                   [&](const EtcdMember& m) { return m.name == args.member; })) {
+    fmt::print(stderr, "drctl etcd member {}: no member named '{}' in {}\n", membershipChangeName(change),
+               args.member, args.inventory);
+    return kExitBadInput;
+  }
+  const auto certs = checkCertificates(inventory->tls);
+  printCertificates(certs);
+  if (!certs.ok()) return kExitFailed;
+  MembershipOptions options;
+  options.client.tls = inventory->tls;
+  options.client.timeout = *timeout;
+  options.wait = *wait;
+  const auto outcome = changeMembership(*inventory, args.member, change, options);
+  fmt::print(outcome.ok ? stdout : stderr, "{}\n", outcome.message);
+  return outcome.ok ? kExitOk : kExitFailed;
 }
 
 }  // namespace
@@ -148,9 +185,36 @@ CommandRunner declareEtcd(CLI::App& command) {
   verify->add_option("--wait", args->wait, "Keep checking, every 100 ms, until this long has passed (a restored "
                                            "cluster needs seconds to elect a leader), e.g. 60s");
   verify->add_option("--timeout", args->timeout, "Deadline of each call (e.g. 5s)");
-  return [args, status, verify] {
+  verify->add_option("--member", args->member,
+                     "replace-member's check of one replacement: this member must pass every check and a quorum be "
+                     "healthy; other members that are down are tolerated (still to be replaced)");
+  auto* member = command.add_subcommand(
+      "member", "replace-member's membership changes, each checked on the live cluster first and idempotent: remove "
+                "(never below quorum), add (as a learner), promote (once it caught up)");
+  member->require_subcommand(1);
+  std::map<std::string, MembershipChange> changes;
+  for (auto [name, change, help] :
+       {std::tuple{"remove", MembershipChange::Remove,
+                   "Remove the member (by name, or by its peer URL when it never started); refused when the healthy "
+                   "voters left would be fewer than a quorum"},
+        std::tuple{"add", MembershipChange::Add,
+                   "Add the member's peer URL as a learner; refused while another member is joining or the live "
+                   "cluster is not the inventory's"},
+        std::tuple{"promote", MembershipChange::Promote,
+                   "Promote the member, a started learner, to a voter; etcd refuses until it caught up (--wait)"}}) {
+    auto* sub = member->add_subcommand(name, help);
+    sub->add_option("-i,--inventory", args->inventory, "Inventory file")->required();
+    sub->add_option("--name", args->member, "The inventory member being replaced")->required();
+    sub->add_option("--timeout", args->timeout, "Deadline of each call (e.g. 5s)");
+    sub->add_option("--wait", args->wait, "Keep trying this long when etcd is not ready yet (e.g. 60s)");
+    changes[name] = change;
+  }
+  return [args, status, verify, member, changes] {
     if (status->parsed()) return runStatus(*args);
     if (verify->parsed()) return runVerify(*args);
+    for (auto* sub : member->get_subcommands()) {
+      if (sub->parsed()) return runMember(*args, changes.at(sub->get_name()));
+    }
     return kExitBadInput;
   };
 }

@@ -1,10 +1,11 @@
-// `drctl plan -i FILE -s SNAPSHOT [-p PLAN] [-o text|json|dot|mermaid] [--run-id ID] [--verbose]`: shows the
+// `drctl plan -i FILE [-s SNAPSHOT] [-p PLAN] [--member NAME]... [-o text|json|dot|mermaid] [--run-id ID] [--verbose]`: shows the
 // recovery plan before anything is touched. Nothing is contacted: it reads the inventory, the snapshot and the
 // template, builds the plan (ops/preview.h) and prints it on stdout. Every input problem is printed on stderr (the
 // inventory's FILE:LINE:COLUMN lines, then the snapshot's, then the template's) and the exit code is 2.
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli_support.h"
 #include "commands.h"
@@ -31,6 +32,10 @@ Examples:
   drctl plan -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db --run-id 2024-05-01-restore --verbose
   drctl plan -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db -o json | jq '.steps[].id'
   drctl plan -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db -p plans/full-restore.yaml -o dot | dot -Tsvg > plan.svg
+  drctl plan -i inventory/kubeadm-3.yaml -p replace-member --member cp-2     # no snapshot: Raft copies the data
+
+Plans (-p): full-restore (every member from one snapshot; needs -s), replace-member (failed members one at a
+time while a quorum serves; needs --member here, drctl apply reads the failed ones from the cluster).
 )";
 
 struct PlanArgs {
@@ -41,12 +46,13 @@ struct PlanArgs {
   std::string run_id = "preview";
   bool verbose = false;
   bool skip_hash_check = false;
+  std::vector<std::string> members;
 };
 
 int runPlan(const PlanArgs& args) {
   ops::PreviewRequest request{args.inventory, args.snapshot,        args.plan,
                               args.run_id,    args.output,          args.verbose,
-                              args.skip_hash_check};
+                              args.skip_hash_check, args.members};
   auto preview = ops::previewPlan(request);
   printNotes(preview.notes);
   if (!preview.ok()) return printRefusal("drctl plan", *preview.refusal);
@@ -65,8 +71,10 @@ CommandRunner declarePlan(CLI::App& command) {
   auto args = std::make_shared<PlanArgs>();
   command.add_option("-i,--inventory", args->inventory, "The inventory file (YAML), see drctl validate")->required();
   command.add_option("-s,--snapshot", args->snapshot,
-                     "The etcd snapshot file to restore (read here: size, SHA-256, etcd's integrity trailer)")
-      ->required();
+                     "The etcd snapshot file to restore (read here: size, SHA-256, etcd's integrity trailer); "
+                     "every plan that restores needs it");
+  command.add_option("--member", args->members,
+                     "replace-member: a member to replace (repeat for several; they are replaced one at a time)");
   command.add_option("-p,--plan", args->plan, "A built-in template name or a template file (plans/*.yaml)")
       ->capture_default_str();
   command.add_option("-o,--output", args->output, "Output format")
@@ -80,6 +88,10 @@ CommandRunner declarePlan(CLI::App& command) {
                    "Accept a snapshot without etcd's integrity trailer (a db copied from a data dir); the restore "
                    "step then passes --skip-hash-check too");
   return [args] {
+    if (remoteOptions().active() && !args->members.empty()) {
+      std::fprintf(stderr, "drctl plan: --member is not available with --server yet; plan a replacement locally\n");
+      return kExitBadInput;
+    }
     if (remoteOptions().active()) {
       return remotePlan({args->inventory, args->snapshot, args->plan, args->output, args->run_id, args->verbose,
                          args->skip_hash_check});

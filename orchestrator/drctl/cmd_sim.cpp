@@ -5,6 +5,7 @@
 // checks that the simulator catches deliberately wrong variants of the plan.
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include "commands.h"
@@ -33,6 +34,7 @@ Examples:
   drctl sim -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db --mutate
   drctl sim -i inventory/kubeadm-3.yaml -s /backup/etcd-snapshot.db --replay 0x4000500000000000
   drctl sim -i new-hosts.yaml -s /backup/etcd-snapshot.db --new-host etcd-1 --new-host etcd-2 --new-host etcd-3
+  drctl sim -i inventory/systemd-5.yaml -p replace-member --member etcd-d --member etcd-e --mutate
 )";
 
 struct SimArgs {
@@ -49,6 +51,8 @@ struct SimArgs {
   std::string replay;
   bool skip_hash_check = false;
   std::vector<std::string> new_hosts;  // member names whose host has no data dir yet
+  std::vector<std::string> members;    // replace-member: the members replaced
+  std::vector<std::string> running;    // replace-member: replaced members that still run (a host migration)
 };
 
 std::string invariantList() {
@@ -66,8 +70,14 @@ void printViolation(const sim::FoundViolation& found, const SimArgs& args) {
               sim::invariantExplanation(found.violation.invariant));
   std::printf("  what:     %s\n", found.violation.detail.c_str());
   std::printf("  scenario: %s\n", found.scenario.c_str());
-  std::printf("  seed:     %s   (replay: drctl sim -i %s -s %s -p %s --replay %s)\n", sim::formatSeed(found.seed).c_str(),
-              args.inventory.c_str(), args.snapshot.c_str(), args.plan.c_str(), sim::formatSeed(found.seed).c_str());
+  std::string inputs = "-i " + args.inventory;
+  if (!args.snapshot.empty()) inputs += " -s " + args.snapshot;
+  inputs += " -p " + args.plan;
+  for (const auto& m : args.members) inputs += " --member " + m;
+  for (const auto& m : args.running) inputs += " --running " + m;
+  for (const auto& m : args.new_hosts) inputs += " --new-host " + m;
+  std::printf("  seed:     %s   (replay: drctl sim %s --replay %s)\n", sim::formatSeed(found.seed).c_str(),
+              inputs.c_str(), sim::formatSeed(found.seed).c_str());
   std::printf("  trace (the shortest found, %zu lines):\n", found.trace.size());
   printTrace(found.trace);
 }
@@ -168,7 +178,8 @@ int mutate(const Plan& plan, const sim::ClusterFacts& facts, const SimArgs& args
 
 int runSim(const SimArgs& args) {
   // The same loading and planning as apply: a simulated plan is byte for byte the plan a run would execute.
-  const PlanningOutcome planned = planRun({args.inventory, args.snapshot, args.plan, args.run_id, "", args.skip_hash_check});
+  const PlanningOutcome planned =
+      planRun({args.inventory, args.snapshot, args.plan, args.run_id, "", args.skip_hash_check, args.members});
   for (const auto& line : planned.problemLines()) std::fprintf(stderr, "%s\n", line.c_str());
   if (!planned.run) return kExitBadInput;
   const Plan& plan = planned.run->plan;
@@ -183,6 +194,14 @@ int runSim(const SimArgs& args) {
     }
     facts.new_hosts.insert(name);
   }
+
+  for (const auto& name : args.running) {
+    if (std::find(args.members.begin(), args.members.end(), name) == args.members.end()) {
+      std::fprintf(stderr, "drctl sim: --running %s: not a member replaced (--member)\n", name.c_str());
+      return kExitBadInput;
+    }
+  }
+  sim::applyReplacement(facts, plan, std::set<std::string>(args.running.begin(), args.running.end()));
 
   if (!args.replay.empty()) return replay(plan, facts, args);
 
@@ -204,7 +223,12 @@ int runSim(const SimArgs& args) {
 CommandRunner declareSim(CLI::App& command) {
   auto args = std::make_shared<SimArgs>();
   command.add_option("-i,--inventory", args->inventory, "The inventory (YAML)")->required();
-  command.add_option("-s,--snapshot", args->snapshot, "The snapshot file the plan restores")->required();
+  command.add_option("-s,--snapshot", args->snapshot, "The snapshot file the plan restores (a plan that restores)");
+  command.add_option("--member", args->members,
+                     "replace-member: a member replaced (repeat for several); the model starts it down");
+  command.add_option("--running", args->running,
+                     "replace-member: a replaced member that still runs (a healthy member replaced on purpose): its "
+                     "fence then matters");
   command.add_option("-p,--plan", args->plan, "Plan template: a built-in name or a file")->capture_default_str();
   command.add_option("--run-id", args->run_id, "Run id the plan is made for")->capture_default_str();
   command.add_option("--seed", args->seed, "Master seed of the random orders")->capture_default_str();

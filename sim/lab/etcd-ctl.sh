@@ -14,10 +14,16 @@ case "${1:-}" in
     running "$PIDFILE" /usr/bin/etcd && exit 0
     [ -d "${DATA_DIR%/*}" ] && [ -d "$RUN/log" ] || mkdir -p "${DATA_DIR%/*}" "$RUN/log"
     # --initial-* only matter for an empty data dir; a restored or existing data dir carries its own membership.
+    # A replacement member joins the running cluster: replace-member's start (member.service.join) exports
+    # ETCD_INITIAL_CLUSTER_STATE=existing and the cluster's ETCD_INITIAL_CLUSTER. They are passed as flags and
+    # taken out of the environment (etcd refuses a variable that a flag shadows).
+    state=${ETCD_INITIAL_CLUSTER_STATE:-new}
+    cluster=${ETCD_INITIAL_CLUSTER:-$INITIAL_CLUSTER}
+    unset ETCD_INITIAL_CLUSTER_STATE ETCD_INITIAL_CLUSTER
     setsid /usr/bin/etcd --name "$NAME" --data-dir "$DATA_DIR" \
       --listen-peer-urls "http://$ADDR:2380" --initial-advertise-peer-urls "http://$ADDR:2380" \
       --listen-client-urls "http://$ADDR:2379,http://127.0.0.1:2379" --advertise-client-urls "http://$ADDR:2379" \
-      --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-state new --initial-cluster-token lab-initial \
+      --initial-cluster "$cluster" --initial-cluster-state "$state" --initial-cluster-token lab-initial \
       --heartbeat-interval 50 --election-timeout 500 \
       >> "$RUN/log/etcd.log" 2>&1 < /dev/null &
     echo $! > "$PIDFILE"

@@ -116,6 +116,9 @@ std::vector<std::string> verifyCluster(const Inventory& inventory, const Cluster
   std::map<std::uint64_t, std::vector<std::string>> by_cluster;
   std::map<std::uint64_t, std::vector<std::string>> by_leader;
   for (const auto& e : report.endpoints) {
+    if (!options.member.empty() && e.member != options.member && !e.healthy()) {
+      continue;  // another member, down: one still to be replaced
+    }
     if (!e.status) {
       failures.push_back(fmt::format("{}: unreachable: {}", label(e), e.status_error));
       continue;
@@ -135,6 +138,16 @@ std::vector<std::string> verifyCluster(const Inventory& inventory, const Cluster
       by_leader[e.status->leader].push_back(e.member);
     }
     by_cluster[e.status->header.cluster_id].push_back(e.member);
+  }
+  if (!options.member.empty()) {
+    const std::size_t total = report.endpoints.size();
+    if (inventory.findMember(options.member) == nullptr) {
+      failures.push_back(fmt::format("no member named {} in the inventory", options.member));
+    }
+    if (report.healthyCount() < total / 2 + 1) {
+      failures.push_back(fmt::format("only {} of {} members are healthy, below the quorum of {}",
+                                     report.healthyCount(), total, total / 2 + 1));
+    }
   }
   if (by_cluster.size() > 1) {
     std::vector<std::string> parts;

@@ -46,6 +46,10 @@ ClusterReport probeCluster(const Inventory& inventory, const ClientOptions& opti
 
 struct VerifyOptions {
   std::int64_t min_revision = 0;  // the snapshot's revision; 0 skips the check
+  // A replacement's check (replace-member): this member's endpoint must pass every check, and a quorum of the
+  // inventory's members must be healthy; other members' endpoints that are down are tolerated (members still to be
+  // replaced). Empty: every endpoint must pass.
+  std::string member;
 };
 
 // One line per failed check, naming the endpoint (or member) and what is wrong; empty when the cluster is healthy.

@@ -155,23 +155,68 @@ Result<EndpointStatus> EtcdClient::status() {
   return status;
 }
 
+namespace {
+
+MemberInfo toMember(const etcdserverpb::Member& m) {
+  MemberInfo info;
+  info.id = m.id();
+  info.name = m.name();
+  info.peer_urls.assign(m.peerurls().begin(), m.peerurls().end());
+  info.client_urls.assign(m.clienturls().begin(), m.clienturls().end());
+  info.is_learner = m.islearner();
+  return info;
+}
+
+template <typename Members>
+std::vector<MemberInfo> toMembers(const Members& from) {
+  std::vector<MemberInfo> members;
+  for (const auto& m : from) members.push_back(toMember(m));
+  return members;
+}
+
+}  // namespace
+
 Result<std::vector<MemberInfo>> EtcdClient::memberList() {
   grpc::ClientContext context;
   impl_->deadline(context, impl_->options.timeout);
   etcdserverpb::MemberListResponse response;
   const auto rpc = impl_->cluster->MemberList(&context, etcdserverpb::MemberListRequest{}, &response);
   if (!rpc.ok()) return fail("{}: member list: {}", endpoint_, describe(rpc));
-  std::vector<MemberInfo> members;
-  for (const auto& m : response.members()) {
-    MemberInfo info;
-    info.id = m.id();
-    info.name = m.name();
-    info.peer_urls.assign(m.peerurls().begin(), m.peerurls().end());
-    info.client_urls.assign(m.clienturls().begin(), m.clienturls().end());
-    info.is_learner = m.islearner();
-    members.push_back(std::move(info));
-  }
-  return members;
+  return toMembers(response.members());
+}
+
+Result<MemberInfo> EtcdClient::memberAdd(const std::string& peer_url, bool learner) {
+  grpc::ClientContext context;
+  impl_->deadline(context, impl_->options.timeout);
+  etcdserverpb::MemberAddRequest request;
+  request.add_peerurls(peer_url);
+  request.set_islearner(learner);
+  etcdserverpb::MemberAddResponse response;
+  const auto rpc = impl_->cluster->MemberAdd(&context, request, &response);
+  if (!rpc.ok()) return fail("{}: member add {}: {}", endpoint_, peer_url, describe(rpc));
+  return toMember(response.member());
+}
+
+Status EtcdClient::memberRemove(std::uint64_t id) {
+  grpc::ClientContext context;
+  impl_->deadline(context, impl_->options.timeout);
+  etcdserverpb::MemberRemoveRequest request;
+  request.set_id(id);
+  etcdserverpb::MemberRemoveResponse response;
+  const auto rpc = impl_->cluster->MemberRemove(&context, request, &response);
+  if (!rpc.ok()) return fail("{}: member remove {}: {}", endpoint_, memberIdHex(id), describe(rpc));
+  return {};
+}
+
+Status EtcdClient::memberPromote(std::uint64_t id) {
+  grpc::ClientContext context;
+  impl_->deadline(context, impl_->options.timeout);
+  etcdserverpb::MemberPromoteRequest request;
+  request.set_id(id);
+  etcdserverpb::MemberPromoteResponse response;
+  const auto rpc = impl_->cluster->MemberPromote(&context, request, &response);
+  if (!rpc.ok()) return fail("{}: member promote {}: {}", endpoint_, memberIdHex(id), describe(rpc));
+  return {};
 }
 
 Result<std::vector<AlarmInfo>> EtcdClient::alarms() {

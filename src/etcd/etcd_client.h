@@ -91,6 +91,11 @@ class EtcdClient {
 
   Result<EndpointStatus> status();
   Result<std::vector<MemberInfo>> memberList();
+  // Membership changes (replace-member): a new member by its peer URL (as a learner: it does not vote, so adding
+  // it never changes the quorum), a member removed or a caught-up learner promoted to a voter, by id.
+  Result<MemberInfo> memberAdd(const std::string& peer_url, bool learner);
+  Status memberRemove(std::uint64_t id);
+  Status memberPromote(std::uint64_t id);
   Result<std::vector<AlarmInfo>> alarms();
   // linearizable=true goes through the leader and needs a quorum: it is the proof that the cluster serves reads.
   Result<RangeResult> range(const std::string& key, const std::string& range_end, bool linearizable,

@@ -82,6 +82,13 @@ Result<RunOptions> runOptionsFromJson(const Json& j) {
       return fail("options.accept_new_host_keys: expected true or false, got {}", it->dump());
     }
   }
+  if (auto it = j.find("replace_members"); it != j.end()) {
+    if (!it->is_array()) return fail("options.replace_members: expected a list of member names, got {}", it->dump());
+    for (const auto& name : *it) {
+      if (!name.is_string()) return fail("options.replace_members: expected member names, got {}", name.dump());
+      options.replace_members.push_back(name.get<std::string>());
+    }
+  }
   if (auto it = j.find("skip_hash_check"); it != j.end()) {
     if (!it->is_boolean()) return fail("options.skip_hash_check: expected true or false, got {}", it->dump());
     options.skip_hash_check = it->get<bool>();
@@ -111,6 +118,8 @@ std::string runInfoToJson(const RunInfo& info) {
               {"token", info.options.token},
               {"started_by", info.options.started_by},
               {"skip_hash_check", info.options.skip_hash_check}}}};
+  // Only a replacement names members: every other run.json stays as it was.
+  if (!info.options.replace_members.empty()) j["options"]["replace_members"] = info.options.replace_members;
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

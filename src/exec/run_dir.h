@@ -27,6 +27,7 @@ struct RunOptions {
   std::string token;                  // the plan's new --initial-cluster-token: a resume must re-plan with it
   std::string started_by = "drctl";   // "drctl" or "drd"
   bool skip_hash_check = false;       // the operator accepted a snapshot without etcd's trailer
+  std::vector<std::string> replace_members;  // replace-member: the members replaced (a resume re-plans with them)
 
   bool operator==(const RunOptions&) const = default;
 };

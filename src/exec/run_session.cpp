@@ -35,17 +35,32 @@ PlanningOutcome planRun(const PlanInputs& inputs) {
   PlanningOutcome out;
   auto inventory = loadInventory(inputs.inventory);
   out.inventory_diagnostics = inventory.diagnostics;
-  InspectOptions inspect;
-  inspect.allow_no_trailer = inputs.allow_no_trailer;
-  auto snapshot = inspectSnapshot(inputs.snapshot, inspect);
-  if (!snapshot) out.snapshot_error = snapshot.error().message;
   auto loaded = loadPlanTemplateByNameOrPath(inputs.plan_template);
   out.template_diagnostics = loaded.diagnostics;
+  // A plan that uses no snapshot is made without one; a replacement (which restores nothing) refuses one, as
+  // naming a snapshot then is a mistake worth saying.
+  const bool uses_snapshot = !loaded.plan_template || loaded.plan_template->uses_snapshot;
+  const bool replaces = loaded.plan_template && loaded.plan_template->replaces_members;
+  Result<SnapshotInfo> snapshot = SnapshotInfo{};
+  if (replaces && !inputs.snapshot.empty()) {
+    out.snapshot_error = inputs.snapshot + ": plan " + loaded.plan_template->name +
+                         " restores no snapshot (the other members' data is copied by Raft); leave out -s";
+    snapshot = fail("{}", out.snapshot_error);
+  } else if (loaded.plan_template && uses_snapshot && inputs.snapshot.empty()) {
+    out.snapshot_error = "no snapshot given (-s SNAPSHOT): plan " + loaded.plan_template->name + " restores one";
+    snapshot = fail("{}", out.snapshot_error);
+  } else if (!inputs.snapshot.empty()) {
+    InspectOptions inspect;
+    inspect.allow_no_trailer = inputs.allow_no_trailer;
+    snapshot = inspectSnapshot(inputs.snapshot, inspect);
+    if (!snapshot) out.snapshot_error = snapshot.error().message;
+  }
   if (!inventory.inventory || !snapshot || !loaded.plan_template) return out;
 
   PlanOptions options;
   options.run_id = inputs.run_id;
   options.token = inputs.token;
+  options.replace_members = inputs.replace_members;
   auto build = Planner::build(*inventory.inventory, *snapshot, *loaded.plan_template, options);
   out.plan_diagnostics = build.diagnostics;
   if (!build.plan) return out;

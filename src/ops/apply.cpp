@@ -3,7 +3,9 @@
 
 #include "exec/clock.h"
 #include "exec/run_session.h"
+#include "inventory/inventory_loader.h"
 #include "ops/restore_gate.h"
+#include "plan/plan_template.h"
 
 namespace dr::ops {
 
@@ -34,6 +36,9 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
 
   // An encrypted snapshot is decrypted on the controller first: for a real run into the runs dir's private place
   // (a resume decrypts to the same path again), for a dry-run into a temp dir of its own.
+  // The template says what the run needs: a snapshot (full-restore) or members to replace (replace-member).
+  const TemplateLoad loaded = loadPlanTemplateByNameOrPath(plan_template);
+  const bool replaces = loaded.plan_template && loaded.plan_template->replaces_members;
   PlaintextPlace place;
   if (request.dry_run) {
     place.temp_dir_prefix = "drctl-dry-run-";
@@ -44,20 +49,35 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   std::vector<std::string> notes = std::move(snapshot.notes);
   if (!snapshot.ok()) return Out::refused(std::move(*snapshot.refusal), std::move(notes));
 
-  PlanningOutcome planned =
-      planRun({absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "",
-               request.skip_hash_check});
+  PlanInputs inputs{absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "",
+                    request.skip_hash_check, request.replace_members};
+  GateOptions gate;
+  gate.force = request.force;
+  gate.rehearsal = request.dry_run;
+  if (replaces) {
+    // Which members, and whether replacing them keeps a quorum, is asked of the cluster before the plan is made.
+    auto inventory = loadInventory(inputs.inventory);
+    if (inventory.inventory) {
+      ReplaceDecision decision = checkReplaceGate(*inventory.inventory, request.replace_members, gate);
+      notes.insert(notes.end(), decision.notes.begin(), decision.notes.end());
+      if (decision.refusal) return Out::refused(std::move(*decision.refusal), std::move(notes));
+      inputs.replace_members = decision.replace;
+    }
+  } else if (!request.replace_members.empty()) {
+    return Out::refused(refuse(RefusalKind::BadInput, "--member names members to replace, and plan " +
+                                                          plan_template + " replaces none; nothing was run"));
+  }
+  PlanningOutcome planned = planRun(inputs);
   if (!planned.run) {
     Refusal why = refuse(RefusalKind::BadInput, "nothing was run", planned.problemLines());
     return Out::refused(std::move(why), std::move(notes));
   }
   for (const auto& line : planned.warningLines()) notes.push_back(line);
-  GateOptions gate;
-  gate.force = request.force;
-  gate.rehearsal = request.dry_run;
-  GateDecision decision = checkRestoreGate(planned.run->inventory, gate);
-  notes.insert(notes.end(), decision.notes.begin(), decision.notes.end());
-  if (decision.refusal) return Out::refused(std::move(*decision.refusal), std::move(notes));
+  if (!replaces) {
+    GateDecision decision = checkRestoreGate(planned.run->inventory, gate);
+    notes.insert(notes.end(), decision.notes.begin(), decision.notes.end());
+    if (decision.refusal) return Out::refused(std::move(*decision.refusal), std::move(notes));
+  }
 
   prepared.info.run_id = run_id;
   prepared.info.cluster = planned.run->inventory.cluster_name;
@@ -68,10 +88,11 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   prepared.info.created_ms = SystemClock().wallMs();
   prepared.info.options.per_host = request.per_host;
   prepared.info.options.accept_new_host_keys = request.accept_new_host_keys;
-  const auto& inputs = planned.run->plan.inputs;
-  prepared.info.options.token = inputs.count("run.token") ? inputs.at("run.token") : "";
+  const auto& plan_inputs = planned.run->plan.inputs;
+  prepared.info.options.token = plan_inputs.count("run.token") ? plan_inputs.at("run.token") : "";
   prepared.info.options.started_by = request.started_by;
   prepared.info.options.skip_hash_check = request.skip_hash_check;
+  prepared.info.options.replace_members = inputs.replace_members;
   prepared.inventory = std::move(planned.run->inventory);
   prepared.plan = std::move(planned.run->plan);
   prepared.executor.per_host = request.per_host;

@@ -28,6 +28,8 @@ struct ApplyRequest {
   bool dry_run = false;  // plan and check for a rehearsal: nothing will be written, not even a run directory
   SnapshotKey key;
   std::string started_by = "drctl";
+  // replace-member: the members to replace; empty: the failed ones, read from the cluster (ops::checkReplaceGate).
+  std::vector<std::string> replace_members;
 };
 
 // Everything an apply checks before it may touch a host. The prepared session carries a new run id (or "dry-run"),

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ops/outcome.h"
 #include "plan/plan.h"
@@ -17,6 +18,7 @@ struct PreviewRequest {
   std::string format = "text";  // text, json, dot, mermaid
   bool verbose = false;         // text: each step's check, undo and needs too
   bool skip_hash_check = false;  // accept a snapshot without etcd's trailer
+  std::vector<std::string> replace_members;  // replace-member: the members to replace (nothing is contacted here)
 };
 
 struct PlanPreview {

@@ -26,4 +26,16 @@ struct GateDecision {
 
 GateDecision checkRestoreGate(const Inventory& inventory, const GateOptions& options);
 
+// The gate before a member replacement, the other way round: the cluster must have a quorum (refused otherwise:
+// there is nothing to replace from, a full restore is the recovery), and replacing the members one at a time must
+// never leave fewer healthy voters than a quorum of the others. `members` are the ones the operator named; when
+// empty they are read from the cluster (the members whose endpoint is not healthy) and returned in `replace`.
+struct ReplaceDecision {
+  std::optional<Refusal> refusal;
+  std::vector<std::string> notes;
+  std::vector<std::string> replace;  // the members to replace, in inventory order
+};
+ReplaceDecision checkReplaceGate(const Inventory& inventory, const std::vector<std::string>& members,
+                                 const GateOptions& options);
+
 }  // namespace dr::ops

@@ -36,8 +36,15 @@ const char* foreachName(Foreach foreach) {
       return "etcd_members";
     case Foreach::ApiServers:
       return "api_servers";
+    case Foreach::ReplacedMembers:
+      return "replaced_members";
   }
   return "once";
+}
+
+bool variableAvailable(Foreach only_in, Foreach foreach) {
+  if (only_in == Foreach::EtcdMembers && foreach == Foreach::ReplacedMembers) return true;
+  return only_in == foreach;
 }
 
 const StepTemplate* PlanTemplate::find(std::string_view id) const {
@@ -79,9 +86,9 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"name", "description", "steps"};
 const std::vector<std::string> kStepKeys = {"id",     "action",  "description", "foreach",    "needs",  "run", "check",
-                                            "undo",   "upload",  "timeout",     "retries",    "idempotent", "serial"};
+                                            "undo",   "upload",  "timeout",     "retries",    "idempotent", "serial", "on"};
 const std::vector<std::string> kUploadKeys = {"from", "to", "sha256"};
-const std::vector<std::string> kForeachNames = {"once", "etcd_members", "api_servers"};
+const std::vector<std::string> kForeachNames = {"once", "etcd_members", "api_servers", "replaced_members"};
 
 class TemplateParser {
  public:
@@ -137,6 +144,16 @@ class TemplateParser {
     }
     checkIdsAndNeeds(result);
     checkCycles(result);
+    for (const auto& step : result.steps) {
+      result.replaces_members = result.replaces_members || step.foreach == Foreach::ReplacedMembers;
+      result.uses_snapshot = result.uses_snapshot || step.upload.has_value();
+      for (const auto* command : {&step.run, &step.check, &step.undo}) {
+        for (const auto& use : scanVariables(command->text).uses) {
+          result.uses_snapshot = result.uses_snapshot || use.name.rfind("snapshot.", 0) == 0 ||
+                                 use.name == "member.restore_command";
+        }
+      }
+    }
     if (!hasErrors(diagnostics_)) load.plan_template = std::move(result);
     load.diagnostics = std::move(diagnostics_);
     return load;
@@ -221,9 +238,11 @@ class TemplateParser {
         step.foreach = Foreach::EtcdMembers;
       } else if (value == "api_servers") {
         step.foreach = Foreach::ApiServers;
+      } else if (value == "replaced_members") {
+        step.foreach = Foreach::ReplacedMembers;
       } else {
         std::string message = "bad foreach '" + value + "' in " + where_name +
-                              ": expected etcd_members, api_servers or once";
+                              ": expected etcd_members, api_servers, replaced_members or once";
         if (auto guess = closestMatch(value, kForeachNames)) message += "; did you mean '" + *guess + "'?";
         error(at(it->second.Mark()), message);
       }
@@ -268,8 +287,24 @@ class TemplateParser {
         *flag = true;
       } else if (value == "false") {
         *flag = false;
+      } else if (flag == &step.serial && !value.empty() && value != step.id) {
+        // serial: STEP_ID (checked against the template's ids once every step is read)
+        step.serial = true;
+        step.serial_after = value;
       } else {
         error(at(it->second.Mark()), std::string(key) + " must be true or false, not '" + value + "'");
+      }
+    }
+    if (auto it = fields.find("on"); it != fields.end()) {
+      const std::string value = scalar(it->second, "on");
+      if (value == "controller") {
+        step.on_controller = true;
+      } else if (value != "host") {
+        error(at(it->second.Mark()), "on must be controller or host, not '" + value + "'");
+      }
+      if (step.foreach == Foreach::Once && step.on_controller) {
+        error(at(it->second.Mark()), "on: controller is for per-instance steps; " + where_name + " runs once, "
+                                     "on the controller already");
       }
     }
     if (step.serial && step.foreach == Foreach::Once) {
@@ -386,12 +421,12 @@ class TemplateParser {
       if (info == table.end()) {
         std::vector<std::string> available;
         for (const auto& v : table) {
-          if (!v.only_in || *v.only_in == foreach) available.push_back(v.name);
+          if (!v.only_in || variableAvailable(*v.only_in, foreach)) available.push_back(v.name);
         }
         std::string message = "unknown variable ${" + use.name + "} in " + where_name;
         if (auto guess = closestMatch(use.name, available)) message += "; did you mean ${" + *guess + "}?";
         error(where, message);
-      } else if (info->only_in && *info->only_in != foreach) {
+      } else if (info->only_in && !variableAvailable(*info->only_in, foreach)) {
         error(where, "${" + use.name + "} is only available in steps with foreach: " + foreachName(*info->only_in) +
                          " (" + where_name + " is foreach: " + foreachName(foreach) + ")");
       } else if (in_upload && info->command_valued) {
@@ -440,6 +475,17 @@ class TemplateParser {
       }
     }
     for (const auto& step : plan.steps) {
+      if (!step.serial_after.empty()) {
+        const StepTemplate* other = plan.find(step.serial_after);
+        if (!other) {
+          std::string message = "unknown step id '" + step.serial_after + "' in serial of step '" + step.id + "'";
+          if (auto guess = closestMatch(step.serial_after, ids)) message += "; did you mean '" + *guess + "'?";
+          error(step.where, message);
+        } else if (other->foreach != step.foreach) {
+          error(step.where, "serial: " + step.serial_after + " of step '" + step.id + "' names a step with another "
+                            "foreach (" + foreachName(other->foreach) + ", not " + foreachName(step.foreach) + ")");
+        }
+      }
       for (const auto& need : step.needs) {
         if (first.count(need.step_id)) continue;
         std::string message = "unknown step id '" + need.step_id + "' in the needs of step '" + step.id + "'";

@@ -17,9 +17,14 @@
 
 namespace dr {
 
-enum class Foreach { Once, EtcdMembers, ApiServers };
+// ReplacedMembers: one instance per member the operator (or diagnose) names for replacement, in inventory order;
+// such steps see the member.* variables like etcd_members steps.
+enum class Foreach { Once, EtcdMembers, ApiServers, ReplacedMembers };
 
-// "once", "etcd_members", "api_servers".
+// Whether a step of kind `foreach` may use a variable that is only available in `only_in` steps.
+bool variableAvailable(Foreach only_in, Foreach foreach);
+
+// "once", "etcd_members", "api_servers", "replaced_members".
 const char* foreachName(Foreach foreach);
 
 // One entry of `needs`. `X` means: the same instance of X when this step and X are per-instance steps of the
@@ -65,6 +70,11 @@ struct StepTemplate {
   // Per-instance steps only: each instance waits for the one before it, in inventory order. For taking locks on
   // several hosts: two runs then meet at the first host, and one of them gets none (no run holds half the cluster).
   bool serial = false;
+  // `serial: STEP_ID`: each instance waits for the instance before it of STEP_ID instead (a chain of steps done for
+  // one member at a time: replace-member's fence of the next member waits for the verification of the one before).
+  std::string serial_after;  // empty: this step itself
+  // `on: controller`: a per-instance step that runs on the controller (drctl steps about one member).
+  bool on_controller = false;
   SourceLocation where;  // the step's `- id:` entry
 };
 
@@ -74,6 +84,10 @@ struct PlanTemplate {
   std::vector<StepTemplate> steps;  // in file order
   std::string source_sha256;        // SHA-256 (hex) of the template file's bytes
   std::filesystem::path source;     // the file it was read from, or "builtin:NAME"
+  // Whether any step uses ${snapshot.*} or uploads: a plan that does not (replace-member) is planned without one.
+  bool uses_snapshot = false;
+  // Whether any step is foreach: replaced_members: the plan needs the members to replace named.
+  bool replaces_members = false;
 
   const StepTemplate* find(std::string_view id) const;
 };

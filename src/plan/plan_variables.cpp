@@ -62,6 +62,10 @@ const std::vector<VariableInfo>& templateVariables() {
         {"member.service.status", "exits 0 when etcd runs", true, member},
         {"member.service.wait_stopped", "waits (bounded, 120 s) until etcd is really stopped", true, member},
         {"member.service.wait_running", "waits (bounded, 120 s) until etcd runs", true, member},
+        {"member.service.join",
+         "starts etcd on an empty data dir as a new member of the existing cluster (initial-cluster-state existing, "
+         "the inventory's initial-cluster): see docs/plan-templates.md for what each service kind does",
+         true, member},
         {"member.service.probe",
          "exits 0 when etcd can be controlled on this host (systemctl knows the unit, crictl reaches the runtime)",
          true, member},

@@ -178,14 +178,14 @@ class PlanBuilder {
     Plan plan;
     plan.name = template_.name;
     for (auto& instance : instances_) plan.steps.push_back(std::move(instance.step));
-    if (!inventory_.tooling.bump_revision) {
+    if (!inventory_.tooling.bump_revision && template_.uses_snapshot) {
       plan.warnings.push_back(
           "no revision bump: the restore tool is not known to support --bump-revision/--mark-compacted "
           "(etcd >= 3.4.27 / 3.5.10; set tooling.bump_revision when it does). The restored cluster restarts at the "
           "snapshot's revision, so watchers that saw later revisions (API server caches, controllers, operators) "
           "may miss events until they re-list: restart them after the restore");
     }
-    if (!snapshot_.revision) {
+    if (!snapshot_.revision && template_.uses_snapshot) {
       plan.warnings.push_back("the snapshot's revision is unknown: verify-etcd can only check that a revision exists");
     }
     plan.inputs = {{"inventory.sha256", options_.inventory_sha256.empty() ? inventoryDigest(inventory_)
@@ -194,6 +194,12 @@ class PlanBuilder {
                    {"template.sha256", template_.source_sha256},
                    {"run.id", options_.run_id},
                    {"run.token", token_}};
+    if (!replaced_.empty()) {
+      std::string names;
+      for (std::size_t i : replaced_) names += (names.empty() ? "" : ",") + inventory_.members[i].name;
+      plan.inputs["replace.members"] = names;
+    }
+    if (snapshot_.sha256.empty()) plan.inputs.erase("snapshot.sha256");
     plan.fingerprint = computeFingerprint(plan);
     PlanBuild out = finish();
     out.plan = std::move(plan);
@@ -217,8 +223,33 @@ class PlanBuilder {
       error(inventoryWhere(), "run id '" + options_.run_id +
                                   "' must be letters, digits, '.', '-' and '_' only (it becomes part of paths)");
     }
-    if (snapshot_.sha256.size() != 64) {
+    if (template_.uses_snapshot && snapshot_.sha256.size() != 64) {
       error({snapshot_.path.string(), 0, 0}, "the snapshot has no SHA-256: inspect it first (inspectSnapshot)");
+    }
+    // The members to replace, in inventory order whatever order they were named in.
+    for (const auto& name : options_.replace_members) {
+      auto it = std::find_if(inventory_.members.begin(), inventory_.members.end(),
+                             [&](const EtcdMember& m) { return m.name == name; });
+      if (it == inventory_.members.end()) {
+        error(inventoryWhere(), "member '" + name + "' to replace is not in the inventory");
+      }
+    }
+    for (std::size_t i = 0; i < inventory_.members.size(); ++i) {
+      const auto& names = options_.replace_members;
+      if (std::find(names.begin(), names.end(), inventory_.members[i].name) != names.end()) replaced_.push_back(i);
+    }
+    if (template_.replaces_members && options_.replace_members.empty()) {
+      error(inventoryWhere(), "plan " + template_.name + " replaces members: name them (--member NAME), or let "
+                              "drctl read the failed ones from the live cluster");
+    }
+    if (!template_.replaces_members && !options_.replace_members.empty()) {
+      error(inventoryWhere(), "plan " + template_.name + " replaces no members, but members to replace were named");
+    }
+    // Replacing a majority at once cannot keep a quorum: such a cluster needs a restore (full-restore).
+    if (!replaced_.empty() && replaced_.size() * 2 >= inventory_.members.size()) {
+      error(inventoryWhere(), fmt::format("replacing {} of {} members would leave no quorum to replace them from: "
+                                          "that is a quorum loss, recovered with full-restore",
+                                          replaced_.size(), inventory_.members.size()));
     }
   }
 
@@ -285,6 +316,7 @@ class PlanBuilder {
       return std::nullopt;
     }
     setServiceValues(values, "member.service.", *service);
+    setCommand(values, "member.service.join", joinCommand(member.service, inventory_.initialCluster()));
     return values;
   }
 
@@ -337,7 +369,7 @@ class PlanBuilder {
     step.template_id = t.id;
     step.action = t.action;
     step.description = t.description;
-    step.host = host;
+    step.host = t.on_controller ? kControllerHost : host;
     step.member = member;
     step.command = substitute(t.run, values, t, false);
     step.check = substitute(t.check, values, t, false);
@@ -387,6 +419,12 @@ class PlanBuilder {
             addInstance(t, i, a.host, a.address, "", *api_values[i]);
           }
           break;
+        case Foreach::ReplacedMembers:
+          for (std::size_t k = 0; k < replaced_.size(); ++k) {
+            const auto& m = inventory_.members[replaced_[k]];
+            addInstance(t, k, m.name, m.address, m.name, *member_values[replaced_[k]]);
+          }
+          break;
       }
     }
   }
@@ -411,7 +449,9 @@ class PlanBuilder {
         }
       }
       if (t.serial && instance.instance_index > 0) {
-        needs.insert(instances_[by_template_[t.id][instance.instance_index - 1]].step.id);
+        // The instance before this one, of this step or of the step `serial:` names (same foreach, so same count).
+        const auto& chain = by_template_[t.serial_after.empty() ? t.id : t.serial_after];
+        if (instance.instance_index - 1 < chain.size()) needs.insert(instances_[chain[instance.instance_index - 1]].step.id);
       }
       needs.erase(instance.step.id);  // a self-need is a cycle the loader reports; do not deadlock on it here
       instance.step.needs.assign(needs.begin(), needs.end());
@@ -483,6 +523,7 @@ class PlanBuilder {
   const PlanTemplate& template_;
   const PlanOptions& options_;
   std::string token_;
+  std::vector<std::size_t> replaced_;  // inventory indexes of the members to replace, in inventory order
   Values common_;
   std::vector<Instance> instances_;
   // Hashed: looked up once per needs edge, and a plan has members x members of those.

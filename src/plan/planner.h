@@ -27,6 +27,9 @@ struct PlanOptions {
   // SHA-256 of the inventory file's bytes when the caller has them; empty: hashed from inventory.source (or, for
   // an inventory built in memory, from its fields).
   std::string inventory_sha256;
+  // The members a replace_members plan replaces (inventory names; planned in inventory order). Must be empty for a
+  // template without replaced_members steps, and non-empty for one with them.
+  std::vector<std::string> replace_members;
 };
 
 struct PlanBuild {

@@ -71,7 +71,9 @@ void appendHeader(std::string& out, const Plan& plan, const PlanContext& context
   row("run id", visible(context.run_id, false));
   row("inventory", visible(context.inventory_path, false));
   row("template", visible(context.template_source, false));
-  if (context.snapshot) {
+  if (context.snapshot && context.snapshot->sha256.empty()) {
+    row("snapshot", "none: nothing is restored (the other members' Raft log copies the data)");
+  } else if (context.snapshot) {
     const SnapshotInfo& snapshot = *context.snapshot;
     row("snapshot", visible(snapshot.path.string(), false));
     row("size", fmt::format("{} ({} bytes)", humanBytes(snapshot.size), snapshot.size));
@@ -92,6 +94,11 @@ void appendHeader(std::string& out, const Plan& plan, const PlanContext& context
     row("new cluster", fmt::format("{} ({} member{}, a new cluster id; old peers not named here are not in it; a host "
                                    "with no data dir yet is built fresh)",
                                    fmt::join(restored, ", "), restored.size(), restored.size() == 1 ? "" : "s"));
+  }
+  // A replacement names who is replaced, and that the others keep serving.
+  if (auto it = plan.inputs.find("replace.members"); it != plan.inputs.end()) {
+    row("replacing", visible(it->second, false) + " (one at a time; the other members keep the quorum and keep "
+                                                  "serving)");
   }
   out += '\n';
   if (plan.warnings.empty()) {

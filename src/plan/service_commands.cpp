@@ -71,3 +71,37 @@ Result<ServiceCommands> buildServiceCommands(const ServiceControl& service, cons
 }
 
 }  // namespace dr
+
+namespace dr {
+
+std::string joinCommand(const ServiceControl& service, const std::string& initial_cluster) {
+  const std::string state = "ETCD_INITIAL_CLUSTER_STATE=existing";
+  const std::string cluster = "ETCD_INITIAL_CLUSTER=" + initial_cluster;
+  switch (service.kind) {
+    case ServiceKind::Systemd: {
+      const std::string dir = "/run/systemd/system/" + service.unit + ".d";
+      const std::string conf = "[Service]\nEnvironment=" + state + "\nEnvironment=\"" + cluster + "\"\n";
+      return "{ mkdir -p " + q(dir) + " && printf '%b' " + q(conf) + " > " + q(dir + "/etcd-dr-join.conf") +
+             " && systemctl daemon-reload && systemctl start --no-block " + q(service.unit) + "; }";
+    }
+    case ServiceKind::StaticPod: {
+      const std::string parked =
+          (std::filesystem::path(service.parked_dir) / std::filesystem::path(service.manifest).filename()).string();
+      // sed's replacement text: '&', '\\' and the '|' delimiter escaped.
+      std::string escaped;
+      for (char c : initial_cluster) {
+        if (c == '&' || c == '\\' || c == '|') escaped += '\\';
+        escaped += c;
+      }
+      const std::string script = "s|--initial-cluster-state=[a-z]*|--initial-cluster-state=existing|; "
+                                 "s|--initial-cluster=[^ \"]*|--initial-cluster=" + escaped + "|";
+      return "{ if [ -e " + q(parked) + " ]; then sed -i " + q(script) + " " + q(parked) + " && mv " + q(parked) +
+             " " + q(service.manifest) + "; fi; }";
+    }
+    case ServiceKind::Command:
+      return "( export " + q(state) + " " + q(cluster) + "; " + service.start + " )";
+  }
+  return "";
+}
+
+}  // namespace dr

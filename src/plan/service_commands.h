@@ -29,4 +29,14 @@ struct ServiceCommands {
 // kind needs are empty.
 Result<ServiceCommands> buildServiceCommands(const ServiceControl& service, const std::string& what);
 
+// Starts etcd on an empty data dir so that it joins the running cluster (replace-member): etcd reads
+// ETCD_INITIAL_CLUSTER_STATE=existing and ETCD_INITIAL_CLUSTER from its environment when no flag sets them.
+//  - command: the operator's start runs with both exported (the start script must pass them on, or not set the
+//    flags itself);
+//  - systemd: a runtime drop-in (/run/systemd/system/UNIT.d/etcd-dr-join.conf) sets both, then the unit starts
+//    (an EnvironmentFile that sets them too wins: the drop-in is then ignored);
+//  - static-pod: the parked manifest's --initial-cluster-state and --initial-cluster flags are rewritten first.
+// Once the member has joined, its data dir carries the membership and these settings are ignored.
+std::string joinCommand(const ServiceControl& service, const std::string& initial_cluster);
+
 }  // namespace dr

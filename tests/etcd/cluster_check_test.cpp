@@ -86,7 +86,7 @@ TEST_CASE("verify names member-list mismatches, a low revision, and alarms", "[e
   wrong.members[2].name = "etcd-9";
   wrong.members[0].peer_url = "http://127.0.0.1:1";
   auto report = probeCluster(wrong, fast());
-  auto failures = verifyCluster(wrong, report, VerifyOptions{1'000'000});
+  auto failures = verifyCluster(wrong, report, VerifyOptions{1'000'000, ""});
   INFO(all(failures));
   CHECK(anyContains(failures, "etcd-9", "is missing"));
   CHECK(anyContains(failures, "etcd-2", "is not in the inventory"));
@@ -96,7 +96,7 @@ TEST_CASE("verify names member-list mismatches, a low revision, and alarms", "[e
   // The revision check passes at the cluster's real revision.
   report = probeCluster(cluster.inventory(), fast());
   const auto revision = report.endpoints[0].read_revision.value();
-  CHECK(verifyCluster(cluster.inventory(), report, VerifyOptions{revision}).empty());
+  CHECK(verifyCluster(cluster.inventory(), report, VerifyOptions{revision, ""}).empty());
 
   auto status = client->status();
   REQUIRE(status.ok());

@@ -276,8 +276,8 @@ steps:
     run: "true"
 )YAML");
   INFO(all(errors));
-  CHECK(hasDiagnostic(errors, "t.yaml:4:14: bad foreach 'etcd_member' in step 'a': expected etcd_members, api_servers "
-                              "or once; did you mean 'etcd_members'?"));
+  CHECK(hasDiagnostic(errors, "t.yaml:4:14: bad foreach 'etcd_member' in step 'a': expected etcd_members, api_servers, "
+                              "replaced_members or once; did you mean 'etcd_members'?"));
 }
 
 TEST_CASE("bad durations, retries and idempotent values are located", "[template]") {
@@ -348,7 +348,67 @@ TEST_CASE("the built-in full-restore is plans/full-restore.yaml, byte for byte",
   REQUIRE(file.plan_template);
   CHECK(builtin.plan_template->source_sha256 == file.plan_template->source_sha256);
   CHECK(builtin.plan_template->name == "full-restore");
-  CHECK(builtinPlanTemplateNames() == std::vector<std::string>{"full-restore"});
+  CHECK(builtinPlanTemplateNames() == std::vector<std::string>{"full-restore", "replace-member"});
+  CHECK(builtin.plan_template->uses_snapshot);
+  CHECK_FALSE(builtin.plan_template->replaces_members);
+  auto replace = loadPlanTemplateByNameOrPath("replace-member");
+  INFO(test::joined(replace.diagnostics));
+  REQUIRE(replace.plan_template);
+  auto replace_file = loadPlanTemplateByNameOrPath(std::string(DR_SOURCE_DIR) + "/plans/replace-member.yaml");
+  REQUIRE(replace_file.plan_template);
+  CHECK(replace.plan_template->source_sha256 == replace_file.plan_template->source_sha256);
+  CHECK_FALSE(replace.plan_template->uses_snapshot);  // Raft copies the data: planned without a snapshot
+  CHECK(replace.plan_template->replaces_members);
+}
+
+TEST_CASE("replaced_members steps see member variables; serial: STEP and on: controller are checked", "[template]") {
+  auto ok = parsePlanTemplate(R"YAML(name: t
+steps:
+  - id: fence
+    foreach: replaced_members
+    serial: verify
+    run: echo ${member.name} ${member.data_dir}
+  - id: verify
+    foreach: replaced_members
+    on: controller
+    needs: [fence]
+    run: drctl etcd verify -i ${inventory.path}
+)YAML",
+                              "t.yaml");
+  INFO(test::joined(ok.diagnostics));
+  REQUIRE(ok.plan_template);
+  const auto& fence = ok.plan_template->steps[0];
+  CHECK(fence.foreach == Foreach::ReplacedMembers);
+  CHECK(fence.serial);
+  CHECK(fence.serial_after == "verify");
+  CHECK(ok.plan_template->steps[1].on_controller);
+  CHECK(ok.plan_template->replaces_members);
+  CHECK_FALSE(ok.plan_template->uses_snapshot);
+
+  auto errors = errorsOf(R"YAML(name: t
+steps:
+  - id: a
+    foreach: replaced_members
+    serial: verfy
+    run: "true"
+  - id: b
+    foreach: etcd_members
+    serial: a
+    run: "true"
+  - id: c
+    on: controller
+    run: "true"
+  - id: d
+    foreach: etcd_members
+    on: elsewhere
+    run: "true"
+)YAML");
+  INFO(all(errors));
+  CHECK(hasDiagnostic(errors, "t.yaml:3:5: unknown step id 'verfy' in serial of step 'a'"));
+  CHECK(hasDiagnostic(errors, "t.yaml:7:5: serial: a of step 'b' names a step with another foreach"));
+  CHECK(hasDiagnostic(errors, "t.yaml:12:9: on: controller is for per-instance steps"));
+  CHECK(hasDiagnostic(errors, "t.yaml:16:9: on must be controller or host, not 'elsewhere'"));
+  CHECK(errors.size() == 4);
 }
 
 TEST_CASE("an unknown built-in name or an unreadable file is an error", "[template]") {

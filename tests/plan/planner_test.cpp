@@ -710,3 +710,142 @@ TEST_CASE("verify-apiserver, run by a real shell: ten quick tries in the first s
     CHECK(contains(test::readText(dir / "err"), "API server on 10.0.0.1 not ready after 250 tries"));
   }
 }
+
+namespace {
+
+PlanBuild buildReplace(const Inventory& inventory, const std::vector<std::string>& members,
+                       const std::string& run_id = "r1") {
+  auto loaded = loadPlanTemplateByNameOrPath("replace-member");
+  REQUIRE(loaded.plan_template);
+  PlanOptions options;
+  options.run_id = run_id;
+  options.replace_members = members;
+  return Planner::build(inventory, SnapshotInfo{}, *loaded.plan_template, options);
+}
+
+std::string messages(const PlanBuild& build) {
+  std::string out;
+  for (const auto& d : build.diagnostics) out += d.str() + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("replace-member: one member at a time, each chain in order, membership changes on the controller",
+          "[planner][replace]") {
+  // Named out of order: replaced in inventory order.
+  const PlanBuild build = buildReplace(test::makeInventory(5), {"etcd-4", "etcd-2"});
+  INFO(messages(build));
+  REQUIRE(build.plan);
+  const Plan& plan = *build.plan;
+  CHECK(plan.warnings.empty());  // no snapshot, no restore: no revision warnings
+  CHECK(plan.inputs.at("replace.members") == "etcd-2,etcd-4");
+  CHECK_FALSE(plan.inputs.count("snapshot.sha256"));
+  for (const char* action : {"fence", "set-aside-data", "member-remove", "member-add", "join-etcd", "member-promote"}) {
+    INFO(action);
+    CHECK(stepsOf(plan, action).size() == 2);
+  }
+  CHECK(stepsOf(plan, "lock").size() == 5);    // every member is locked
+  CHECK(stepsOf(plan, "unlock").size() == 5);
+  CHECK_FALSE(plan.find("fence-member@etcd-1"));
+  // The chain of one member, in order.
+  const std::vector<std::string> chain = {"fence-member", "set-aside-data", "remove-member", "add-member",
+                                          "start-member", "promote-member", "verify-member"};
+  for (const char* member : {"etcd-2", "etcd-4"}) {
+    for (std::size_t i = 1; i < chain.size(); ++i) {
+      INFO(member << ": " << chain[i]);
+      CHECK(ancestors(plan, chain[i] + "@" + member).count(chain[i - 1] + "@" + member) == 1);
+    }
+  }
+  // The second replacement starts only when the first one is verified: never two at once.
+  CHECK(ancestors(plan, "fence-member@etcd-4").count("verify-member@etcd-2") == 1);
+  CHECK(ancestors(plan, "verify-member@etcd-2").count("fence-member@etcd-4") == 0);
+  // Nothing changes before every member is locked; the locks go only when every replacement is verified.
+  for (const auto* lock : stepsOf(plan, "lock")) CHECK(ancestors(plan, "fence-member@etcd-2").count(lock->id) == 1);
+  for (const auto* unlock : stepsOf(plan, "unlock")) {
+    CHECK(ancestors(plan, unlock->id).count("verify-member@etcd-4") == 1);
+  }
+  // Membership changes and the verification run on the controller, through drctl; the rest on the member's host.
+  for (const char* id : {"remove-member@etcd-2", "add-member@etcd-2", "promote-member@etcd-2", "verify-member@etcd-2"}) {
+    const Step* step = plan.find(id);
+    REQUIRE(step);
+    CHECK(step->host == kControllerHost);
+    CHECK(step->member == "etcd-2");
+    CHECK(contains(step->command, "--name etcd-2") == (std::string(id).rfind("verify", 0) != 0));
+  }
+  CHECK(plan.find("fence-member@etcd-2")->host == "10.0.0.2");
+  CHECK(plan.find("start-member@etcd-4")->host == "10.0.0.4");
+  // The data dir is set aside before the removal, under the run id, and is never deleted.
+  CHECK(contains(plan.find("set-aside-data@etcd-2")->command, "mv /var/lib/etcd /var/lib/etcd.before-r1"));
+  for (const auto& step : plan.steps) CHECK_FALSE(contains(step.command, "rm -rf /var/lib/etcd "));
+  // The new member joins the existing cluster with the inventory's member list (a systemd drop-in here).
+  const std::string& join = plan.find("start-member@etcd-2")->command;
+  CHECK(contains(join, "ETCD_INITIAL_CLUSTER_STATE=existing"));
+  CHECK(contains(join, "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380"));
+  CHECK(contains(join, "/run/systemd/system/etcd.d/etcd-dr-join.conf"));
+}
+
+TEST_CASE("replace-member: the members are part of the plan's identity", "[planner][replace]") {
+  const auto a = buildReplace(test::makeInventory(5), {"etcd-2"});
+  const auto b = buildReplace(test::makeInventory(5), {"etcd-3"});
+  const auto c = buildReplace(test::makeInventory(5), {"etcd-2"});
+  REQUIRE(a.plan);
+  REQUIRE(b.plan);
+  REQUIRE(c.plan);
+  CHECK(a.plan->fingerprint != b.plan->fingerprint);
+  CHECK(a.plan->fingerprint == c.plan->fingerprint);
+}
+
+TEST_CASE("replace-member: members that are not there, none, or a majority are refused", "[planner][replace]") {
+  const auto unknown = buildReplace(test::makeInventory(3), {"etcd-9"});
+  CHECK_FALSE(unknown.plan);
+  CHECK(contains(messages(unknown), "member 'etcd-9' to replace is not in the inventory"));
+  const auto none = buildReplace(test::makeInventory(3), {});
+  CHECK_FALSE(none.plan);
+  CHECK(contains(messages(none), "name them (--member NAME)"));
+  const auto majority = buildReplace(test::makeInventory(3), {"etcd-1", "etcd-3"});
+  CHECK_FALSE(majority.plan);
+  CHECK(contains(messages(majority), "replacing 2 of 3 members would leave no quorum"));
+  const auto single = buildReplace(test::makeInventory(1), {"etcd-1"});
+  CHECK_FALSE(single.plan);  // a one-member cluster has no one to replace from
+  // Members named for a plan that replaces none.
+  auto full = loadPlanTemplateByNameOrPath("full-restore");
+  REQUIRE(full.plan_template);
+  PlanOptions options;
+  options.replace_members = {"etcd-1"};
+  const auto restore = Planner::build(test::makeInventory(3), test::makeSnapshot(), *full.plan_template, options);
+  CHECK_FALSE(restore.plan);
+  CHECK(contains(messages(restore), "replaces no members, but members to replace were named"));
+}
+
+TEST_CASE("the join command of each service kind starts etcd in the existing cluster", "[planner][replace]") {
+  const std::string cluster = "a=https://10.0.0.1:2380,b&c=https://10.0.0.2:2380";
+  ServiceControl command;
+  command.kind = ServiceKind::Command;
+  command.start = "/usr/local/bin/etcd-ctl start";
+  CHECK(joinCommand(command, cluster) ==
+        "( export ETCD_INITIAL_CLUSTER_STATE=existing 'ETCD_INITIAL_CLUSTER=a=https://10.0.0.1:2380,b&c=https://"
+        "10.0.0.2:2380'; /usr/local/bin/etcd-ctl start )");
+  ServiceControl pod;
+  pod.kind = ServiceKind::StaticPod;
+  pod.manifest = "/etc/kubernetes/manifests/etcd.yaml";
+  pod.parked_dir = "/etc/kubernetes/parked";
+  pod.container_name = "etcd";
+  const std::string pod_join = joinCommand(pod, cluster);
+  CHECK(contains(pod_join, "--initial-cluster-state=existing"));
+  CHECK(contains(pod_join, "b\\&c="));  // sed's '&' escaped in the replacement
+  CHECK(contains(pod_join, "mv /etc/kubernetes/parked/etcd.yaml /etc/kubernetes/manifests/etcd.yaml"));
+  // The sed script, run for real on a kubeadm-like manifest, rewrites both flags.
+  test::TempDir dir;
+  const auto manifest = dir.path / "etcd.yaml";
+  std::ofstream(manifest) << "    - --initial-cluster=old=https://10.0.0.9:2380\n    - --initial-cluster-state=new\n"
+                             "    - --name=b\n";
+  const auto begin = pod_join.find("sed -i ");
+  REQUIRE(begin != std::string::npos);
+  const auto end = pod_join.find(" /etc/kubernetes/parked", begin);
+  REQUIRE(end != std::string::npos);
+  const std::string sed = pod_join.substr(begin, end - begin) + " " + shellQuote(manifest.string());
+  REQUIRE(std::system(sed.c_str()) == 0);
+  CHECK(test::readText(manifest) == "    - --initial-cluster=" + cluster +
+                                        "\n    - --initial-cluster-state=existing\n    - --name=b\n");
+}

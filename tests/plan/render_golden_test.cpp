@@ -38,7 +38,9 @@ SnapshotInfo fixedSnapshot() {
   return *info;
 }
 
-std::string renderGolden(const std::string& inventory_name, const TextRenderOptions& render_options) {
+std::string renderGolden(const std::string& inventory_name, const TextRenderOptions& render_options,
+                         const std::string& template_name = "full-restore",
+                         const std::vector<std::string>& replace_members = {}) {
   const fs::path inventory_file = fs::path(DR_SOURCE_DIR) / "inventory" / inventory_name;
   InventoryLoad load = loadInventory(inventory_file);
   INFO(inventory_file.string());
@@ -50,12 +52,15 @@ std::string renderGolden(const std::string& inventory_name, const TextRenderOpti
   REQUIRE(digest.ok());
   inventory.source = "/etc/etcd-dr/" + inventory_name;
 
-  TemplateLoad plan_template = loadPlanTemplateByNameOrPath("full-restore");
+  TemplateLoad plan_template = loadPlanTemplateByNameOrPath(template_name);
   REQUIRE(plan_template.plan_template);
+  const bool restores = plan_template.plan_template->uses_snapshot;
   PlanOptions options;
   options.run_id = "golden-run";
   options.inventory_sha256 = *digest;
-  PlanBuild build = Planner::build(inventory, fixedSnapshot(), *plan_template.plan_template, options);
+  options.replace_members = replace_members;
+  PlanBuild build = Planner::build(inventory, restores ? fixedSnapshot() : SnapshotInfo{}, *plan_template.plan_template,
+                                   options);
   for (const auto& diagnostic : build.diagnostics) UNSCOPED_INFO(diagnostic.str());
   REQUIRE(build.plan);
 
@@ -64,7 +69,7 @@ std::string renderGolden(const std::string& inventory_name, const TextRenderOpti
   context.inventory_path = "inventory/" + inventory_name;
   context.template_source = plan_template.plan_template->source.string();
   context.run_id = options.run_id;
-  context.snapshot = fixedSnapshot();
+  context.snapshot = restores ? fixedSnapshot() : SnapshotInfo{};
   auto text = renderPlanText(*build.plan, context, render_options);
   REQUIRE(text.ok());
   return *text;
@@ -115,4 +120,9 @@ TEST_CASE("golden: the text plan of inventory/lab-3.yaml", "[plan][render][golde
 
 TEST_CASE("golden: the verbose text plan of inventory/kubeadm-3.yaml", "[plan][render][golden]") {
   compareWithGolden(renderGolden("kubeadm-3.yaml", TextRenderOptions{.verbose = true}), "kubeadm-3-verbose.txt");
+}
+
+TEST_CASE("golden: the verbose replace-member plan of inventory/lab-3.yaml, lab-2 replaced", "[plan][render][golden]") {
+  compareWithGolden(renderGolden("lab-3.yaml", TextRenderOptions{.verbose = true}, "replace-member", {"lab-2"}),
+                    "lab-3-replace-member-verbose.txt");
 }

@@ -30,7 +30,7 @@ TEST_CASE("drctl sim passes full-restore and prints what it explored", "[sim][cl
   INFO(out.output);
   CHECK(out.exit_code == 0);
   CHECK_THAT(out.output, Catch::Contains("orders explored:") && Catch::Contains("crash points:       120") &&
-                          Catch::Contains("faults:             240") && Catch::Contains("invariants checked: 16") &&
+                          Catch::Contains("faults:             240") && Catch::Contains("invariants checked: 19") &&
                           Catch::Contains("violations:         0") && Catch::Contains("states/s"));
 }
 

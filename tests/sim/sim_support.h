@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <set>
+#include <vector>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -44,7 +46,9 @@ struct SimPlan {
   Plan plan;
   sim::ClusterFacts facts;
 
-  explicit SimPlan(int members, const std::string& template_name = "full-restore") {
+  // replace: the members a replace-member plan replaces (down in the model unless in `running`).
+  explicit SimPlan(int members, const std::string& template_name = "full-restore",
+                   const std::vector<std::string>& replace = {}, const std::set<std::string>& running = {}) {
     inventory_path = dir.path / "inventory.yaml";
     snapshot_path = dir.path / "snapshot.db";
     std::ofstream(inventory_path) << membersInventory(members);
@@ -57,10 +61,15 @@ struct SimPlan {
     REQUIRE(plan_template.plan_template);
     PlanOptions options;
     options.run_id = "sim";
-    auto build = Planner::build(*inventory.inventory, *snapshot, *plan_template.plan_template, options);
+    options.replace_members = replace;
+    const bool restores = plan_template.plan_template->uses_snapshot;
+    auto build = Planner::build(*inventory.inventory, restores ? *snapshot : SnapshotInfo{},
+                                *plan_template.plan_template, options);
+    for (const auto& d : build.diagnostics) UNSCOPED_INFO(d.str());
     REQUIRE(build.plan);
     plan = *build.plan;
-    facts = sim::ClusterFacts::fromInventory(*inventory.inventory, snapshot->sha256);
+    facts = sim::ClusterFacts::fromInventory(*inventory.inventory, restores ? snapshot->sha256 : "");
+    sim::applyReplacement(facts, plan, running);
   }
 };
 
