@@ -63,10 +63,13 @@ dump() {  # ENDPOINT PREFIX
 }
 cluster_id() { ectl --endpoints="$1" endpoint status -w json | grep -o '"cluster_id":[0-9]*' | head -1 | cut -d: -f2; }
 # sha256 of every file under the host's etcd and kubernetes dirs (logs and pid files change by themselves).
-# Directories too (an mkdir is a change), including the staging area the upload would use.
+# Directories too (an mkdir is a change), including the staging area the upload would use. LIVE_ETCD=1: a running
+# member's own files (var/lib/etcd/data/member, which etcd writes by itself) are left out, every other path counts.
 host_files_digest() {
-  on "$1" sh -c 'cd / && { find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -print 2>/dev/null | sort
-                           find var/lib/etcd etc/kubernetes var/tmp/etcd-dr -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum; } | sha256sum'
+  on "$1" env LIVE_ETCD="${LIVE_ETCD:-}" sh -c '
+    prune=""; [ -z "$LIVE_ETCD" ] || prune="-path var/lib/etcd/data/member -prune -o"
+    cd / && { find var/lib/etcd etc/kubernetes var/tmp/etcd-dr $prune -print 2>/dev/null | sort
+              find var/lib/etcd etc/kubernetes var/tmp/etcd-dr $prune -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum; } | sha256sum'
 }
 # Around a command that must change nothing: every host's digest before (PHASE before), then after, compared.
 hosts_digest() {  # LABEL PHASE

@@ -80,13 +80,6 @@ std::string etcdctlPrefix(const Inventory& inventory, const std::vector<std::str
   return out;
 }
 
-// `ssh USER@HOST 'COMMAND'` as the operator would type it, with the inventory's port and sudo.
-std::string onHost(const EtcdMember& member, const std::string& command) {
-  const std::string remote = member.ssh.become == Become::Sudo ? "sudo -n sh -c " + shellQuote(command) : command;
-  return fmt::format("ssh {}{}@{} {}", member.ssh.port == 22 ? "" : fmt::format("-p {} ", member.ssh.port),
-                     member.ssh.user, member.address, shellQuote(remote));
-}
-
 void recommendRestore(Diagnosis& d, const std::string& inventory_path, const std::string& snapshot_path) {
   d.plan = "full-restore";
   const std::string snapshot = snapshot_path.empty() ? "SNAPSHOT" : shellQuote(snapshot_path);
@@ -100,41 +93,20 @@ void recommendRestore(Diagnosis& d, const std::string& inventory_path, const std
   }
 }
 
-void recommendReplace(Diagnosis& d, const Inventory& inventory, const ClusterReport& cluster,
-                      const std::string& inventory_path) {
+void recommendReplace(Diagnosis& d, const std::string& inventory_path) {
   d.plan = "replace-member";
   d.findings.push_back("do not restore from a snapshot: the cluster still serves, and a restore would throw away "
                        "every write since the snapshot. Replace the failed members, one at a time");
-  d.findings.push_back("drctl has no replace-member plan yet: the commands below are the manual procedure, for one "
-                       "member; finish it (the new member healthy) before the next");
-  std::vector<std::string> healthy_endpoints;  // d.members is in inventory order
-  for (std::size_t i = 0; i < d.members.size(); ++i) {
-    if (d.members[i].etcd_healthy) healthy_endpoints.push_back(inventory.members[i].client_url);
-  }
-  const std::string etcdctl = etcdctlPrefix(inventory, healthy_endpoints);
-  for (const auto& member : inventory.members) {
-    if (std::find(d.failed.begin(), d.failed.end(), member.name) == d.failed.end()) continue;
-    std::string id;
-    for (const auto& info : cluster.members) {
-      if (info.name == member.name) id = memberIdHex(info.id);
-    }
-    auto service = buildServiceCommands(member.service, "member " + member.name);
-    d.commands.push_back(fmt::format("{}   # fence {}: stop its etcd if it still runs",
-                                     onHost(member, service ? service->stop : "stop etcd"), member.name));
-    d.commands.push_back(id.empty() ? fmt::format("# {} is not in the member list any more: nothing to remove",
-                                                  member.name)
-                                    : fmt::format("{} member remove {}", etcdctl, id));
-    d.commands.push_back(fmt::format("{}   # set aside, never deleted",
-                                     onHost(member, fmt::format("mv {} {}", shellQuote(member.data_dir),
-                                                                shellQuote(member.data_dir + ".before-replace")))));
-    d.commands.push_back(fmt::format("{} member add {} --peer-urls={}", etcdctl, shellQuote(member.name),
-                                     shellQuote(member.peer_url)));
-    d.commands.push_back(fmt::format("# start etcd on {} with --initial-cluster-state existing and the "
-                                     "ETCD_INITIAL_CLUSTER that member add printed, then:",
-                                     member.name));
-    d.commands.push_back(fmt::format("drctl etcd verify -i {} --wait 60s", shellQuote(inventory_path)));
-    break;  // one member at a time: diagnose again after it
-  }
+  d.findings.push_back("replace-member fences each failed member, sets its data aside, removes it, adds it back as "
+                       "a learner, starts it empty and promotes it once it caught up: one at a time, never below "
+                       "quorum, while the others keep serving");
+  // drctl apply reads the failed members from the cluster itself; naming them pins the plan to what was seen here.
+  std::string members;
+  for (const auto& name : d.failed) members += " --member " + shellQuote(name);
+  const std::string common = fmt::format("-i {} -p replace-member{}", shellQuote(inventory_path), members);
+  d.commands.push_back(fmt::format("drctl plan {}", common));
+  d.commands.push_back(fmt::format("drctl apply --dry-run {}", common));
+  d.commands.push_back(fmt::format("drctl apply {}", common));
 }
 
 }  // namespace
@@ -227,7 +199,7 @@ Diagnosis judge(const Inventory& inventory, const ClusterReport& cluster, const 
                                        "does not come back",
                                        fmt::join(not_known_down, ", ")));
     }
-    recommendReplace(d, inventory, cluster, inventory_path);
+    recommendReplace(d, inventory_path);
     return d;
   }
 

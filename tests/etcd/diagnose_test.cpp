@@ -113,11 +113,10 @@ TEST_CASE("diagnose: each situation, with what it recommends and the exact comma
     CHECK(d.headline == "quorum holds: 2 of 3 members answer (quorum is 2); failed: etcd-3");
     CHECK(d.plan == "replace-member");
     CHECK(anyContains(d.findings, "do not restore from a snapshot"));
-    CHECK(anyContains(d.commands, "--endpoints=" + shellQuote("http://10.0.0.1:2379,http://10.0.0.2:2379") +
-                                      " member remove 13"));
-    CHECK(anyContains(d.commands, "member add etcd-3 --peer-urls=" + shellQuote("http://10.0.0.3:2380")));
-    CHECK(anyContains(d.commands, "ssh root@10.0.0.3 'mv /var/lib/etcd /var/lib/etcd.before-replace'"));
-    CHECK_FALSE(anyContains(d.commands, "drctl apply"));
+    // The exact command, the failed member named; no snapshot (a replacement restores nothing).
+    CHECK(d.commands.back() == "drctl apply -i inv.yaml -p replace-member --member etcd-3");
+    CHECK(d.commands.front() == "drctl plan -i inv.yaml -p replace-member --member etcd-3");
+    CHECK_FALSE(anyContains(d.commands, "-s "));
   }
   SECTION("two of three fail: quorum lost; a full restore, with the revisions the snapshot would lose") {
     const SnapshotInfo snapshot = snapshotAt(60);
@@ -224,7 +223,8 @@ TEST_CASE("drctl diagnose against a real cluster: healthy, then one member lost,
   INFO(failed.output);
   CHECK(failed.exit_code == 1);
   CHECK_THAT(failed.output, Catch::Contains("SITUATION  members-failed: quorum holds: 2 of 3 members answer"));
-  CHECK_THAT(failed.output, Catch::Contains("member remove ") && Catch::Contains("member add etcd-2"));
+  CHECK_THAT(failed.output, Catch::Contains("  drctl apply -i " + shellQuote(inventory) +
+                                            " -p replace-member --member etcd-2\n"));
 
   cluster.stopMember(1);
   auto lost = drctl({"diagnose", "-i", inventory, "--no-ssh", "--timeout", "1s", "-s", snapshot.string(), "-o", "json"});
