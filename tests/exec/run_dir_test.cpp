@@ -225,6 +225,17 @@ TEST_CASE("run.json's options are typed; an older run.json's string options stil
   }());
   CHECK_THAT(written, Catch::Contains("\"per_host\": 4"));
   CHECK_THAT(written, Catch::Contains("\"accept_new_host_keys\": true"));
+  CHECK_THAT(written, !Catch::Contains("replace_members"));  // only a replacement's run.json names members
+
+  // A replacement's members come back as they were written: a resume re-plans with them.
+  RunInfo replacing;
+  replacing.run_id = "r";
+  replacing.options.replace_members = {"lab-2", "lab-3"};
+  REQUIRE(run->writeRunInfo(replacing).ok());
+  auto read_back = run->readRunInfo();
+  REQUIRE(read_back.ok());
+  CHECK(read_back->options.replace_members == std::vector<std::string>{"lab-2", "lab-3"});
+  CHECK(*read_back == replacing);
 
   REQUIRE(run->writeFileAtomically("run.json", R"({"run_id": "r", "options": {"per_host": "3",
       "accept_new_host_keys": "true", "token": "c-r-01234567"}})")
@@ -238,7 +249,9 @@ TEST_CASE("run.json's options are typed; an older run.json's string options stil
   for (const char* bad : {R"({"run_id": "r", "options": {"per_host": "3x"}})",
                           R"({"run_id": "r", "options": {"per_host": 0}})",
                           R"({"run_id": "r", "options": {"accept_new_host_keys": "yes"}})",
-                          R"({"run_id": "r", "options": {"token": 5}})"}) {
+                          R"({"run_id": "r", "options": {"token": 5}})",
+                          R"({"run_id": "r", "options": {"replace_members": "lab-2"}})",
+                          R"({"run_id": "r", "options": {"replace_members": ["lab-2", 3]}})"}) {
     INFO(bad);
     REQUIRE(run->writeFileAtomically("run.json", bad).ok());
     auto refused = run->readRunInfo();
