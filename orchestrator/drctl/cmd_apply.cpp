@@ -102,10 +102,15 @@ Examples:
   drctl apply -i inventory/kubeadm-3.yaml -s /backup/etcd.db --dry-run     # rehearse: changes nothing
   drctl apply -i inventory/kubeadm-3.yaml -s /backup/etcd.db --report out  # the real recovery, with a report
   drctl apply -i inv.yaml -s etcd.db.enc --key-file /secure/backup.key     # an encrypted snapshot
+  drctl apply -i inventory/kubeadm-3.yaml --from-member cp-1              # quorum lost: restore from cp-1's data
   drctl apply -i inventory/kubeadm-3.yaml -p replace-member                # replace the failed members
   drctl apply -i inventory/kubeadm-3.yaml -p replace-member --member cp-2  # this one (quorum must hold))");
   command.add_option("-i,--inventory", r.inventory, "Inventory file")->required();
   command.add_option("-s,--snapshot", r.snapshot, "Snapshot file to restore (every plan that restores needs it)");
+  command.add_option("--from-member", r.from_member,
+                     "The quorum is lost but this member's data is intact and its etcd answers: restore every member "
+                     "from a snapshot of its own data (taken now, no leader needed) instead of -s, keeping the writes "
+                     "a backup lacks (drctl diagnose names the member with the newest data)");
   command.add_option("--member", r.replace_members,
                      "replace-member: a member to replace (repeat for several); default: the members the cluster "
                      "reports failed");
@@ -132,8 +137,9 @@ Examples:
     if (!remoteOptions().active()) return runApply(*options);
     const auto& o = *options;
     const ops::ApplyRequest& r = o.request;
-    if (!r.replace_members.empty()) {
-      std::fprintf(stderr, "drctl apply: --member is not available with --server yet; run the replacement locally\n");
+    if (!r.replace_members.empty() || !r.from_member.empty()) {
+      std::fprintf(stderr, "drctl apply: --member and --from-member are not available with --server yet; run it "
+                           "locally\n");
       return kExitBadInput;
     }
     if (!o.report_dir.empty() || o.request.key.given()) {

@@ -23,9 +23,11 @@ constexpr const char* kDiagnoseFooter = R"(What it reads (nothing is changed any
 Situations and what it recommends:
   healthy         every member answers, one leader, no alarm: nothing to recover (exit 0)
   alarms          every member answers but an alarm is raised: fix the cause, then disarm (no recovery plan)
-  members-failed  a quorum answers: replace the failed members one at a time; a restore would lose writes
-  quorum-lost     fewer than a quorum answer, the rest known down (service stopped, port refusing): a full restore
-                  from the newest snapshot (drctl sim, dry-run, apply)
+  members-failed  a quorum answers: replace the failed members one at a time (drctl apply -p replace-member); a
+                  restore would lose writes
+  quorum-lost     fewer than a quorum answer, the rest known down (service stopped, port refusing): a full restore,
+                  from the member that still answers with data newer than the snapshot (drctl apply --from-member,
+                  which keeps the writes the snapshot lacks), else from the newest snapshot (sim, dry-run, apply)
   unclear         fewer than a quorum answer, but some that do not are not known down (overloaded, partitioned,
                   stuck): no restore on this evidence; look again with a longer --timeout
   new-hosts       no member answers and no host has a data dir: a full restore onto the new hosts

@@ -27,6 +27,7 @@ struct SnapshotArgs {
   std::string key_file;
   std::string key_env;
   bool json = false;
+  bool survivor = false;
   bool skip_hash_check = false;
 };
 
@@ -39,6 +40,7 @@ int runSave(const SnapshotArgs& args) {
   options.client.tls = inventory->tls;
   options.client.timeout = *timeout;
   options.member = args.member;
+  options.survivor = args.survivor;
   if (!args.member.empty() && inventory->findMember(args.member) == nullptr) {
     fmt::print(stderr, "drctl snapshot save: --member {}: no such member in {}\n", args.member, args.inventory);
     return kExitBadInput;
@@ -176,6 +178,10 @@ CommandRunner declareSnapshot(CLI::App& command) {
   save->add_option("-i,--inventory", args->inventory, "Inventory file")->required();
   save->add_option("-o,--output", args->output, "Snapshot file to write")->required();
   save->add_option("--member", args->member, "Take it from this member");
+  save->add_flag("--survivor", args->survivor,
+                 "The cluster lost its quorum: take it from --member's own data all the same (it must answer; etcd "
+                 "serves its local database without a leader). Its writes newer than the last backup are kept: a "
+                 "full restore from it loses less (drctl diagnose names the member with the newest data)");
   save->add_option("--timeout", args->timeout, "Deadline of each status call (e.g. 10s)");
   save->add_flag("--json", args->json, "Print the sidecar JSON");
 

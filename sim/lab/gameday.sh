@@ -2,6 +2,7 @@
 # A game day: a real recovery of a real etcd cluster over real SSH, on the lab (sim/lab/lab.sh), checked end to end.
 #
 #   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep] [--shared-var-tmp] [--login-env] [--new-hosts]
+#              [--from-member]
 #
 # lab up -> load data -> drctl snapshot save -> writes after the snapshot -> the disaster (every member's etcd
 # killed and its data destroyed) -> drctl diagnose (must say so and change nothing) -> drctl sim (the plan
@@ -10,6 +11,8 @@
 # each check prints PASS or FAIL. --shared-var-tmp: the hosts share one /var/tmp, where the snapshot is staged.
 # --login-env: ordinary hosts, where every SSH command and Debian's sftp-server start through root's login shell.
 # --new-hosts: the disaster replaces the hosts: /var/lib/etcd is empty (no data dir), a rebuild from the snapshot.
+# --from-member: the disaster spares lab-1 (its etcd runs on, alone, without quorum): diagnose recommends restoring
+#   from it, and drctl apply --from-member lab-1 keeps the writes made after the snapshot.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -26,7 +29,8 @@ while [ $# -gt 0 ]; do
     --shared-var-tmp) SHARED_VAR_TMP=1; shift ;;
     --login-env) LOGIN_ENV=1; shift ;;
     --new-hosts) NEW_HOSTS=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --from-member) FROM_MEMBER=lab-1; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +74,11 @@ if [ -n "${NEW_HOSTS:-}" ]; then
   scenario_disaster
   for h in $(hosts); do on "$h" sh -c 'rm -rf /var/lib/etcd/* /var/lib/etcd/.[!.]*'; done
   for h in $(hosts); do check "$h has an empty /var/lib/etcd" on "$h" sh -c 'test -d /var/lib/etcd && test -z "$(ls -A /var/lib/etcd)"'; done
+elif [ -n "${FROM_MEMBER:-}" ]; then
+  step "the disaster: every member but $FROM_MEMBER killed with its data destroyed; $FROM_MEMBER runs on alone, no quorum"
+  for h in $(hosts); do [ "$h" = "$FROM_MEMBER" ] || scenario_disaster_on "$h"; done
+  # A member alone keeps campaigning: its WAL changes by itself, so the digests leave its own files out.
+  LIVE_ETCD=1
 else
   step "the disaster: every member's etcd killed and its data destroyed"
   scenario_disaster
@@ -83,8 +92,15 @@ cat "$WORK/diagnose.out"
 SITUATION=$([ -n "${NEW_HOSTS:-}" ] && echo new-hosts || echo quorum-lost)
 check "diagnose says action is needed (exit $RC, want 1)" test "$RC" -eq 1
 check "diagnose finds the situation: $SITUATION" grep -q "^SITUATION  $SITUATION:" "$WORK/diagnose.out"
-check "diagnose recommends the full restore, with the exact command" \
-  grep -qxF "  drctl apply -i $INV -s $WORK/snapshot.db" "$WORK/diagnose.out"
+if [ -n "${FROM_MEMBER:-}" ]; then
+  SOURCE=(--from-member "$FROM_MEMBER")
+  check "diagnose recommends restoring from $FROM_MEMBER's data (newer than the snapshot), with the exact command" \
+    grep -qxF "  drctl apply -i $INV --from-member $FROM_MEMBER" "$WORK/diagnose.out"
+else
+  SOURCE=(-s "$WORK/snapshot.db")
+  check "diagnose recommends the full restore, with the exact command" \
+    grep -qxF "  drctl apply -i $INV -s $WORK/snapshot.db" "$WORK/diagnose.out"
+fi
 check_hosts_unchanged diagnose diagnose
 
 step "the simulator: this plan keeps every ordering rule under every order, crash and fault (touches no host)"
@@ -94,7 +110,7 @@ check "drctl sim found no violation${NEW_HOSTS:+ (every host new)}" op "$DRCTL" 
 
 step "dry-run first: it must change nothing on any host"
 hosts_digest dry-run before
-op "$DRCTL" apply --dry-run -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/runs" --yes | tee "$WORK/dry-run.out"
+op "$DRCTL" apply --dry-run -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" --yes 2>&1 | tee "$WORK/dry-run.out"
 if [ -n "${NEW_HOSTS:-}" ]; then
   check "the dry-run's preflights say each host is new" test "$(grep -c 'a new host, restored with no old data to set aside' "$WORK/dry-run.out")" -eq "$HOSTS_N"
 fi
@@ -103,7 +119,7 @@ check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null
 
 step "the recovery: drctl apply over SSH from the operator namespace"
 R0=$(now)
-op "$DRCTL" apply -i "$INV" -s "$WORK/snapshot.db" --runs "$WORK/runs" --yes --report "$WORK/report"
+op "$DRCTL" apply -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" --yes --report "$WORK/report"
 R1=$(now)
 RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | head -1)
 printf 'recovery took %s s (run %s)\n' "$(elapsed "$R0" "$R1")" "$RUN_ID"
@@ -119,8 +135,15 @@ for h in $(hosts); do
   dump "http://$(addr "$h"):2379" / > "$WORK/after-$h.kv"
   MISSING=$(comm -23 "$WORK/snapshot.kv" "$WORK/after-$h.kv" | wc -l)
   check "$h holds every key of the snapshot with the same value ($MISSING missing or different)" test "$MISSING" -eq 0
-  check "$h holds none of the writes made after the snapshot" test "$(grep -c '^/gameday/after/' "$WORK/after-$h.kv" || true)" -eq 0
-  if [ -n "${NEW_HOSTS:-}" ]; then
+  AFTER_KEYS=$(grep -c '^/gameday/after/' "$WORK/after-$h.kv" || true)
+  if [ -n "${FROM_MEMBER:-}" ]; then
+    check "$h holds all 200 writes made after the snapshot ($AFTER_KEYS): $FROM_MEMBER's data kept them" test "$AFTER_KEYS" -eq 200
+  else
+    check "$h holds none of the writes made after the snapshot" test "$AFTER_KEYS" -eq 0
+  fi
+  if [ -n "${FROM_MEMBER:-}" ] && [ "$h" = "$FROM_MEMBER" ]; then
+    check "$h kept its own old data dir (its etcd data, set aside)" on "$h" test -f "/var/lib/etcd/data.before-$RUN_ID/member/snap/db"
+  elif [ -n "${NEW_HOSTS:-}" ]; then
     check "$h had no data dir, and none was made up to set aside" on "$h" sh -c "test ! -e /var/lib/etcd/data.before-$RUN_ID && test -z \"\$(ls -d /var/lib/etcd/data.* 2>/dev/null)\""
   else
     check "$h kept its old data dir" on "$h" test -f "/var/lib/etcd/data.before-$RUN_ID/DISASTER"
@@ -136,6 +159,11 @@ check "diagnose after the recovery: healthy, nothing to recover (exit $RC, want 
 STATUS=$(op "$DRCTL" status "$RUN_ID" --runs "$WORK/runs" 2>&1 || true)
 echo "$STATUS" | tail -n 5
 check "the journal says the run finished" grep -qi finished <<<"$STATUS"
+if [ -n "${FROM_MEMBER:-}" ]; then
+  check "the dry-run said where its snapshot came from" grep -q "snapshot taken from member $FROM_MEMBER's own data" "$WORK/dry-run.out"
+  check "the snapshot taken from $FROM_MEMBER (every Secret in plaintext) is gone with the finished run" \
+    test -z "$(ls -A "$WORK/runs/.survivor" 2>/dev/null)"
+fi
 # Every upload got through at its first attempt: a retry would hide two members writing one staging file (they
 # share /var/tmp with --shared-var-tmp).
 UPLOAD_ATTEMPTS=$(awk '$1 ~ /^upload-snapshot@/ {print $4}' <<<"$STATUS" | sort -u | tr '\n' ' ')
@@ -143,7 +171,8 @@ check "every upload-snapshot finished at its first attempt${SHARED_VAR_TMP:+, th
   test "$UPLOAD_ATTEMPTS" = "1 "
 
 T1=$(now)
-printf '\ngame day: %d hosts%s%s, %s s in all, %s\n' "$HOSTS_N" "${SHARED_VAR_TMP:+ sharing /var/tmp}" "${NEW_HOSTS:+, new (no data dir)}" "$(elapsed "$T0" "$T1")" \
+printf '\ngame day: %d hosts%s%s%s, recovery %s s, %s s in all, %s\n' "$HOSTS_N" "${SHARED_VAR_TMP:+ sharing /var/tmp}" "${NEW_HOSTS:+, new (no data dir)}" \
+  "${FROM_MEMBER:+, restored from $FROM_MEMBER}" "$(elapsed "$R0" "$R1")" "$(elapsed "$T0" "$T1")" \
   "$([ $FAILURES -eq 0 ] && echo 'every check passed' || echo "$FAILURES checks FAILED")"
 echo "report: $WORK/report/report.md (junit.xml, report.json, timeline.svg beside it)"
 echo "work dir: $WORK"

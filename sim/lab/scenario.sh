@@ -40,11 +40,12 @@ scenario_snapshot() {  # FILE
 # The disaster: every member's etcd killed and its data destroyed (the data dir itself stays, empty but for a
 # marker, as after a disk wipe of the member's files).
 scenario_disaster() {
-  for h in $(hosts); do
-    on "$h" sh -c 'kill -9 $(cat /run/etcd-dr-lab/etcd.pid) 2>/dev/null; sleep 0.2
-                   rm -rf /var/lib/etcd/data/member /var/lib/etcd/data.*
-                   mkdir -p /var/lib/etcd/data && echo "destroyed by the game day" > /var/lib/etcd/data/DISASTER'
-  done
+  for h in $(hosts); do scenario_disaster_on "$h"; done
+}
+scenario_disaster_on() {  # HOST
+  on "$1" sh -c 'kill -9 $(cat /run/etcd-dr-lab/etcd.pid) 2>/dev/null; sleep 0.2
+                 rm -rf /var/lib/etcd/data/member /var/lib/etcd/data.*
+                 mkdir -p /var/lib/etcd/data && echo "destroyed by the game day" > /var/lib/etcd/data/DISASTER'
 }
 
 # Leaves the lab as it was before a recovery ran, so the same disaster can be recovered again: old data dirs, staged

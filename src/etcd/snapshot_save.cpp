@@ -55,11 +55,16 @@ std::string utcNow() {
 }
 
 // A healthy follower first (the leader is busy enough), then the healthy leader.
-Result<const EndpointReport*> chooseSource(const ClusterReport& report, const std::string& wanted) {
+Result<const EndpointReport*> chooseSource(const ClusterReport& report, const std::string& wanted, bool survivor) {
   const EndpointReport* leader = nullptr;
   std::string problems;
   for (const auto& e : report.endpoints) {
     if (!wanted.empty() && e.member != wanted) continue;
+    if (survivor && e.status) return &e;  // no quorum needed: its own data, as it is
+    if (survivor) {
+      problems += fmt::format("\n  {} ({}): {}", e.member, e.endpoint, e.status_error);
+      continue;
+    }
     if (!e.healthy()) {
       problems += fmt::format("\n  {} ({}): {}", e.member, e.endpoint, e.status ? e.read_error : e.status_error);
       continue;
@@ -69,6 +74,7 @@ Result<const EndpointReport*> chooseSource(const ClusterReport& report, const st
   }
   if (leader != nullptr) return leader;
   if (!wanted.empty() && problems.empty()) return fail("member {} is not in the inventory", wanted);
+  if (survivor) return fail("member {} does not answer, so its data cannot be read:{}", wanted, problems);
   return fail("no healthy etcd member to take the snapshot from:{}", problems);
 }
 
@@ -77,7 +83,10 @@ Result<const EndpointReport*> chooseSource(const ClusterReport& report, const st
 Result<SavedSnapshot> saveSnapshot(const Inventory& inventory, const std::filesystem::path& out,
                                    const SnapshotSaveOptions& options) {
   const ClusterReport report = probeCluster(inventory, options.client);
-  auto source = chooseSource(report, options.member);
+  if (options.survivor && options.member.empty()) {
+    return fail("a snapshot from a surviving member names that member (--member)");
+  }
+  auto source = chooseSource(report, options.member, options.survivor);
   if (!source) return source.error();
   const EndpointReport& from = **source;
   auto client = EtcdClient::open(from.endpoint, options.client);

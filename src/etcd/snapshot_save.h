@@ -18,6 +18,10 @@ namespace dr {
 struct SnapshotSaveOptions {
   ClientOptions client;
   std::string member;  // take it from this inventory member; empty: a healthy follower, else the healthy leader
+  // The cluster has lost its quorum: take it from `member`'s own data all the same, as long as that member answers
+  // (status). etcd serves a snapshot from its local database without a leader, so a surviving member's data, with
+  // every write it applied, becomes a snapshot a full restore can use (restore from a surviving member).
+  bool survivor = false;
 };
 
 struct SavedSnapshot {

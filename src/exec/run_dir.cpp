@@ -93,7 +93,8 @@ Result<RunOptions> runOptionsFromJson(const Json& j) {
     if (!it->is_boolean()) return fail("options.skip_hash_check: expected true or false, got {}", it->dump());
     options.skip_hash_check = it->get<bool>();
   }
-  for (auto [key, field] : {std::pair{"token", &options.token}, std::pair{"started_by", &options.started_by}}) {
+  for (auto [key, field] : {std::pair{"token", &options.token}, std::pair{"started_by", &options.started_by},
+                            std::pair{"from_member", &options.from_member}}) {
     if (auto it = j.find(key); it != j.end()) {
       if (!it->is_string()) return fail("options.{}: expected a string, got {}", key, it->dump());
       *field = it->get<std::string>();
@@ -120,6 +121,7 @@ std::string runInfoToJson(const RunInfo& info) {
               {"skip_hash_check", info.options.skip_hash_check}}}};
   // Only a replacement names members: every other run.json stays as it was.
   if (!info.options.replace_members.empty()) j["options"]["replace_members"] = info.options.replace_members;
+  if (!info.options.from_member.empty()) j["options"]["from_member"] = info.options.from_member;
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

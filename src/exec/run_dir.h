@@ -28,6 +28,9 @@ struct RunOptions {
   std::string started_by = "drctl";   // "drctl" or "drd"
   bool skip_hash_check = false;       // the operator accepted a snapshot without etcd's trailer
   std::vector<std::string> replace_members;  // replace-member: the members replaced (a resume re-plans with them)
+  // restore from a surviving member: the member whose own data became the snapshot (snapshot_path, in the runs
+  // dir's private .survivor/), removed when the run finishes or is rolled back
+  std::string from_member;
 
   bool operator==(const RunOptions&) const = default;
 };

@@ -3,6 +3,9 @@
 
 #include "exec/clock.h"
 #include "exec/run_session.h"
+#include <fmt/format.h>
+
+#include "etcd/snapshot_save.h"
 #include "inventory/inventory_loader.h"
 #include "ops/restore_gate.h"
 #include "plan/plan_template.h"
@@ -45,9 +48,63 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   } else {
     place.file = plaintextPathFor(absolutePath(request.runs_root.string()), run_id);
   }
-  auto snapshot = prepareSnapshot(snapshot_path, request.key, place);
+  // From a survivor: its own data becomes the snapshot first (for a dry-run, into a temp dir of its own).
+  std::vector<std::string> survivor_notes;
+  PlaintextCopy survivor_copy;
+  std::string from_snapshot;
+  if (!request.from_member.empty()) {
+    if (!request.snapshot.empty()) {
+      return Out::refused(refuse(RefusalKind::BadInput, "-s and --from-member both say where the snapshot comes "
+                                                        "from: give one; nothing was run"));
+    }
+    auto inventory = loadInventory(absolutePath(request.inventory));
+    if (!inventory.inventory) {
+      std::vector<std::string> lines;
+      for (const auto& d : inventory.diagnostics) lines.push_back(d.str());
+      return Out::refused(refuse(RefusalKind::BadInput, "nothing was run", std::move(lines)));
+    }
+    std::filesystem::path file;
+    if (request.dry_run) {
+      auto temp = makePrivateTempDirectory("drctl-dry-run-");
+      if (!temp) return Out::refused(refuse(RefusalKind::Failed, temp.error().message));
+      file = *temp / "survivor.db";
+      survivor_copy = PlaintextCopy(file, true);
+    } else {
+      file = survivorPathFor(absolutePath(request.runs_root.string()), run_id);
+      if (Status dir = ensurePrivateDirectory(file.parent_path()); !dir) {
+        return Out::refused(refuse(RefusalKind::Failed, dir.error().message));
+      }
+      // Removed if anything below refuses; kept (for every session of the run) once the run is prepared.
+      survivor_copy = PlaintextCopy(file, false);
+    }
+    SnapshotSaveOptions save;
+    save.client.tls = inventory.inventory->tls;
+    // Without a quorum every linearizable read in the probe waits out its deadline: keep it short.
+    save.client.timeout = std::chrono::milliseconds(2000);
+    save.member = request.from_member;
+    save.survivor = true;
+    auto saved = saveSnapshot(*inventory.inventory, file, save);
+    if (!saved) {
+      return Out::refused(refuse(RefusalKind::Unsafe, "refused: the snapshot could not be taken from member " +
+                                                          request.from_member + ": " + saved.error().message +
+                                                          "; nothing was run"));
+    }
+    // The sidecars are for backups kept on disk; the plan reads the file itself.
+    std::error_code ignored;
+    std::filesystem::remove(saved->checksum_path, ignored);
+    std::filesystem::remove(saved->sidecar_path, ignored);
+    survivor_notes.push_back(fmt::format(
+        "snapshot taken from member {}'s own data: revision {}, {} keys, {} bytes, sha256 {} (every write it "
+        "applied, newer ones than a backup's included)",
+        saved->member, saved->revision, saved->key_count.value_or(0), saved->size, saved->sha256.substr(0, 16)));
+    from_snapshot = file.string();
+  }
+  auto snapshot = prepareSnapshot(from_snapshot.empty() ? snapshot_path : from_snapshot, request.key, place);
   std::vector<std::string> notes = std::move(snapshot.notes);
+  notes.insert(notes.begin(), survivor_notes.begin(), survivor_notes.end());
   if (!snapshot.ok()) return Out::refused(std::move(*snapshot.refusal), std::move(notes));
+  // A dry-run's copy goes with the session; a real run's stays for its resumes (RunSession removes it at the end).
+  if (request.dry_run && !from_snapshot.empty()) snapshot.value->plaintext = std::move(survivor_copy);
 
   PlanInputs inputs{absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "",
                     request.skip_hash_check, request.replace_members};
@@ -82,7 +139,8 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   prepared.info.run_id = run_id;
   prepared.info.cluster = planned.run->inventory.cluster_name;
   prepared.info.inventory_path = absolutePath(request.inventory);
-  prepared.info.snapshot_path = snapshot_path;
+  prepared.info.snapshot_path = from_snapshot.empty() ? snapshot_path : from_snapshot;
+  prepared.info.options.from_member = request.from_member;
   prepared.info.plan_template = plan_template;
   prepared.info.fingerprint = planned.run->plan.fingerprint;
   prepared.info.created_ms = SystemClock().wallMs();
@@ -97,6 +155,7 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   prepared.plan = std::move(planned.run->plan);
   prepared.executor.per_host = request.per_host;
   prepared.snapshot = std::move(*snapshot.value);
+  survivor_copy.keep();
   Out out;
   out.value = std::move(prepared);
   out.notes = std::move(notes);

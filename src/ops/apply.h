@@ -30,6 +30,10 @@ struct ApplyRequest {
   std::string started_by = "drctl";
   // replace-member: the members to replace; empty: the failed ones, read from the cluster (ops::checkReplaceGate).
   std::vector<std::string> replace_members;
+  // Restore from a surviving member (the quorum is lost, this member's data is intact and its etcd answers): its own
+  // data is saved as the snapshot (etcd serves it without a leader) and the full restore runs from it, keeping the
+  // writes a backup lacks. Instead of `snapshot`.
+  std::string from_member;
 };
 
 // Everything an apply checks before it may touch a host. The prepared session carries a new run id (or "dry-run"),

@@ -93,6 +93,23 @@ void recommendRestore(Diagnosis& d, const std::string& inventory_path, const std
   }
 }
 
+// The quorum is lost, and a member still answers with data newer than the snapshot (or no snapshot was given): a
+// full restore from that member's own data keeps what a backup lacks.
+void recommendFromMember(Diagnosis& d, const std::string& inventory_path, const std::string& member,
+                         std::int64_t revision) {
+  d.plan = "restore-from-member";
+  d.findings.push_back(fmt::format(
+      "{} still answers with its data at revision {}{}: restore every member from a snapshot of its own data (taken "
+      "by the apply, no leader needed), which keeps every write it applied",
+      member, revision,
+      d.snapshot_revision ? fmt::format(", {} revisions newer than the snapshot's {}", revision - *d.snapshot_revision,
+                                        *d.snapshot_revision)
+                          : ""));
+  const std::string common = fmt::format("-i {} --from-member {}", shellQuote(inventory_path), shellQuote(member));
+  d.commands.push_back(fmt::format("drctl apply --dry-run {}", common));
+  d.commands.push_back(fmt::format("drctl apply {}", common));
+}
+
 void recommendReplace(Diagnosis& d, const std::string& inventory_path) {
   d.plan = "replace-member";
   d.findings.push_back("do not restore from a snapshot: the cluster still serves, and a restore would throw away "
@@ -251,7 +268,16 @@ Diagnosis judge(const Inventory& inventory, const ClusterReport& cluster, const 
                                                                     *d.newest_member_revision)
                                                               : ", and no member reports one"));
   }
-  recommendRestore(d, inventory_path, snapshot_path);
+  // The member with the newest data that still answers (status needs no quorum).
+  const MemberDiagnosis* survivor = nullptr;
+  for (const auto& m : d.members) {
+    if (m.revision && (!survivor || *m.revision > *survivor->revision)) survivor = &m;
+  }
+  if (survivor && *survivor->revision > 1 && (!d.snapshot_revision || *survivor->revision > *d.snapshot_revision)) {
+    recommendFromMember(d, inventory_path, survivor->name, *survivor->revision);
+  } else {
+    recommendRestore(d, inventory_path, snapshot_path);
+  }
   return d;
 }
 

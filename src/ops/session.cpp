@@ -10,6 +10,10 @@ std::filesystem::path plaintextPathFor(const std::filesystem::path& runs_root, c
   return runs_root / ".plaintext" / (run_id + ".db");
 }
 
+std::filesystem::path survivorPathFor(const std::filesystem::path& runs_root, const std::string& run_id) {
+  return runs_root / ".survivor" / (run_id + ".db");
+}
+
 RunSession::RunSession(PreparedSession prepared, RunDirectory dir, JournalWriter journal, RunLock lock)
     : prepared_(std::move(prepared)), dir_(std::move(dir)), journal_(std::move(journal)), lock_(std::move(lock)) {}
 
@@ -47,6 +51,11 @@ Result<ExecutionResult> RunSession::execute(const Hooks& hooks) {
   execution.attach = hooks.attach;
   auto result = executeRun(execution);
   wrapped.reset();
+  // The run is over (restored, or rolled back): the snapshot taken from a survivor, every Secret in plaintext, goes.
+  if (result && result->outcome == RunOutcome::Finished && !prepared_.info.options.from_member.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(prepared_.info.snapshot_path, ignored);
+  }
   release();
   return result;
 }
@@ -55,6 +64,9 @@ Outcome<RunSession> startSession(PreparedSession prepared) {
   std::vector<std::string> notes;
   std::string took_over;
   const bool new_run = prepared.kind == SessionKind::Apply;
+  // A new run that does not start leaves no snapshot taken from a survivor behind.
+  PlaintextCopy survivor;
+  if (new_run && !prepared.info.options.from_member.empty()) survivor = PlaintextCopy(prepared.info.snapshot_path, false);
   auto lock = new_run ? RunLock::acquire(prepared.runs_root, prepared.info.cluster, prepared.info.run_id)
                       : lockClusterForRun(prepared.runs_root, prepared.info.cluster, prepared.info.run_id, &took_over);
   if (!lock) return Outcome<RunSession>::refused(refuse(RefusalKind::Conflict, lock.error().message));
@@ -87,6 +99,7 @@ Outcome<RunSession> startSession(PreparedSession prepared) {
   Outcome<RunSession> out;
   out.notes = std::move(notes);
   out.value.emplace(std::move(prepared), std::move(*dir), std::move(*journal), std::move(lock).value());
+  survivor.keep();
   return out;
 }
 

@@ -94,4 +94,9 @@ Outcome<RunSession> startSession(PreparedSession prepared);
 // the plan, whose upload names it, keeps its fingerprint across a resume; '.' keeps it out of the run list).
 std::filesystem::path plaintextPathFor(const std::filesystem::path& runs_root, const std::string& run_id);
 
+// Where a restore from a surviving member keeps the snapshot taken from it: RUNS/.survivor/RUN_ID.db (owner-only).
+// Unlike a decrypted copy it cannot be made again (the survivor's etcd is stopped and its data set aside by the run),
+// so it stays while the run may resume, and goes when the run finishes or is rolled back.
+std::filesystem::path survivorPathFor(const std::filesystem::path& runs_root, const std::string& run_id);
+
 }  // namespace dr::ops

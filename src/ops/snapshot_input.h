@@ -33,6 +33,7 @@ class PlaintextCopy {
   ~PlaintextCopy() { remove(); }
   const std::filesystem::path& path() const { return path_; }
   void remove();
+  void keep() { path_.clear(); }  // the file outlives this object: its owner is now someone else
 
  private:
   std::filesystem::path path_;

@@ -66,3 +66,41 @@ TEST_CASE("apply refuses a full restore while a quorum is healthy, and decrypts 
     CHECK_THAT(rehearsal.output, Catch::Contains("drctl-dry-run-"));
   }
 }
+
+TEST_CASE("apply --from-member: the survivor's own data is the snapshot; it never outlives a run that does not start",
+          "[etcd][cli][apply][real]") {
+  test::EtcdCluster cluster;
+  const fs::path dir = cluster.dir() / "from-member";
+  fs::create_directories(dir);
+  const std::string inventory = cluster.writeInventoryFile().string();
+  const std::string runs = (dir / "runs").string();
+  const fs::path survivors = dir / "runs" / ".survivor";
+  auto leftovers = [&] { return fs::exists(survivors) && !fs::is_empty(survivors); };
+
+  // -s and --from-member both say where the snapshot comes from.
+  auto both = drctl({"apply", "--dry-run", "-i", inventory, "-s", "/nonexistent.db", "--from-member", "etcd-0"});
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.output, Catch::Contains("-s and --from-member both say where the snapshot comes from"));
+
+  // A healthy quorum: the snapshot is taken, then the restore gate refuses; the copy (every Secret) is removed.
+  auto healthy = drctl({"apply", "-i", inventory, "--from-member", "etcd-0", "--runs", runs, "--yes"});
+  CHECK(healthy.exit_code == 1);
+  CHECK_THAT(healthy.output, Catch::Contains("snapshot taken from member etcd-0's own data") &&
+                                 Catch::Contains("refused: a quorum of the current cluster is healthy"));
+  CHECK_FALSE(leftovers());
+
+  REQUIRE(cluster.etcdctl({"put", "/newest", "kept"}).exit_code == 0);
+  cluster.stopMember(1);
+  cluster.stopMember(2);
+  // A member that does not answer cannot be the source.
+  auto dead = drctl({"apply", "--dry-run", "-i", inventory, "--from-member", "etcd-1", "--runs", runs});
+  CHECK(dead.exit_code == 1);
+  CHECK_THAT(dead.output, Catch::Contains("the snapshot could not be taken from member etcd-1"));
+  // The survivor: a dry-run plans the full restore from its data, in a temp dir of its own, gone at the end.
+  auto dry = drctl({"apply", "--dry-run", "-i", inventory, "--from-member", "etcd-0", "--runs", runs});
+  INFO(dry.output);
+  CHECK_THAT(dry.output, Catch::Contains("snapshot taken from member etcd-0's own data: revision"));
+  CHECK_THAT(dry.output, Catch::Contains("upload-snapshot@etcd-0"));
+  CHECK_FALSE(leftovers());
+  for (const auto& entry : fs::directory_iterator(runs)) CHECK(entry.path().filename() == ".survivor");  // no run
+}

@@ -118,7 +118,7 @@ TEST_CASE("diagnose: each situation, with what it recommends and the exact comma
     CHECK(d.commands.front() == "drctl plan -i inv.yaml -p replace-member --member etcd-3");
     CHECK_FALSE(anyContains(d.commands, "-s "));
   }
-  SECTION("two of three fail: quorum lost; a full restore, with the revisions the snapshot would lose") {
+  SECTION("two of three fail, one survivor newer than the snapshot: restore from that member, keeping 40 revisions") {
     const SnapshotInfo snapshot = snapshotAt(60);
     auto report = reportOf({true, false, false}, 100);
     report.endpoints[0].read_revision.reset();  // no quorum: status answers, a linearizable read does not
@@ -126,13 +126,24 @@ TEST_CASE("diagnose: each situation, with what it recommends and the exact comma
     const auto d = ops::judge(inventory, report, present, snapshot, "inv.yaml", "/b/s.db");
     CHECK(d.situation == ops::Situation::QuorumLost);
     CHECK(d.headline == "0 of 3 members answer (quorum is 2); not answering: etcd-1, etcd-2, etcd-3");
+    CHECK(d.plan == "restore-from-member");
+    CHECK(d.commands == std::vector<std::string>{"drctl apply --dry-run -i inv.yaml --from-member etcd-1",
+                                                 "drctl apply -i inv.yaml --from-member etcd-1"});
+    CHECK(anyContains(d.findings, "etcd-1 reports revision 100, newer than the snapshot's 60: a restore from this "
+                                  "snapshot loses the writes of the 40 revisions between"));
+    CHECK(anyContains(d.findings, "etcd-1 still answers with its data at revision 100, 40 revisions newer than the "
+                                  "snapshot's 60"));
+    CHECK(anyContains(d.findings, "etcd-2 still has etcd data in its data dir"));
+  }
+  SECTION("two of three fail, the survivor no newer than the snapshot: a full restore from the snapshot") {
+    auto report = reportOf({true, false, false}, 60);
+    report.endpoints[0].read_revision.reset();
+    report.endpoints[0].read_error = "context deadline exceeded";
+    const auto d = ops::judge(inventory, report, present, snapshotAt(60), "inv.yaml", "/b/s.db");
     CHECK(d.plan == "full-restore");
     CHECK(d.commands == std::vector<std::string>{"drctl sim -i inv.yaml -s /b/s.db",
                                                  "drctl apply --dry-run -i inv.yaml -s /b/s.db",
                                                  "drctl apply -i inv.yaml -s /b/s.db"});
-    CHECK(anyContains(d.findings, "etcd-1 reports revision 100, newer than the snapshot's 60: a restore from this "
-                                  "snapshot loses the writes of the 40 revisions between"));
-    CHECK(anyContains(d.findings, "etcd-2 still has etcd data in its data dir"));
   }
   SECTION("no snapshot given: the commands say where it goes, and a finding asks for it") {
     const auto d = ops::judge(inventory, reportOf({false, false, false}), present, std::nullopt, "inv.yaml", "");

@@ -131,3 +131,39 @@ TEST_CASE("save with no healthy member fails and leaves no file behind", "[etcd]
   CHECK_FALSE(fs::exists(out));
   CHECK_FALSE(fs::exists(cluster.dir() / "none.db.part"));
 }
+
+TEST_CASE("without a quorum, a surviving member's own data is saved with --survivor, newer writes included",
+          "[etcd][snapshot][real]") {
+  test::EtcdCluster cluster;
+  const Inventory& inventory = cluster.inventory();
+  REQUIRE(cluster.etcdctl({"put", "/before", "1"}).exit_code == 0);
+  REQUIRE(cluster.etcdctl({"put", "/newest", "2"}).exit_code == 0);
+  // Two of three die: no quorum, no leader; etcd-0 survives with every write.
+  cluster.stopMember(1);
+  cluster.stopMember(2);
+  SnapshotSaveOptions options;
+  options.client.timeout = std::chrono::milliseconds(1500);
+  options.member = inventory.members[0].name;
+  const fs::path refused_out = cluster.dir() / "refused.db";
+  auto refused = saveSnapshot(inventory, refused_out, options);  // a healthy member is required without --survivor
+  REQUIRE_FALSE(refused.ok());
+  CHECK_FALSE(fs::exists(refused_out));
+
+  options.survivor = true;
+  const fs::path out = cluster.dir() / "survivor.db";
+  auto saved = saveSnapshot(inventory, out, options);
+  INFO((saved.ok() ? std::string() : saved.error().message));
+  REQUIRE(saved.ok());
+  CHECK(saved->member == inventory.members[0].name);
+  CHECK(saved->has_trailer);  // etcd's own trailer: a full restore checks it as for any backup
+  auto inspected = inspectSnapshot(out);
+  REQUIRE(inspected.ok());
+  CHECK(inspected->revision.value_or(0) >= 3);  // both puts
+  // A dead member cannot be read; --survivor needs a name.
+  options.member = inventory.members[1].name;
+  auto dead = saveSnapshot(inventory, cluster.dir() / "dead.db", options);
+  REQUIRE_FALSE(dead.ok());
+  CHECK_THAT(dead.error().message, Catch::Contains("does not answer"));
+  options.member.clear();
+  CHECK_FALSE(saveSnapshot(inventory, cluster.dir() / "anon.db", options).ok());
+}
