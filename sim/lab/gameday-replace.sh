@@ -3,6 +3,7 @@
 # keep serving writes, on the lab (sim/lab/lab.sh), over real SSH, checked end to end.
 #
 #   gameday-replace.sh [--hosts N] [--member NAME] [--build DIR] [--work DIR] [--keep] [--max-refusal-ms MS]
+#                      [--crash-after K]
 #
 # lab up -> load data -> the failure (NAME's etcd killed, its data dir wiped) -> drctl diagnose (members-failed,
 # recommends replace-member with the exact command, changes nothing) -> drctl sim (the plan proved) -> drctl apply
@@ -10,7 +11,8 @@
 # drctl apply -p replace-member (the failed member read from the cluster) -> the writer stops -> checks: every
 # member a healthy voter of the SAME cluster, the new member holds every key, no acknowledged write lost, the
 # longest time the cluster refused writes below --max-refusal-ms (default 1000: two of the lab's 500 ms election
-# timeouts). Exit 0 only when every check passed.
+# timeouts). --crash-after K: drctl is killed (-9) after its K-th journal record, mid-replacement, and `drctl resume`
+# finishes the run (the membership steps read the cluster first). Exit 0 only when every check passed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --max-refusal-ms) MAX_REFUSAL_MS=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --crash-after) CRASH_AFTER=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday-replace: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -93,7 +96,20 @@ sleep 2
 
 step "the replacement: drctl apply -p replace-member over SSH (the failed member read from the cluster)"
 R0=$(now)
-op "$DRCTL" apply -i "$INV" -p replace-member --runs "$WORK/runs" --yes --report "$WORK/report"
+if [ -n "${CRASH_AFTER:-}" ]; then
+  RC=0
+  op env DRCTL_TEST_CRASH_AFTER_RECORDS="$CRASH_AFTER" "$DRCTL" apply -i "$INV" -p replace-member --runs "$WORK/runs" \
+    --yes > "$WORK/crashed.out" 2>&1 || RC=$?
+  tail -n 3 "$WORK/crashed.out"
+  RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | head -1)
+  check "drctl was killed after journal record $CRASH_AFTER, mid-replacement (exit $RC)" test "$RC" -ne 0
+  RC=0
+  op "$DRCTL" resume "$RUN_ID" --runs "$WORK/runs" > "$WORK/resume.out" 2>&1 || RC=$?
+  grep -E "resuming run|taking over|skipped|FAILED|finished" "$WORK/resume.out" | head -n 6 || true
+  check "drctl resume finished the replacement (exit $RC)" test "$RC" -eq 0
+else
+  op "$DRCTL" apply -i "$INV" -p replace-member --runs "$WORK/runs" --yes --report "$WORK/report"
+fi
 R1=$(now)
 RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | head -1)
 printf 'replacement took %s s (run %s)\n' "$(elapsed "$R0" "$R1")" "$RUN_ID"

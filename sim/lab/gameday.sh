@@ -2,7 +2,7 @@
 # A game day: a real recovery of a real etcd cluster over real SSH, on the lab (sim/lab/lab.sh), checked end to end.
 #
 #   gameday.sh [--hosts N] [--build DIR] [--work DIR] [--keep] [--shared-var-tmp] [--login-env] [--new-hosts]
-#              [--from-member]
+#              [--from-member] [--crash-after K]
 #
 # lab up -> load data -> drctl snapshot save -> writes after the snapshot -> the disaster (every member's etcd
 # killed and its data destroyed) -> drctl diagnose (must say so and change nothing) -> drctl sim (the plan
@@ -13,6 +13,7 @@
 # --new-hosts: the disaster replaces the hosts: /var/lib/etcd is empty (no data dir), a rebuild from the snapshot.
 # --from-member: the disaster spares lab-1 (its etcd runs on, alone, without quorum): diagnose recommends restoring
 #   from it, and drctl apply --from-member lab-1 keeps the writes made after the snapshot.
+# --crash-after K: drctl is killed (-9) after its K-th journal record and `drctl resume` finishes the run.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -30,7 +31,8 @@ while [ $# -gt 0 ]; do
     --login-env) LOGIN_ENV=1; shift ;;
     --new-hosts) NEW_HOSTS=1; shift ;;
     --from-member) FROM_MEMBER=lab-1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --crash-after) CRASH_AFTER=$2; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -119,9 +121,26 @@ check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null
 
 step "the recovery: drctl apply over SSH from the operator namespace"
 R0=$(now)
-op "$DRCTL" apply -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" --yes --report "$WORK/report"
+if [ -n "${CRASH_AFTER:-}" ]; then
+  RC=0
+  op env DRCTL_TEST_CRASH_AFTER_RECORDS="$CRASH_AFTER" "$DRCTL" apply -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" \
+    --yes > "$WORK/crashed.out" 2>&1 || RC=$?
+  tail -n 3 "$WORK/crashed.out"
+  RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | grep -v '^\.' | head -1)
+  check "drctl was killed after journal record $CRASH_AFTER (exit $RC)" test "$RC" -ne 0
+  if [ -n "${FROM_MEMBER:-}" ]; then
+    check "the snapshot taken from $FROM_MEMBER stays for the resume (owner-only)" \
+      test "$(stat -c %a "$WORK/runs/.survivor/$RUN_ID.db" 2>/dev/null)" = 600
+  fi
+  RC=0
+  op "$DRCTL" resume "$RUN_ID" --runs "$WORK/runs" > "$WORK/resume.out" 2>&1 || RC=$?
+  grep -E "resuming run|taking over|FAILED|finished" "$WORK/resume.out" | head -n 6 || true
+  check "drctl resume finished the recovery (exit $RC)" test "$RC" -eq 0
+else
+  op "$DRCTL" apply -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" --yes --report "$WORK/report"
+fi
 R1=$(now)
-RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | head -1)
+RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | grep -v '^\.' | head -1)
 printf 'recovery took %s s (run %s)\n' "$(elapsed "$R0" "$R1")" "$RUN_ID"
 
 step "checks"
