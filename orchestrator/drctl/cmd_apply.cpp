@@ -137,18 +137,13 @@ Examples:
     if (!remoteOptions().active()) return runApply(*options);
     const auto& o = *options;
     const ops::ApplyRequest& r = o.request;
-    if (!r.replace_members.empty() || !r.from_member.empty()) {
-      std::fprintf(stderr, "drctl apply: --member and --from-member are not available with --server yet; run it "
-                           "locally\n");
-      return kExitBadInput;
-    }
     if (!o.report_dir.empty() || o.request.key.given()) {
       std::fprintf(stderr, "drctl apply: --report, --key-file and --key-env are not available with --server (write "
                            "the report with drctl report on drd's host; give drd a decrypted snapshot)\n");
       return kExitBadInput;
     }
     return remoteApply({r.inventory, r.snapshot, r.plan_template, o.log_format, r.dry_run, r.accept_new_host_keys,
-                        o.yes, r.force, r.per_host, r.skip_hash_check});
+                        o.yes, r.force, r.per_host, r.skip_hash_check, r.replace_members, r.from_member});
   };
 }
 

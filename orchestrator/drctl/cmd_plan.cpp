@@ -88,13 +88,9 @@ CommandRunner declarePlan(CLI::App& command) {
                    "Accept a snapshot without etcd's integrity trailer (a db copied from a data dir); the restore "
                    "step then passes --skip-hash-check too");
   return [args] {
-    if (remoteOptions().active() && !args->members.empty()) {
-      std::fprintf(stderr, "drctl plan: --member is not available with --server yet; plan a replacement locally\n");
-      return kExitBadInput;
-    }
     if (remoteOptions().active()) {
       return remotePlan({args->inventory, args->snapshot, args->plan, args->output, args->run_id, args->verbose,
-                         args->skip_hash_check});
+                         args->skip_hash_check, args->members});
     }
     return runPlan(*args);
   };

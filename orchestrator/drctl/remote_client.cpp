@@ -275,9 +275,20 @@ bool confirmRemote(v1::Drd::Stub& stub, const RemoteApplyArgs& args) {
   request.set_plan_template(ops::templateArgument(args.plan_template));
   request.set_format("json");
   request.set_skip_hash_check(args.skip_hash_check);
+  for (const auto& member : args.replace_members) request.add_replace_members(member);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
+  if (!args.from_member.empty()) {
+    // The snapshot is taken by drd from the member when the run starts: there is nothing to plan before.
+    std::fprintf(stderr, "About to restore every member through drd at %s from a snapshot of member %s's own data, "
+                         "taken now. This stops the API servers and etcd and replaces etcd's data. Type 'yes' to "
+                         "proceed: ",
+                 remoteOptions().server.c_str(), args.from_member.c_str());
+    std::string answer;
+    std::getline(std::cin, answer);
+    return answer == "yes";
+  }
   if (!stub.Plan(&context, request, &response).ok()) return true;  // Apply itself reports the problem
   auto plan = planOf(response.plan_json());
   if (!plan) return false;
@@ -286,7 +297,10 @@ bool confirmRemote(v1::Drd::Stub& stub, const RemoteApplyArgs& args) {
   std::fprintf(stderr, "About to run %s through drd at %s: %zu steps on %zu hosts.\n", plan->name.c_str(),
                remoteOptions().server.c_str(), plan->steps.size(), per_host.size());
   for (const auto& [host, count] : per_host) std::fprintf(stderr, "  %-22s %d steps\n", host.c_str(), count);
-  std::fprintf(stderr, "This stops the API servers and etcd and replaces etcd's data. Type 'yes' to proceed: ");
+  std::fprintf(stderr, "%s Type 'yes' to proceed: ",
+               plan->name == "replace-member"
+                   ? "This replaces the members one at a time, setting their data aside; the others keep serving."
+                   : "This stops the API servers and etcd and replaces etcd's data.");
   std::string answer;
   std::getline(std::cin, answer);
   return answer == "yes";
@@ -306,6 +320,7 @@ int remotePlan(const RemotePlanArgs& args) {
   request.set_run_id(args.run_id);
   request.set_verbose(args.verbose);
   request.set_skip_hash_check(args.skip_hash_check);
+  for (const auto& member : args.replace_members) request.add_replace_members(member);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
@@ -347,11 +362,14 @@ int remoteApply(const RemoteApplyArgs& args) {
   request.set_accept_new_host_keys(args.accept_new_host_keys);
   request.set_force(args.force);
   request.set_skip_hash_check(args.skip_hash_check);
+  for (const auto& member : args.replace_members) request.add_replace_members(member);
+  request.set_from_member(args.from_member);
   v1::RunStarted started;
   grpc::ClientContext context;
   setDeadline(context, std::chrono::seconds(600));  // a dry-run contacts every host before answering
   if (grpc::Status status = stub->Apply(&context, request, &started); !status.ok()) return reportError(who, status, context);
   printNotes(started);
+  if (started.nothing_to_do()) return kExitOk;  // a replacement with every member healthy: nothing was run
   if (args.dry_run) return showDryRun(started, who);
   if (*format == LogFormat::Text) {
     auto plan = planOf(started.plan_json());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace dr::cli {
 
@@ -24,6 +25,7 @@ struct RemotePlanArgs {
   std::string inventory, snapshot, plan_template, output, run_id;
   bool verbose = false;
   bool skip_hash_check = false;
+  std::vector<std::string> replace_members;
 };
 int remotePlan(const RemotePlanArgs& args);
 
@@ -32,6 +34,8 @@ struct RemoteApplyArgs {
   bool dry_run = false, accept_new_host_keys = false, yes = false, force = false;
   int per_host = 1;
   bool skip_hash_check = false;
+  std::vector<std::string> replace_members;
+  std::string from_member;
 };
 int remoteApply(const RemoteApplyArgs& args);
 

@@ -69,14 +69,8 @@ void repairUtf8(google::protobuf::Message& message) {
   }
 }
 
-DryRunOutcome dryRunInventory(const std::string& inventory, const std::string& snapshot,
-                              const std::string& plan_template, bool accept_new_host_keys) {
+DryRunOutcome dryRunInventory(ops::ApplyRequest request) {
   DryRunOutcome out;
-  ops::ApplyRequest request;
-  request.inventory = inventory;
-  request.snapshot = snapshot;
-  request.plan_template = plan_template;
-  request.accept_new_host_keys = accept_new_host_keys;
   request.dry_run = true;
   request.started_by = "drd";
   auto prepared = ops::prepareApply(request);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "exec/dry_run.h"
+#include "ops/apply.h"
 #include "ops/outcome.h"
 #include "ops/session.h"
 
@@ -46,8 +47,8 @@ struct DryRunOutcome {
   std::optional<DryRunReport> report;    // points into prepared->plan
   bool ok() const { return !refusal && report && report->ok(); }
 };
-DryRunOutcome dryRunInventory(const std::string& inventory, const std::string& snapshot,
-                              const std::string& plan_template, bool accept_new_host_keys);
+// `request` as an apply would take it; it runs as a dry-run whatever its dry_run says.
+DryRunOutcome dryRunInventory(ops::ApplyRequest request);
 // The report as text, one line per step ("HOST STEP VERDICT: message"), for schedule results.
 std::string dryRunText(const DryRunReport& report);
 

@@ -116,6 +116,7 @@ grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* 
   if (!request.format().empty()) preview.format = request.format();
   preview.verbose = request.verbose();
   preview.skip_hash_check = request.skip_hash_check();
+  preview.replace_members.assign(request.replace_members().begin(), request.replace_members().end());
   auto previewed = ops::previewPlan(preview);
   if (!previewed.ok()) return statusFor(*previewed.refusal);
   for (const auto& line : previewed.notes) response->add_warnings(line);
@@ -139,10 +140,11 @@ grpc::Status RunManager::apply(const v1::ApplyRequest& request, v1::RunStarted* 
   apply.skip_hash_check = request.skip_hash_check();
   apply.dry_run = request.dry_run();
   apply.started_by = "drd";
+  apply.replace_members.assign(request.replace_members().begin(), request.replace_members().end());
+  apply.from_member = request.from_member();
   if (!request.dry_run()) return startSession(ops::prepareApply(apply), response);
 
-  DryRunOutcome outcome = dryRunInventory(apply.inventory, apply.snapshot, apply.plan_template,
-                                          apply.accept_new_host_keys);
+  DryRunOutcome outcome = dryRunInventory(apply);
   for (const auto& note : outcome.notes) response->add_notes(note);
   if (outcome.refusal) return statusFor(*outcome.refusal);
   response->set_plan_json(planJsonText(outcome.prepared->plan, -1));

@@ -153,7 +153,11 @@ v1::ScheduleResult Scheduler::runDryRun(const ScheduleConfig& schedule) {
     snapshot = newest->string();
   }
   result.set_snapshot(snapshot);
-  DryRunOutcome outcome = dryRunInventory(schedule.inventory, snapshot, schedule.plan, false);
+  ops::ApplyRequest request;
+  request.inventory = schedule.inventory;
+  request.snapshot = snapshot;
+  request.plan_template = schedule.plan;
+  DryRunOutcome outcome = dryRunInventory(std::move(request));
   std::string detail;
   for (const auto& note : outcome.notes) detail += note + "\n";
   const std::vector<std::string> problems = outcome.refusal ? outcome.refusal->lines() : std::vector<std::string>{};

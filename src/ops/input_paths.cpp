@@ -58,7 +58,11 @@ std::optional<Refusal> checkInputPaths(const std::string& inventory, const std::
                                        const std::string& plan_template,
                                        const std::vector<std::filesystem::path>& allowed) {
   if (auto refused = checkInputPath(inventory, allowed, "inventory")) return refused;
-  if (auto refused = checkInputPath(snapshot, allowed, "snapshot")) return refused;
+  // No snapshot: a plan that restores none (replace-member), or one taken from a member; the planner says when one
+  // is missing.
+  if (!snapshot.empty()) {
+    if (auto refused = checkInputPath(snapshot, allowed, "snapshot")) return refused;
+  }
   if (namesTemplateFile(plan_template)) return checkInputPath(plan_template, allowed, "plan template");
   return std::nullopt;
 }

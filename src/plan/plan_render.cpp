@@ -65,7 +65,8 @@ std::vector<PlanHost> planHosts(const Plan& plan) {
       hosts.push_back(PlanHost{step.host, {}});
       it = std::prev(hosts.end());
     }
-    if (!step.member.empty() &&
+    // A controller step about a member (on: controller) does not put that member on the controller.
+    if (!step.member.empty() && step.host != kControllerHost &&
         std::find(it->members.begin(), it->members.end(), step.member) == it->members.end()) {
       it->members.push_back(step.member);
     }

@@ -97,6 +97,44 @@ TEST_CASE("both front ends refuse a full restore while a quorum is healthy", "[d
   }
 }
 
+TEST_CASE("both front ends plan and gate a member replacement and a restore from a member alike", "[drd][ops][etcd]") {
+  BothFrontEnds f;
+  EtcdCluster cluster;
+  const fs::path inventory_file = f.box.root() / "etcd-inventory.yaml";
+  fs::copy_file(cluster.writeInventoryFile(), inventory_file);
+  const std::string inventory = inventory_file.string();
+  std::vector<std::string> plans;
+  for (const auto& end : f.ends) {
+    INFO(end.name);
+    // The plan names the member replaced; no snapshot.
+    std::vector<std::string> plan_args = end.prefix;  // plan takes no --runs
+    for (const char* arg : {"plan", "-i"}) plan_args.push_back(arg);
+    for (const std::string& arg : {inventory, std::string("-p"), std::string("replace-member"),
+                                   std::string("--member"), std::string("etcd-2")}) {
+      plan_args.push_back(arg);
+    }
+    const auto plan = runProgram(plan_args);
+    INFO(plan.output);
+    CHECK(plan.exit_code == 0);
+    CHECK_THAT(plan.output, Catch::Contains("replacing    etcd-2"));
+    plans.push_back(plan.output);
+    // Every member healthy: nothing to replace (exit 0, nothing run).
+    const auto nothing = end.run({"apply", "-i", inventory, "-p", "replace-member", "--yes"});
+    INFO(nothing.output);
+    CHECK(nothing.exit_code == 0);
+    CHECK_THAT(nothing.output, Catch::Contains("every member is healthy: nothing to replace"));
+    // A healthy quorum: a restore from a member is refused after its snapshot was taken, and the copy is gone.
+    const auto from = end.run({"apply", "-i", inventory, "--from-member", "etcd-0", "--yes"});
+    INFO(from.output);
+    CHECK(from.exit_code == 1);
+    CHECK_THAT(from.output, Catch::Contains("snapshot taken from member etcd-0's own data") &&
+                                Catch::Contains("refused: a quorum of the current cluster is healthy"));
+    CHECK(end.runCount() == 0);
+    CHECK((!fs::exists(end.runs / ".survivor") || fs::is_empty(end.runs / ".survivor")));
+  }
+  CHECK(plans[0] == plans[1]);
+}
+
 TEST_CASE("both front ends refuse an expired client certificate before anything runs", "[drd][ops]") {
   BothFrontEnds f;
   TestCertificates certificates(f.box.root() / "pki");
