@@ -223,7 +223,9 @@ std::string replacedProblem(const ModelState& state, const ClusterFacts& facts) 
     }
     if (replaced && !facts.new_hosts.count(m.name)) {
       bool kept = false;
-      for (const auto& [path, d] : h->dirs) kept = kept || (path != h->data_dir && !d.joined && d.origin_member == m.name);
+      for (const auto& [path, d] : h->dirs) {
+        kept = kept || (path != h->data_dir && !d.joined && d.origin_member == m.name);
+      }
       if (!kept) return fmt::format("replaced member {}: its old data dir is gone", m.name);
     }
     if (h->locked) return fmt::format("member {}: the run's lock is still held", m.name);

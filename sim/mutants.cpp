@@ -222,7 +222,8 @@ std::vector<Mutant> builtinMutants(const Plan& plan, const ClusterFacts& facts) 
       Plan m = plan;
       Step& s = *findStep(m, fences.front()->id);
       s.host = member.address;
-      add("fence-other", fmt::format("{} runs on {} (member {}, not being replaced)", s.id, member.address, member.name),
+      add("fence-other",
+          fmt::format("{} runs on {} (member {}, not being replaced)", s.id, member.address, member.name),
           std::move(m));
       break;
     }

@@ -636,8 +636,8 @@ HostModel* SimWorld::memberHost(const std::string& member) {
 // Stops the member to replace, and begins its replacement: one at a time.
 void SimWorld::fence(HostModel& h, const Step& step) {
   if (!undo_ && !h.replace_preflight) {
-    violate(kPreflightFirst, fmt::format("{} fences {} before its replacement's preflight passed ({})", step.id, h.member,
-                                         where(step)));
+    violate(kPreflightFirst, fmt::format("{} fences {} before its replacement's preflight passed ({})", step.id,
+                                         h.member, where(step)));
   }
   state_.replacing.insert(h.member);
   if (state_.replacing.size() > 1) {

@@ -1,5 +1,5 @@
-// `drctl plan -i FILE [-s SNAPSHOT] [-p PLAN] [--member NAME]... [-o text|json|dot|mermaid] [--run-id ID] [--verbose]`: shows the
-// recovery plan before anything is touched. Nothing is contacted: it reads the inventory, the snapshot and the
+// `drctl plan -i FILE [-s SNAPSHOT] [-p PLAN] [--member NAME]... [-o text|json|dot|mermaid] [--run-id ID]
+// [--verbose]`: shows the recovery plan before anything is touched. Nothing is contacted: it reads the inventory, the snapshot and the
 // template, builds the plan (ops/preview.h) and prints it on stdout. Every input problem is printed on stderr (the
 // inventory's FILE:LINE:COLUMN lines, then the snapshot's, then the template's) and the exit code is 2.
 #include <cstdio>

@@ -78,12 +78,15 @@ std::optional<std::string> clusterIsTheInventorys(const Inventory& inventory, co
 }
 
 std::optional<MembershipDecision> needMemberList(const ClusterReport& report) {
+  std::optional<MembershipDecision> out;
   if (report.members.empty()) {
-    return refuse("no endpoint answered the member list (" + report.members_error +
-                  "): a membership change needs a cluster with a quorum");
+    out = refuse("no endpoint answered the member list (" + report.members_error +
+                 "): a membership change needs a cluster with a quorum");
+  } else if (report.healthyCount() == 0) {
+    out = refuse("no endpoint is healthy: a membership change needs a quorum");
   }
-  if (report.healthyCount() == 0) return refuse("no endpoint is healthy: a membership change needs a quorum");
-  return std::nullopt;
+  if (out) out->transient = true;
+  return out;
 }
 
 }  // namespace
@@ -207,8 +210,13 @@ MembershipOutcome changeMembership(const Inventory& inventory, const std::string
     }
     std::string failure;
     if (decision.kind == MembershipDecision::Kind::Refuse) {
-      out.message = "refused: " + decision.message;
-      return out;
+      const bool time_left = std::chrono::steady_clock::now() + options.interval <= deadline;
+      if (!decision.transient || !time_left) {
+        out.message = "refused: " + decision.message;
+        return out;
+      }
+      std::this_thread::sleep_for(options.interval);
+      continue;
     }
     // Act through a healthy endpoint: a follower forwards the change to the leader.
     for (const auto& e : report.endpoints) {

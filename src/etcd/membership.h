@@ -28,6 +28,8 @@ struct MembershipDecision {
   enum class Kind { Act, AlreadyDone, Refuse } kind = Kind::Refuse;
   std::uint64_t member_id = 0;  // the live member to remove or promote
   std::string message;          // what was found, one sentence
+  // A refusal that may pass by itself (no endpoint answered: an election in progress): asked again while --wait lasts.
+  bool transient = false;
 };
 
 // The live members that are the inventory member `name`: by name, or (added, not yet started) by its peer URL.

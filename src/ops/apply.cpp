@@ -1,11 +1,11 @@
 // The apply use case (see apply.h).
 #include "ops/apply.h"
 
-#include "exec/clock.h"
-#include "exec/run_session.h"
 #include <fmt/format.h>
 
 #include "etcd/snapshot_save.h"
+#include "exec/clock.h"
+#include "exec/run_session.h"
 #include "inventory/inventory_loader.h"
 #include "ops/restore_gate.h"
 #include "plan/plan_template.h"
@@ -26,6 +26,68 @@ std::string templateArgument(const std::string& name_or_path) {
   return namesTemplateFile(name_or_path) ? absolutePath(name_or_path) : name_or_path;
 }
 
+namespace {
+
+// A snapshot of a surviving member's own data (restore from a surviving member), where the run keeps it: a dry-run's
+// in a private temp dir of its own; a real run's in RUNS/.survivor/RUN_ID.db, removed by `copy` if the apply goes no
+// further (the caller keeps it once the run is prepared). Its path, and what was taken, in the notes.
+struct SurvivorSnapshot {
+  std::string path;
+  PlaintextCopy copy;
+};
+Outcome<SurvivorSnapshot> takeSurvivorSnapshot(const ApplyRequest& request, const std::string& run_id) {
+  using Out = Outcome<SurvivorSnapshot>;
+  if (!request.snapshot.empty()) {
+    return Out::refused(refuse(RefusalKind::BadInput, "-s and --from-member both say where the snapshot comes from: "
+                                                      "give one; nothing was run"));
+  }
+  auto inventory = loadInventory(absolutePath(request.inventory));
+  if (!inventory.inventory) {
+    std::vector<std::string> lines;
+    for (const auto& d : inventory.diagnostics) lines.push_back(d.str());
+    return Out::refused(refuse(RefusalKind::BadInput, "nothing was run", std::move(lines)));
+  }
+  Out out;
+  out.value.emplace();
+  fs::path file;
+  if (request.dry_run) {
+    auto temp = makePrivateTempDirectory("drctl-dry-run-");
+    if (!temp) return Out::refused(refuse(RefusalKind::Failed, temp.error().message));
+    file = *temp / "survivor.db";
+    out.value->copy = PlaintextCopy(file, true);
+  } else {
+    file = survivorPathFor(absolutePath(request.runs_root.string()), run_id);
+    if (Status dir = ensurePrivateDirectory(file.parent_path()); !dir) {
+      return Out::refused(refuse(RefusalKind::Failed, dir.error().message));
+    }
+    out.value->copy = PlaintextCopy(file, false);
+  }
+  SnapshotSaveOptions save;
+  save.client.tls = inventory.inventory->tls;
+  // Without a quorum every linearizable read in the probe waits out its deadline: keep it short.
+  save.client.timeout = std::chrono::milliseconds(2000);
+  save.member = request.from_member;
+  save.survivor = true;
+  auto saved = saveSnapshot(*inventory.inventory, file, save);
+  if (!saved) {
+    return Out::refused(refuse(RefusalKind::Unsafe, "refused: the snapshot could not be taken from member " +
+                                                        request.from_member + ": " + saved.error().message +
+                                                        "; nothing was run"));
+  }
+  // The sidecars are for backups kept on disk; the plan reads the file itself.
+  std::error_code ignored;
+  fs::remove(saved->checksum_path, ignored);
+  fs::remove(saved->sidecar_path, ignored);
+  out.notes.push_back(fmt::format(
+      "snapshot taken from member {}'s own data: revision {}, {} keys, {} bytes, sha256 {} (every write it applied, "
+      "newer ones than a backup's included)",
+      saved->member, saved->revision, saved->key_count.value_or(0), saved->size, saved->sha256.substr(0, 16)));
+  out.value->path = file.string();
+  return out;
+}
+
+}  // namespace
+
 Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   using Out = Outcome<PreparedSession>;
   if (request.per_host < 1) return Out::refused(refuse(RefusalKind::BadInput, "--per-host must be at least 1"));
@@ -36,75 +98,35 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   const std::string run_id = request.dry_run ? "dry-run" : newRunId();
   const std::string plan_template = templateArgument(request.plan_template);
   const std::string snapshot_path = absolutePath(request.snapshot);
-
-  // An encrypted snapshot is decrypted on the controller first: for a real run into the runs dir's private place
-  // (a resume decrypts to the same path again), for a dry-run into a temp dir of its own.
   // The template says what the run needs: a snapshot (full-restore) or members to replace (replace-member).
   const TemplateLoad loaded = loadPlanTemplateByNameOrPath(plan_template);
   const bool replaces = loaded.plan_template && loaded.plan_template->replaces_members;
+  if (replaces && !request.from_member.empty()) {
+    return Out::refused(refuse(RefusalKind::BadInput, "--from-member restores every member from a snapshot; plan " +
+                                                          plan_template + " restores none; nothing was run"));
+  }
+
+  std::vector<std::string> notes;
+  SurvivorSnapshot survivor;
+  if (!request.from_member.empty()) {
+    auto taken = takeSurvivorSnapshot(request, run_id);
+    notes = std::move(taken.notes);
+    if (!taken.ok()) return Out::refused(std::move(*taken.refusal), std::move(notes));
+    survivor = std::move(*taken.value);
+  }
+  // An encrypted snapshot is decrypted on the controller first: for a real run into the runs dir's private place
+  // (a resume decrypts to the same path again), for a dry-run into a temp dir of its own.
   PlaintextPlace place;
   if (request.dry_run) {
     place.temp_dir_prefix = "drctl-dry-run-";
   } else {
     place.file = plaintextPathFor(absolutePath(request.runs_root.string()), run_id);
   }
-  // From a survivor: its own data becomes the snapshot first (for a dry-run, into a temp dir of its own).
-  std::vector<std::string> survivor_notes;
-  PlaintextCopy survivor_copy;
-  std::string from_snapshot;
-  if (!request.from_member.empty()) {
-    if (!request.snapshot.empty()) {
-      return Out::refused(refuse(RefusalKind::BadInput, "-s and --from-member both say where the snapshot comes "
-                                                        "from: give one; nothing was run"));
-    }
-    auto inventory = loadInventory(absolutePath(request.inventory));
-    if (!inventory.inventory) {
-      std::vector<std::string> lines;
-      for (const auto& d : inventory.diagnostics) lines.push_back(d.str());
-      return Out::refused(refuse(RefusalKind::BadInput, "nothing was run", std::move(lines)));
-    }
-    std::filesystem::path file;
-    if (request.dry_run) {
-      auto temp = makePrivateTempDirectory("drctl-dry-run-");
-      if (!temp) return Out::refused(refuse(RefusalKind::Failed, temp.error().message));
-      file = *temp / "survivor.db";
-      survivor_copy = PlaintextCopy(file, true);
-    } else {
-      file = survivorPathFor(absolutePath(request.runs_root.string()), run_id);
-      if (Status dir = ensurePrivateDirectory(file.parent_path()); !dir) {
-        return Out::refused(refuse(RefusalKind::Failed, dir.error().message));
-      }
-      // Removed if anything below refuses; kept (for every session of the run) once the run is prepared.
-      survivor_copy = PlaintextCopy(file, false);
-    }
-    SnapshotSaveOptions save;
-    save.client.tls = inventory.inventory->tls;
-    // Without a quorum every linearizable read in the probe waits out its deadline: keep it short.
-    save.client.timeout = std::chrono::milliseconds(2000);
-    save.member = request.from_member;
-    save.survivor = true;
-    auto saved = saveSnapshot(*inventory.inventory, file, save);
-    if (!saved) {
-      return Out::refused(refuse(RefusalKind::Unsafe, "refused: the snapshot could not be taken from member " +
-                                                          request.from_member + ": " + saved.error().message +
-                                                          "; nothing was run"));
-    }
-    // The sidecars are for backups kept on disk; the plan reads the file itself.
-    std::error_code ignored;
-    std::filesystem::remove(saved->checksum_path, ignored);
-    std::filesystem::remove(saved->sidecar_path, ignored);
-    survivor_notes.push_back(fmt::format(
-        "snapshot taken from member {}'s own data: revision {}, {} keys, {} bytes, sha256 {} (every write it "
-        "applied, newer ones than a backup's included)",
-        saved->member, saved->revision, saved->key_count.value_or(0), saved->size, saved->sha256.substr(0, 16)));
-    from_snapshot = file.string();
-  }
-  auto snapshot = prepareSnapshot(from_snapshot.empty() ? snapshot_path : from_snapshot, request.key, place);
-  std::vector<std::string> notes = std::move(snapshot.notes);
-  notes.insert(notes.begin(), survivor_notes.begin(), survivor_notes.end());
+  auto snapshot = prepareSnapshot(survivor.path.empty() ? snapshot_path : survivor.path, request.key, place);
+  notes.insert(notes.end(), snapshot.notes.begin(), snapshot.notes.end());
   if (!snapshot.ok()) return Out::refused(std::move(*snapshot.refusal), std::move(notes));
   // A dry-run's copy goes with the session; a real run's stays for its resumes (RunSession removes it at the end).
-  if (request.dry_run && !from_snapshot.empty()) snapshot.value->plaintext = std::move(survivor_copy);
+  if (request.dry_run && !survivor.path.empty()) snapshot.value->plaintext = std::move(survivor.copy);
 
   PlanInputs inputs{absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "",
                     request.skip_hash_check, request.replace_members};
@@ -139,7 +161,7 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   prepared.info.run_id = run_id;
   prepared.info.cluster = planned.run->inventory.cluster_name;
   prepared.info.inventory_path = absolutePath(request.inventory);
-  prepared.info.snapshot_path = from_snapshot.empty() ? snapshot_path : from_snapshot;
+  prepared.info.snapshot_path = survivor.path.empty() ? snapshot_path : survivor.path;
   prepared.info.options.from_member = request.from_member;
   prepared.info.plan_template = plan_template;
   prepared.info.fingerprint = planned.run->plan.fingerprint;
@@ -155,7 +177,7 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   prepared.plan = std::move(planned.run->plan);
   prepared.executor.per_host = request.per_host;
   prepared.snapshot = std::move(*snapshot.value);
-  survivor_copy.keep();
+  survivor.copy.keep();
   Out out;
   out.value = std::move(prepared);
   out.notes = std::move(notes);

@@ -83,7 +83,8 @@ ReplaceDecision checkReplaceGate(const Inventory& inventory, const std::vector<s
     healthy_count += e.healthy() ? 1 : 0;
   }
   const std::size_t quorum = total / 2 + 1;
-  out.notes.push_back(fmt::format("current cluster: {} of {} members healthy (quorum {})", healthy_count, total, quorum));
+  out.notes.push_back(
+      fmt::format("current cluster: {} of {} members healthy (quorum {})", healthy_count, total, quorum));
   auto refuseOrNote = [&](RefusalKind kind, const std::string& message) {
     if (options.rehearsal) {
       out.notes.push_back("note: a real apply would be refused now: " + message);
@@ -114,7 +115,9 @@ ReplaceDecision checkReplaceGate(const Inventory& inventory, const std::vector<s
                          "healthy one, a host migration)");
     return out;
   }
-  if (members.empty()) out.notes.push_back("failed members read from the cluster: " + fmt::format("{}", fmt::join(out.replace, ", ")));
+  if (members.empty()) {
+    out.notes.push_back(fmt::format("failed members read from the cluster: {}", fmt::join(out.replace, ", ")));
+  }
   for (std::size_t k = 0; k < targets.size(); ++k) {
     const std::size_t voters = total - 1;
     const std::size_t left = healthyWhileReplacing(inventory, healthy, targets, k);

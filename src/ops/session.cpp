@@ -66,7 +66,9 @@ Outcome<RunSession> startSession(PreparedSession prepared) {
   const bool new_run = prepared.kind == SessionKind::Apply;
   // A new run that does not start leaves no snapshot taken from a survivor behind.
   PlaintextCopy survivor;
-  if (new_run && !prepared.info.options.from_member.empty()) survivor = PlaintextCopy(prepared.info.snapshot_path, false);
+  if (new_run && !prepared.info.options.from_member.empty()) {
+    survivor = PlaintextCopy(prepared.info.snapshot_path, false);
+  }
   auto lock = new_run ? RunLock::acquire(prepared.runs_root, prepared.info.cluster, prepared.info.run_id)
                       : lockClusterForRun(prepared.runs_root, prepared.info.cluster, prepared.info.run_id, &took_over);
   if (!lock) return Outcome<RunSession>::refused(refuse(RefusalKind::Conflict, lock.error().message));

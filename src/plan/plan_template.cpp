@@ -85,8 +85,9 @@ std::optional<std::chrono::seconds> parseDuration(std::string_view text) {
 namespace {
 
 const std::vector<std::string> kTopKeys = {"name", "description", "steps"};
-const std::vector<std::string> kStepKeys = {"id",     "action",  "description", "foreach",    "needs",  "run", "check",
-                                            "undo",   "upload",  "timeout",     "retries",    "idempotent", "serial", "on"};
+const std::vector<std::string> kStepKeys = {"id",      "action",  "description", "foreach",    "needs",  "run",
+                                            "check",   "undo",    "upload",      "timeout",    "retries", "idempotent",
+                                            "serial",  "on"};
 const std::vector<std::string> kUploadKeys = {"from", "to", "sha256"};
 const std::vector<std::string> kForeachNames = {"once", "etcd_members", "api_servers", "replaced_members"};
 

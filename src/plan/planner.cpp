@@ -451,7 +451,9 @@ class PlanBuilder {
       if (t.serial && instance.instance_index > 0) {
         // The instance before this one, of this step or of the step `serial:` names (same foreach, so same count).
         const auto& chain = by_template_[t.serial_after.empty() ? t.id : t.serial_after];
-        if (instance.instance_index - 1 < chain.size()) needs.insert(instances_[chain[instance.instance_index - 1]].step.id);
+        if (instance.instance_index - 1 < chain.size()) {
+          needs.insert(instances_[chain[instance.instance_index - 1]].step.id);
+        }
       }
       needs.erase(instance.step.id);  // a self-need is a cycle the loader reports; do not deadlock on it here
       instance.step.needs.assign(needs.begin(), needs.end());

@@ -766,7 +766,8 @@ TEST_CASE("replace-member: one member at a time, each chain in order, membership
     CHECK(ancestors(plan, unlock->id).count("verify-member@etcd-4") == 1);
   }
   // Membership changes and the verification run on the controller, through drctl; the rest on the member's host.
-  for (const char* id : {"remove-member@etcd-2", "add-member@etcd-2", "promote-member@etcd-2", "verify-member@etcd-2"}) {
+  for (const char* id :
+       {"remove-member@etcd-2", "add-member@etcd-2", "promote-member@etcd-2", "verify-member@etcd-2"}) {
     const Step* step = plan.find(id);
     REQUIRE(step);
     CHECK(step->host == kControllerHost);

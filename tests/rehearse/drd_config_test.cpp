@@ -241,7 +241,8 @@ schedules:
             d.at(7, 17) + "'backup_dir' in schedule 'x' names a directory " + base +
             "/no-such-dir that does not exist\n" + d.at(10, 16) + "'inventory' in schedule 'y' names a file " + base +
             "/inventory/missing.yaml that does not exist\n" + d.at(12, 11) +
-            "'plan' in schedule 'y' 'ful-restore' is not a built-in plan template (full-restore, replace-member); did you mean "
+            "'plan' in schedule 'y' 'ful-restore' is not a built-in plan template (full-restore, replace-member); "
+            "did you mean "
             "'full-restore'?; a file path must contain a '/' or end in .yaml\n" +
             d.at(17, 5) +
             "'snapshot' has no effect in test-restore mode (it restores the newest snapshot of backup_dir into a "

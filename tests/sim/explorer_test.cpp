@@ -158,13 +158,15 @@ TEST_CASE("a dropped fence is caught with its name, seed and shortest trace, and
   CHECK(explorer.run(*scenario).trace_hash == again.trace_hash);
 }
 
-TEST_CASE("replace-member keeps every invariant: one or two failed members, or a healthy one migrated", "[sim][replace]") {
+TEST_CASE("replace-member keeps every invariant: one or two failed members, or a healthy one migrated",
+          "[sim][replace]") {
   struct Case {
     int members;
     std::vector<std::string> replace;
     std::set<std::string> running;
   };
-  for (const Case& c : {Case{3, {"m2"}, {}}, Case{3, {"m2"}, {"m2"}}, Case{5, {"m4", "m5"}, {}}, Case{1 + 4, {"m1"}, {"m1"}}}) {
+  for (const Case& c :
+       {Case{3, {"m2"}, {}}, Case{3, {"m2"}, {"m2"}}, Case{5, {"m4", "m5"}, {}}, Case{5, {"m1"}, {"m1"}}}) {
     test::SimPlan p(c.members, "replace-member", c.replace, c.running);
     Explorer explorer(p.plan, p.facts);
     ExploreOptions options;
