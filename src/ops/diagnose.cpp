@@ -249,6 +249,13 @@ Diagnosis judge(const Inventory& inventory, const ClusterReport& cluster, const 
         d.findings.push_back(fmt::format("{} still has etcd data in its data dir: the restore sets it aside under the "
                                          "run id, never deletes it",
                                          m.name));
+        // Its data may be newer than any backup, and a restore from it (--from-member) needs it answering.
+        if (!m.revision && m.host.service_running == false) {
+          d.findings.push_back(fmt::format("{}'s etcd is stopped with its data intact: start it (it runs alone, "
+                                           "without quorum) and diagnose again, to see whether a restore from its "
+                                           "data (--from-member) keeps writes the snapshot lacks",
+                                           m.name));
+        }
       }
     }
   }

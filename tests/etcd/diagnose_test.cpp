@@ -134,6 +134,9 @@ TEST_CASE("diagnose: each situation, with what it recommends and the exact comma
     CHECK(anyContains(d.findings, "etcd-1 still answers with its data at revision 100, 40 revisions newer than the "
                                   "snapshot's 60"));
     CHECK(anyContains(d.findings, "etcd-2 still has etcd data in its data dir"));
+    // etcd-2's service is stopped with its data intact: starting it may offer a newer source. etcd-1 answers.
+    CHECK(anyContains(d.findings, "etcd-2's etcd is stopped with its data intact: start it"));
+    CHECK_FALSE(anyContains(d.findings, "etcd-1's etcd is stopped"));
   }
   SECTION("two of three fail, the survivor no newer than the snapshot: a full restore from the snapshot") {
     auto report = reportOf({true, false, false}, 60);
