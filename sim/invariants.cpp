@@ -29,7 +29,7 @@ const std::vector<InvariantInfo>& invariantTable() {
       {kRecovers, "without faults, every order ends with the restored cluster healthy, verified and serving"},
       {kQuorumKept, "replace-member: a quorum of the voting members is healthy after every step, rollbacks included"},
       {kOneChangeAtATime,
-       "replace-member: one member is replaced at a time (the next is fenced only once the last is verified)"},
+       "replace-member: one member joins at a time (the next is added only once the last is verified)"},
       {kRemovedNeverRestarts,
        "replace-member: a member never starts on its old data once it was removed from the cluster"},
   };

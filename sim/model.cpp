@@ -25,7 +25,7 @@ std::string DirContent::describe() const {
 
 std::string ModelState::canonical() const {
   std::string out = fmt::format("etcd_verified={}\n", etcd_verified);
-  for (const auto& member : replacing) out += "replacing " + member + "\n";
+  for (const auto& member : joining) out += "joining " + member + "\n";
   for (const auto& [address, h] : hosts) {
     out += fmt::format(
         "host {} member={} api={} api_running={} api_verified={} etcd_running={} preflight={}/{}/{} locked={} {}\n",

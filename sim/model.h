@@ -54,8 +54,8 @@ struct HostModel {
 struct ModelState {
   std::map<std::string, HostModel> hosts;  // by address
   bool etcd_verified = false;               // verify-etcd passed and no member changed since
-  // replace-member: members whose replacement began (fenced) and is not verified yet
-  std::set<std::string> replacing;
+  // replace-member: members added back (member add) and not verified yet: the ones joining the cluster
+  std::set<std::string> joining;
 
   bool operator==(const ModelState&) const = default;
   // Canonical text (deterministic), for comparing, hashing and showing states.

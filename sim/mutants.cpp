@@ -210,10 +210,11 @@ std::vector<Mutant> builtinMutants(const Plan& plan, const ClusterFacts& facts) 
   }
 
   // replace-member's rules, one mutant each.
-  std::vector<const Step*> fences, set_asides;
+  std::vector<const Step*> fences, set_asides, adds;
   for (const auto& s : plan.steps) {
     if (s.action == "fence") fences.push_back(&s);
     if (s.action == "set-aside-data") set_asides.push_back(&s);
+    if (s.action == "member-add") adds.push_back(&s);
   }
   // fence-other: the fence of the first replaced member stops a member that is not being replaced.
   if (!fences.empty()) {
@@ -228,17 +229,18 @@ std::vector<Mutant> builtinMutants(const Plan& plan, const ClusterFacts& facts) 
       break;
     }
   }
-  // parallel-replacements: the second replacement no longer waits for the first one's verification.
-  if (fences.size() >= 2) {
+  // parallel-replacements: the second member is added back without waiting for the first one's verification.
+  if (adds.size() >= 2) {
     Plan m = plan;
-    Step& s = *findStep(m, fences[1]->id);
+    Step& s = *findStep(m, adds[1]->id);
     std::vector<std::string> kept;
     for (const auto& n : s.needs) {
       const Step* need = index.at(n);
-      if (need->member.empty() || need->member == s.member || need->action == "lock") kept.push_back(n);
+      if (need->member == s.member || need->action == "member-remove") kept.push_back(n);
     }
     s.needs = kept;
-    add("parallel-replacements", fmt::format("{} no longer waits for the replacement before it", s.id), std::move(m));
+    add("parallel-replacements", fmt::format("{} no longer waits for the member added before it", s.id),
+        std::move(m));
   }
   // keep-old-data-in-place: the set-aside step moves nothing, so the member starts again on its old data.
   if (!set_asides.empty()) {

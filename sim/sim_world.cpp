@@ -167,7 +167,15 @@ void SimWorld::lock(HostModel& h, const Step& step) {
 void SimWorld::unlock(HostModel& h, const Step& step) {
   bool apis_verified = true;
   for (const auto& [address, other] : state_.hosts) apis_verified = apis_verified && (!other.api || other.api_verified);
-  if (facts_.replacing()) apis_verified = state_.replacing.empty();  // the API servers were never touched
+  if (facts_.replacing()) {  // the API servers were never touched: every replaced member must be back, verified
+    apis_verified = state_.joining.empty();
+    for (const auto& member : facts_.replaced) {
+      const HostModel* m = memberHost(member);
+      auto data = m ? m->dirs.find(m->data_dir) : std::map<std::string, DirContent>::const_iterator{};
+      apis_verified = apis_verified && m && m->membership == Membership::Voter && m->etcd_running &&
+                      data != m->dirs.end() && data->second.joined;
+    }
+  }
   if (!state_.etcd_verified || !apis_verified) {
     violate(kLockedFirst, fmt::format("{} releases the lock on {} before the recovery is verified ({})", step.id,
                                       h.member, where(step)));
@@ -633,18 +641,11 @@ HostModel* SimWorld::memberHost(const std::string& member) {
   return nullptr;
 }
 
-// Stops the member to replace, and begins its replacement: one at a time.
+// Stops the member to replace.
 void SimWorld::fence(HostModel& h, const Step& step) {
   if (!undo_ && !h.replace_preflight) {
     violate(kPreflightFirst, fmt::format("{} fences {} before its replacement's preflight passed ({})", step.id,
                                          h.member, where(step)));
-  }
-  state_.replacing.insert(h.member);
-  if (state_.replacing.size() > 1) {
-    std::string members;
-    for (const auto& m : state_.replacing) members += (members.empty() ? "" : ", ") + m;
-    violate(kOneChangeAtATime, fmt::format("{} fences {} while {} are being replaced ({})", step.id, h.member, members,
-                                           where(step)));
   }
   h.etcd_running = false;
   state_.etcd_verified = false;
@@ -689,6 +690,20 @@ int SimWorld::memberAdd(const Step& step, std::string& output) {
       output = "refused: " + other.member + " is still joining";
       return 1;
     }
+    // etcd's strict reconfiguration check: no member is added while a voting member is down.
+    if (other.membership == Membership::Voter && !other.etcd_running && !other.member.empty()) {
+      output = "etcdserver: unhealthy cluster (voting member " + other.member + " is down)";
+      return 1;
+    }
+  }
+  if (!undo_) {
+    // One member joins at a time: the last one added must be verified first.
+    for (const auto& other : state_.joining) {
+      if (other == h->member) continue;
+      violate(kOneChangeAtATime, fmt::format("{} adds {} while {} is still joining (not verified) ({})", step.id,
+                                             h->member, other, where(step)));
+    }
+    state_.joining.insert(h->member);
   }
   h->membership = Membership::Learner;
   state_.etcd_verified = false;
@@ -749,7 +764,7 @@ int SimWorld::verifyReplacement(const Step& step, std::string& output) {
   }
   if (!output.empty()) return 1;
   state_.etcd_verified = true;
-  state_.replacing.erase(step.member);
+  state_.joining.erase(step.member);
   return 0;
 }
 

@@ -2,11 +2,11 @@
 # A replace-member game day: one member of a serving cluster dies with its data, and is replaced while the others
 # keep serving writes, on the lab (sim/lab/lab.sh), over real SSH, checked end to end.
 #
-#   gameday-replace.sh [--hosts N] [--member NAME] [--build DIR] [--work DIR] [--keep] [--max-refusal-ms MS]
+#   gameday-replace.sh [--hosts N] [--member NAME]... [--build DIR] [--work DIR] [--keep] [--max-refusal-ms MS]
 #                      [--crash-after K]
 #
-# lab up -> load data -> the failure (NAME's etcd killed, its data dir wiped) -> drctl diagnose (members-failed,
-# recommends replace-member with the exact command, changes nothing) -> drctl sim (the plan proved) -> drctl apply
+# lab up -> load data -> the failure (each NAME's etcd killed, its data dir wiped; lab-2 by default) -> drctl
+# diagnose (members-failed, recommends replace-member with the exact command, changes nothing) -> drctl sim (the plan proved) -> drctl apply
 # --dry-run (changes nothing) -> a writer starts (one write every 20 ms, failing over between endpoints) ->
 # drctl apply -p replace-member (the failed member read from the cluster) -> the writer stops -> checks: every
 # member a healthy voter of the SAME cluster, the new member holds every key, no acknowledged write lost, the
@@ -18,14 +18,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$ROOT/build
 HOSTS_N=3
-MEMBER=lab-2
+MEMBERS=()
 WORK=""
 KEEP=0
 MAX_REFUSAL_MS=1000
 while [ $# -gt 0 ]; do
   case $1 in
     --hosts) HOSTS_N=$2; shift 2 ;;
-    --member) MEMBER=$2; shift 2 ;;
+    --member) MEMBERS+=("$2"); shift 2 ;;
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -35,6 +35,7 @@ while [ $# -gt 0 ]; do
     *) echo "gameday-replace: unknown option $1" >&2; exit 2 ;;
   esac
 done
+[ ${#MEMBERS[@]} -gt 0 ] || MEMBERS=(lab-2)
 WORK=${WORK:-$(mktemp -d /tmp/etcd-dr-gameday-replace.XXXXXX)}
 mkdir -p "$WORK"
 LAB="$HERE/lab.sh"
@@ -57,15 +58,20 @@ trap cleanup EXIT
 step "lab up: $HOSTS_N hosts"
 scenario_lab_up
 CLUSTER_ID=$(cluster_id "http://$(addr lab-1):2379")
-OTHER=lab-1
-[ "$MEMBER" != lab-1 ] || OTHER=lab-3
+replaced() { local m; for m in "${MEMBERS[@]}"; do [ "$m" = "$1" ] && return 0; done; return 1; }
+OTHER=""
+for h in $(hosts); do replaced "$h" || { OTHER=$h; break; }; done
+NAMED=""
+for m in "${MEMBERS[@]}"; do NAMED+=" --member $m"; done
 
 step "data: 1,000 keys, 4 MB"
 scenario_load /gameday/data/ 1000 4000
 
-step "the failure: $MEMBER's etcd killed and its data dir wiped (the others keep the quorum)"
-on "$MEMBER" sh -c 'kill -9 $(cat /run/etcd-dr-lab/etcd.pid) 2>/dev/null; sleep 0.2; rm -rf /var/lib/etcd/data'
-check "$MEMBER has no data dir any more" on "$MEMBER" test ! -e /var/lib/etcd/data
+step "the failure: ${MEMBERS[*]}: etcd killed and the data dir wiped (the others keep the quorum)"
+for m in "${MEMBERS[@]}"; do
+  on "$m" sh -c 'kill -9 $(cat /run/etcd-dr-lab/etcd.pid) 2>/dev/null; sleep 0.2; rm -rf /var/lib/etcd/data'
+  check "$m has no data dir any more" on "$m" test ! -e /var/lib/etcd/data
+done
 
 step "diagnose: the incident commander's first command (reads etcd and each host, changes nothing)"
 hosts_digest diagnose before
@@ -75,11 +81,12 @@ cat "$WORK/diagnose.out"
 check "diagnose says action is needed (exit $RC, want 1)" test "$RC" -eq 1
 check "diagnose finds the situation: members-failed" grep -q "^SITUATION  members-failed:" "$WORK/diagnose.out"
 check "diagnose recommends replace-member, with the exact command" \
-  grep -qxF "  drctl apply -i $INV -p replace-member --member $MEMBER" "$WORK/diagnose.out"
+  grep -qxF "  drctl apply -i $INV -p replace-member$NAMED" "$WORK/diagnose.out"
 check_hosts_unchanged diagnose diagnose
 
 step "the simulator: replace-member keeps every rule under every order, crash and fault (touches no host)"
-check "drctl sim found no violation" op "$DRCTL" sim -i "$INV" -p replace-member --member "$MEMBER" --orders 50
+# shellcheck disable=SC2086
+check "drctl sim found no violation" op "$DRCTL" sim -i "$INV" -p replace-member $NAMED --orders 50
 
 step "dry-run first: it must change nothing on any host"
 hosts_digest dry-run before
@@ -125,22 +132,24 @@ EP=$(endpoints)
 check "every endpoint healthy" ectl --endpoints="$EP" endpoint health
 LEADERS=$(ectl --endpoints="$EP" endpoint status -w json | grep -o '"leader":[0-9]*' | sort -u | wc -l)
 check "all members agree on one leader" test "$LEADERS" -eq 1
-check "the same cluster as before (id $CLUSTER_ID): nothing was restored" \
-  test "$(cluster_id "http://$(addr "$MEMBER"):2379")" = "$CLUSTER_ID"
 ectl --endpoints="$EP" member list > "$WORK/members.txt"
 cat "$WORK/members.txt"
 check "$HOSTS_N members, every one started and voting" \
   test "$(grep -c ', started, .*, false$' "$WORK/members.txt")" -eq "$HOSTS_N"
 dump "http://$(addr "$OTHER"):2379" /gameday/data/ > "$WORK/data-$OTHER.kv"
-dump "http://$(addr "$MEMBER"):2379" /gameday/data/ > "$WORK/data-$MEMBER.kv"
-check "$MEMBER holds all 1,000 data keys, as $OTHER does" \
-  eval 'test "$(wc -l < "$WORK/data-$MEMBER.kv")" -eq 1000 && cmp -s "$WORK/data-$OTHER.kv" "$WORK/data-$MEMBER.kv"'
-WRITTEN=$(ectl --endpoints="http://$(addr "$MEMBER"):2379" get --prefix /gameday/writer/ --keys-only --consistency=s | grep -c . || true)
-check "no acknowledged write lost: $MEMBER holds $WRITTEN writer keys, $ACKED acknowledged" test "$WRITTEN" -ge "$ACKED"
 check "the writer was acknowledged throughout ($ACKED writes)" test "$ACKED" -gt 100
 check "the longest write refusal, ${LONGEST} ms, is below ${MAX_REFUSAL_MS} ms" test "$LONGEST" -lt "$MAX_REFUSAL_MS"
-check "$MEMBER's data dir is new (it joined empty)" on "$MEMBER" test -d /var/lib/etcd/data/member
-check "$MEMBER had no data dir to set aside, and none was made up" on "$MEMBER" test ! -e "/var/lib/etcd/data.before-$RUN_ID"
+for MEMBER in "${MEMBERS[@]}"; do
+  check "the same cluster as before on $MEMBER (id $CLUSTER_ID): nothing was restored" \
+    test "$(cluster_id "http://$(addr "$MEMBER"):2379")" = "$CLUSTER_ID"
+  dump "http://$(addr "$MEMBER"):2379" /gameday/data/ > "$WORK/data-$MEMBER.kv"
+  check "$MEMBER holds all 1,000 data keys, as $OTHER does" \
+    eval 'test "$(wc -l < "$WORK/data-$MEMBER.kv")" -eq 1000 && cmp -s "$WORK/data-$OTHER.kv" "$WORK/data-$MEMBER.kv"'
+  WRITTEN=$(ectl --endpoints="http://$(addr "$MEMBER"):2379" get --prefix /gameday/writer/ --keys-only --consistency=s | grep -c . || true)
+  check "no acknowledged write lost: $MEMBER holds $WRITTEN writer keys, $ACKED acknowledged" test "$WRITTEN" -ge "$ACKED"
+  check "$MEMBER's data dir is new (it joined empty)" on "$MEMBER" test -d /var/lib/etcd/data/member
+  check "$MEMBER had no data dir to set aside, and none was made up" on "$MEMBER" test ! -e "/var/lib/etcd/data.before-$RUN_ID"
+done
 for h in $(hosts); do
   check "$h's recovery lock is released" on "$h" test ! -e /var/lib/etcd/.etcd-dr-lock-lab
 done
@@ -155,7 +164,7 @@ check "the journal says the run finished" grep -qi finished <<<"$STATUS"
 
 T1=$(now)
 printf '\ngame day (replace-member): %d hosts, %s replaced in %s s, longest write refusal %s ms, %s s in all, %s\n' \
-  "$HOSTS_N" "$MEMBER" "$(elapsed "$R0" "$R1")" "$LONGEST" "$(elapsed "$T0" "$T1")" \
+  "$HOSTS_N" "${MEMBERS[*]}" "$(elapsed "$R0" "$R1")" "$LONGEST" "$(elapsed "$T0" "$T1")" \
   "$([ $FAILURES -eq 0 ] && echo 'every check passed' || echo "$FAILURES checks FAILED")"
 echo "report: $WORK/report/report.md"
 echo "work dir: $WORK"

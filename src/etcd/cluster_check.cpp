@@ -181,7 +181,8 @@ std::vector<std::string> verifyCluster(const Inventory& inventory, const Cluster
       if (m.is_learner) failures.push_back(fmt::format("member list: {} is a learner, not a voting member", m.name));
     }
     for (const auto& member : inventory.members) {
-      if (!seen.count(member.name)) {
+      // A replacement's check: a member removed and still to be added back is not missing yet.
+      if (!seen.count(member.name) && options.member.empty()) {
         failures.push_back(fmt::format("member list: {} ({}) is missing", member.name, member.peer_url));
       }
     }

@@ -47,8 +47,9 @@ ClusterReport probeCluster(const Inventory& inventory, const ClientOptions& opti
 struct VerifyOptions {
   std::int64_t min_revision = 0;  // the snapshot's revision; 0 skips the check
   // A replacement's check (replace-member): this member's endpoint must pass every check, and a quorum of the
-  // inventory's members must be healthy; other members' endpoints that are down are tolerated (members still to be
-  // replaced). Empty: every endpoint must pass.
+  // inventory's members must be healthy; other members' endpoints that are down, or members absent from the member
+  // list, are tolerated (members still to be replaced, or removed and still to be added back). Empty: every
+  // endpoint must pass, and the member list must be the inventory's.
   std::string member;
 };
 

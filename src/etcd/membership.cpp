@@ -47,8 +47,9 @@ std::optional<std::string> otherChangeInProgress(const ClusterReport& report, co
   return std::nullopt;
 }
 
-// Every other inventory member is in the live cluster with its peer URL, and nothing else is: the replacement then
-// joins with the inventory's --initial-cluster, the cluster's real member list.
+// Every live member is an inventory member with its peer URL (members of the inventory may be missing: removed,
+// still to be added back). The replacement joins with the live members and itself as its --initial-cluster, which
+// the plan computes from the inventory in its own order; etcd refuses a join whose list differs.
 std::optional<std::string> clusterIsTheInventorys(const Inventory& inventory, const ClusterReport& report,
                                                   const EtcdMember& member) {
   for (const auto& m : report.members) {
@@ -63,15 +64,6 @@ std::optional<std::string> clusterIsTheInventorys(const Inventory& inventory, co
     if (!hasPeer(m, known->peer_url)) {
       return fmt::format("the live member {} has peer URLs {}, the inventory says {}", describe(m),
                          fmt::join(m.peer_urls, ","), known->peer_url);
-    }
-  }
-  for (const auto& i : inventory.members) {
-    if (i.name == member.name) continue;
-    const bool live = std::any_of(report.members.begin(), report.members.end(),
-                                  [&](const MemberInfo& m) { return isMember(m, i); });
-    if (!live) {
-      return fmt::format("inventory member {} ({}) is not in the live cluster: replace one member at a time", i.name,
-                         i.peer_url);
     }
   }
   return std::nullopt;
@@ -160,6 +152,15 @@ MembershipDecision decideAdd(const Inventory& inventory, const ClusterReport& re
   }
   if (auto other = otherChangeInProgress(report, member)) return refuse(*other);
   if (auto problem = clusterIsTheInventorys(inventory, report, member)) return refuse(*problem);
+  // etcd's strict reconfiguration check (on by default) adds no member, not even a learner, while a voting member
+  // is down: every failed member must be removed first.
+  for (const auto& m : report.members) {
+    if (!m.is_learner && !healthyMember(report, m.id)) {
+      return refuse(fmt::format("voting member {} does not answer, and etcd adds no member while a voter is down: "
+                                "remove every failed member first",
+                                describe(m)));
+    }
+  }
   return {MembershipDecision::Kind::Act, 0,
           fmt::format("adding {} ({}) as a learner (it votes only once promoted)", member.name, member.peer_url)};
 }
@@ -177,8 +178,11 @@ MembershipDecision decidePromote(const Inventory&, const ClusterReport& report, 
                                                                      describe(m))};
   }
   if (m.name.empty()) {
-    return refuse(fmt::format("learner {} has not started yet (no name in the member list): start it first",
-                              describe(m)));
+    // It may be starting: a new member publishes its name a moment after it starts. Asked again while --wait lasts.
+    auto starting = refuse(fmt::format("learner {} has not started yet (no name in the member list): start it first",
+                                       describe(m)));
+    starting.transient = true;
+    return starting;
   }
   return {MembershipDecision::Kind::Act, m.id, fmt::format("promoting learner {} to a voting member", describe(m))};
 }

@@ -5,6 +5,7 @@
 //  - removing a member never leaves fewer healthy voters than a quorum of the voters that remain;
 //  - one change at a time: nothing is removed or added while another member is a learner or was added but never
 //    started (a replacement that did not finish), other than this member's own;
+//  - nothing is added while a voting member is down (etcd's strict reconfiguration check would refuse it);
 //  - the live cluster must be the inventory's (every other member by name and peer URL), so the replacement joins
 //    with the inventory's --initial-cluster, which is then the cluster's real member list.
 // The decisions are pure functions of a probe (ClusterReport) so that the tests can give them any cluster.

@@ -43,18 +43,28 @@ GateDecision checkRestoreGate(const Inventory& inventory, const GateOptions& opt
 
 namespace {
 
-// The healthy voters while member `target` is replaced, members replaced before it being healthy again: the other
-// N-1 members that are healthy now or were replaced already.
-std::size_t healthyWhileReplacing(const Inventory& inventory, const std::vector<bool>& healthy,
-                                  const std::vector<std::size_t>& targets, std::size_t k) {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < inventory.members.size(); ++i) {
-    if (i == targets[k]) continue;
-    const bool replaced_before = std::find(targets.begin(), targets.begin() + static_cast<long>(k), i) !=
-                                 targets.begin() + static_cast<long>(k);
-    if (healthy[i] || replaced_before) ++count;
+// The order replace-member keeps, played on who is healthy now: every target fenced and removed one after another,
+// then each added back, started and promoted. The first moment a quorum of the voters would not be healthy, named;
+// empty when there is none.
+std::string quorumGap(const Inventory& inventory, std::vector<bool> healthy, const std::vector<std::size_t>& targets) {
+  std::vector<bool> voter(inventory.members.size(), true);
+  auto check = [&](const std::string& when) -> std::string {
+    std::size_t voters = 0, up = 0;
+    for (std::size_t i = 0; i < voter.size(); ++i) {
+      voters += voter[i] ? 1 : 0;
+      up += voter[i] && healthy[i] ? 1 : 0;
+    }
+    if (up >= voters / 2 + 1) return "";
+    return fmt::format("{}, {} of the {} voting members would be healthy, below their quorum of {}", when, up, voters,
+                       voters / 2 + 1);
+  };
+  for (std::size_t i : targets) {
+    healthy[i] = false;
+    if (auto gap = check("once " + inventory.members[i].name + " is fenced"); !gap.empty()) return gap;
+    voter[i] = false;
+    if (auto gap = check("once " + inventory.members[i].name + " is removed"); !gap.empty()) return gap;
   }
-  return count;
+  return "";  // adding back (a learner) and promoting (a caught-up, healthy member) only add healthy voters
 }
 
 }  // namespace
@@ -118,16 +128,9 @@ ReplaceDecision checkReplaceGate(const Inventory& inventory, const std::vector<s
   if (members.empty()) {
     out.notes.push_back(fmt::format("failed members read from the cluster: {}", fmt::join(out.replace, ", ")));
   }
-  for (std::size_t k = 0; k < targets.size(); ++k) {
-    const std::size_t voters = total - 1;
-    const std::size_t left = healthyWhileReplacing(inventory, healthy, targets, k);
-    if (left < voters / 2 + 1) {
-      refuseOrNote(RefusalKind::Unsafe,
-                   fmt::format("refused: while {} is replaced, {} of the other {} members would be healthy, below "
-                               "their quorum of {}; nothing was run",
-                               inventory.members[targets[k]].name, left, voters, voters / 2 + 1));
-      return out;
-    }
+  if (auto gap = quorumGap(inventory, healthy, targets); !gap.empty()) {
+    refuseOrNote(RefusalKind::Unsafe, "refused: " + gap + "; nothing was run");
+    return out;
   }
   return out;
 }

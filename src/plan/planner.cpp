@@ -316,8 +316,26 @@ class PlanBuilder {
       return std::nullopt;
     }
     setServiceValues(values, "member.service.", *service);
-    setCommand(values, "member.service.join", joinCommand(member.service, inventory_.initialCluster()));
+    setCommand(values, "member.service.join", joinCommand(member.service, joinCluster(member)));
     return values;
+  }
+
+  // The --initial-cluster a replacement joins with: the members in the cluster when it joins. Every replaced member
+  // is removed before any is added back, in inventory order, so that is every member not replaced, and the replaced
+  // ones up to and including this one. For a member not being replaced: every member.
+  std::string joinCluster(const EtcdMember& member) const {
+    std::size_t position = replaced_.size();
+    for (std::size_t k = 0; k < replaced_.size(); ++k) {
+      if (inventory_.members[replaced_[k]].name == member.name) position = k;
+    }
+    if (position == replaced_.size()) return inventory_.initialCluster();
+    std::string list;
+    for (std::size_t i = 0; i < inventory_.members.size(); ++i) {
+      auto at = std::find(replaced_.begin(), replaced_.end(), i);
+      if (at != replaced_.end() && static_cast<std::size_t>(at - replaced_.begin()) > position) continue;
+      list += (list.empty() ? "" : ",") + inventory_.members[i].name + "=" + inventory_.members[i].peer_url;
+    }
+    return list;
   }
 
   std::optional<Values> apiServerValues(const ApiServer& api) {

@@ -757,9 +757,12 @@ TEST_CASE("replace-member: one member at a time, each chain in order, membership
       CHECK(ancestors(plan, chain[i] + "@" + member).count(chain[i - 1] + "@" + member) == 1);
     }
   }
-  // The second replacement starts only when the first one is verified: never two at once.
-  CHECK(ancestors(plan, "fence-member@etcd-4").count("verify-member@etcd-2") == 1);
-  CHECK(ancestors(plan, "verify-member@etcd-2").count("fence-member@etcd-4") == 0);
+  // Every failed member is removed, one after another, before any is added (etcd adds none while a voter is
+  // down); then one joins at a time: the second is added only once the first is verified.
+  CHECK(ancestors(plan, "fence-member@etcd-4").count("remove-member@etcd-2") == 1);
+  CHECK(ancestors(plan, "add-member@etcd-2").count("remove-member@etcd-4") == 1);
+  CHECK(ancestors(plan, "add-member@etcd-4").count("verify-member@etcd-2") == 1);
+  CHECK(ancestors(plan, "verify-member@etcd-2").count("add-member@etcd-4") == 0);
   // Nothing changes before every member is locked; the locks go only when every replacement is verified.
   for (const auto* lock : stepsOf(plan, "lock")) CHECK(ancestors(plan, "fence-member@etcd-2").count(lock->id) == 1);
   for (const auto* unlock : stepsOf(plan, "unlock")) {
@@ -782,7 +785,12 @@ TEST_CASE("replace-member: one member at a time, each chain in order, membership
   // The new member joins the existing cluster with the inventory's member list (a systemd drop-in here).
   const std::string& join = plan.find("start-member@etcd-2")->command;
   CHECK(contains(join, "ETCD_INITIAL_CLUSTER_STATE=existing"));
-  CHECK(contains(join, "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380"));
+  // etcd-2 joins while etcd-4 is still out (removed, not yet added back): the list is the cluster at that moment.
+  CHECK(contains(join, "etcd-1=https://10.0.0.1:2380,etcd-2=https://10.0.0.2:2380,etcd-3=https://10.0.0.3:2380,"
+                       "etcd-5=https://10.0.0.5:2380\""));
+  CHECK_FALSE(contains(join, "etcd-4="));
+  CHECK(contains(plan.find("start-member@etcd-4")->command,
+                 "etcd-3=https://10.0.0.3:2380,etcd-4=https://10.0.0.4:2380,etcd-5=https://10.0.0.5:2380\""));
   CHECK(contains(join, "/run/systemd/system/etcd.d/etcd-dr-join.conf"));
 }
 
