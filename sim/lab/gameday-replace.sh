@@ -6,13 +6,14 @@
 #                      [--crash-after K]
 #
 # lab up -> load data -> the failure (each NAME's etcd killed, its data dir wiped; lab-2 by default) -> drctl
-# diagnose (members-failed, recommends replace-member with the exact command, changes nothing) -> drctl sim (the plan proved) -> drctl apply
-# --dry-run (changes nothing) -> a writer starts (one write every 20 ms, failing over between endpoints) ->
-# drctl apply -p replace-member (the failed member read from the cluster) -> the writer stops -> checks: every
-# member a healthy voter of the SAME cluster, the new member holds every key, no acknowledged write lost, the
-# longest time the cluster refused writes below --max-refusal-ms (default 1000: two of the lab's 500 ms election
-# timeouts). --crash-after K: drctl is killed (-9) after its K-th journal record, mid-replacement, and `drctl resume`
-# finishes the run (the membership steps read the cluster first). Exit 0 only when every check passed.
+# diagnose (members-failed, recommends replace-member with the exact command, changes nothing) -> drctl sim (the
+# plan proved) -> drctl apply --dry-run (changes nothing) -> a writer starts (one write every 20 ms, failing over
+# between endpoints) -> drctl apply -p replace-member (the failed members read from the cluster) -> the writer stops
+# -> checks: every member a healthy voter of the SAME cluster, each new member holds every key and every
+# acknowledged write, the longest time the cluster refused writes below --max-refusal-ms (default 1000: two of the
+# lab's 500 ms election timeouts). --crash-after K: drctl is killed (-9) after its K-th journal record,
+# mid-replacement, and `drctl resume` finishes the run (the membership steps read the cluster first).
+# Exit 0 only when every check passed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1; shift ;;
     --max-refusal-ms) MAX_REFUSAL_MS=$2; shift 2 ;;
     --crash-after) CRASH_AFTER=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday-replace: unknown option $1" >&2; exit 2 ;;
   esac
 done
