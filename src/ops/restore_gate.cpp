@@ -128,6 +128,17 @@ ReplaceDecision checkReplaceGate(const Inventory& inventory, const std::vector<s
   if (members.empty()) {
     out.notes.push_back(fmt::format("failed members read from the cluster: {}", fmt::join(out.replace, ", ")));
   }
+  // etcd adds no member, not even a learner, while a voting member is down: one left down would stop the run after
+  // the removals, with nothing added back.
+  for (std::size_t i = 0; i < total; ++i) {
+    if (healthy[i] || std::find(targets.begin(), targets.end(), i) != targets.end()) continue;
+    refuseOrNote(RefusalKind::Unsafe,
+                 fmt::format("refused: member {} is down and not being replaced, and etcd adds no member while a "
+                             "voting member is down: replace it too (--member {}) or bring it back first; nothing "
+                             "was run",
+                             inventory.members[i].name, inventory.members[i].name));
+    return out;
+  }
   if (auto gap = quorumGap(inventory, healthy, targets); !gap.empty()) {
     refuseOrNote(RefusalKind::Unsafe, "refused: " + gap + "; nothing was run");
     return out;

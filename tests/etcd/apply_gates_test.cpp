@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "drctl_program.h"
+#include "etcd/etcd_client.h"
 #include "fixtures/etcd_fixture.h"
 
 using namespace dr;
@@ -103,4 +104,39 @@ TEST_CASE("apply --from-member: the survivor's own data is the snapshot; it neve
   CHECK_THAT(dry.output, Catch::Contains("upload-snapshot@etcd-0"));
   CHECK_FALSE(leftovers());
   for (const auto& entry : fs::directory_iterator(runs)) CHECK(entry.path().filename() == ".survivor");  // no run
+}
+
+TEST_CASE("apply -p replace-member: the failed members read from the cluster; a subset that would stall is refused",
+          "[etcd][cli][apply][real]") {
+  test::EtcdCluster cluster;
+  const fs::path dir = cluster.dir() / "replace";
+  fs::create_directories(dir);
+  const std::string inventory = cluster.writeInventoryFile().string();
+  const std::string runs = (dir / "runs").string();
+  // A follower dies (killing the leader would start an election).
+  int dead = cluster.size() - 1;
+  for (int i = cluster.size() - 1; i >= 0; --i) {
+    auto status = EtcdClient::open(cluster.clientUrl(i), {})->status();
+    if (status.ok() && !status->isLeader()) {
+      dead = i;
+      break;
+    }
+  }
+  const std::string dead_name = "etcd-" + std::to_string(dead);
+  const std::string alive_name = dead == 0 ? "etcd-1" : "etcd-0";
+  cluster.stopMember(dead);
+
+  // Named: a healthy member while another is down. Its removal would keep a quorum, but etcd would then add nothing
+  // back while the other voter is down: refused before anything runs.
+  auto stall = drctl({"apply", "-i", inventory, "-p", "replace-member", "--member", alive_name, "--runs", runs, "--yes"});
+  INFO(stall.output);
+  CHECK(stall.exit_code == 1);
+  CHECK_THAT(stall.output, Catch::Contains("member " + dead_name + " is down and not being replaced"));
+  CHECK_FALSE(fs::exists(runs));
+  // Not named: the failed one is read from the cluster; a dry-run plans its replacement.
+  auto dry = drctl({"apply", "--dry-run", "-i", inventory, "-p", "replace-member", "--runs", runs});
+  INFO(dry.output);
+  CHECK_THAT(dry.output, Catch::Contains("failed members read from the cluster: " + dead_name));
+  CHECK_THAT(dry.output, Catch::Contains("remove-member@" + dead_name));
+  CHECK_FALSE(fs::exists(runs));
 }
