@@ -71,7 +71,7 @@ struct StepTemplate {
   // several hosts: two runs then meet at the first host, and one of them gets none (no run holds half the cluster).
   bool serial = false;
   // `serial: STEP_ID`: each instance waits for the instance before it of STEP_ID instead (a chain of steps done for
-  // one member at a time: replace-member's fence of the next member waits for the verification of the one before).
+  // one member at a time: replace-member adds the next member back only once the one before is verified).
   std::string serial_after;  // empty: this step itself
   // `on: controller`: a per-instance step that runs on the controller (drctl steps about one member).
   bool on_controller = false;
