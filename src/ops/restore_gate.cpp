@@ -10,17 +10,25 @@
 
 namespace dr::ops {
 
+namespace {
+
+// Both gates first: the inventory's client certificates must be usable (warnings go to the notes).
+std::optional<Refusal> certificateRefusal(const Inventory& inventory, std::vector<std::string>& notes) {
+  const CertificateReport certificates = checkCertificates(inventory.tls);
+  for (const auto& warning : certificates.warnings) notes.push_back("warning: " + warning);
+  if (certificates.ok()) return std::nullopt;
+  std::string message;
+  for (const auto& error : certificates.errors) message += error + "\n";
+  message += "refused: etcd's client certificates cannot be used; nothing was run";
+  return refuse(RefusalKind::Unsafe, message);
+}
+
+}  // namespace
+
 GateDecision checkRestoreGate(const Inventory& inventory, const GateOptions& options) {
   GateDecision out;
-  const CertificateReport certificates = checkCertificates(inventory.tls);
-  for (const auto& warning : certificates.warnings) out.notes.push_back("warning: " + warning);
-  if (!certificates.ok()) {
-    std::string message;
-    for (const auto& error : certificates.errors) message += error + "\n";
-    message += "refused: etcd's client certificates cannot be used; nothing was run";
-    out.refusal = refuse(RefusalKind::Unsafe, message);
-    return out;
-  }
+  out.refusal = certificateRefusal(inventory, out.notes);
+  if (out.refusal) return out;
   ClientOptions client;
   client.tls = inventory.tls;
   client.timeout = options.timeout;
@@ -72,15 +80,8 @@ std::string quorumGap(const Inventory& inventory, std::vector<bool> healthy, con
 ReplaceDecision checkReplaceGate(const Inventory& inventory, const std::vector<std::string>& members,
                                  const GateOptions& options) {
   ReplaceDecision out;
-  const CertificateReport certificates = checkCertificates(inventory.tls);
-  for (const auto& warning : certificates.warnings) out.notes.push_back("warning: " + warning);
-  if (!certificates.ok()) {
-    std::string message;
-    for (const auto& error : certificates.errors) message += error + "\n";
-    message += "refused: etcd's client certificates cannot be used; nothing was run";
-    out.refusal = refuse(RefusalKind::Unsafe, message);
-    return out;
-  }
+  out.refusal = certificateRefusal(inventory, out.notes);
+  if (out.refusal) return out;
   ClientOptions client;
   client.tls = inventory.tls;
   client.timeout = options.timeout;

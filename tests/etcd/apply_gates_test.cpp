@@ -5,7 +5,6 @@
 #include <fstream>
 
 #include "drctl_program.h"
-#include "etcd/etcd_client.h"
 #include "fixtures/etcd_fixture.h"
 
 using namespace dr;
@@ -114,14 +113,7 @@ TEST_CASE("apply -p replace-member: the failed members read from the cluster; a 
   const std::string inventory = cluster.writeInventoryFile().string();
   const std::string runs = (dir / "runs").string();
   // A follower dies (killing the leader would start an election).
-  int dead = cluster.size() - 1;
-  for (int i = cluster.size() - 1; i >= 0; --i) {
-    auto status = EtcdClient::open(cluster.clientUrl(i), {})->status();
-    if (status.ok() && !status->isLeader()) {
-      dead = i;
-      break;
-    }
-  }
+  const int dead = cluster.followerIndex();
   const std::string dead_name = "etcd-" + std::to_string(dead);
   const std::string alive_name = dead == 0 ? "etcd-1" : "etcd-0";
   cluster.stopMember(dead);

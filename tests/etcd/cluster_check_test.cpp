@@ -20,14 +20,6 @@ std::string all(const std::vector<std::string>& lines) {
   for (const auto& l : lines) out += l + "\n";
   return out;
 }
-// A follower's index: stopping the leader would start an election, and checks made during it fail transiently.
-int followerIndex(const test::EtcdCluster& cluster) {
-  for (int i = cluster.size() - 1; i >= 0; --i) {
-    auto status = EtcdClient::open(cluster.clientUrl(i), {})->status();
-    if (status.ok() && !status->isLeader()) return i;
-  }
-  return cluster.size() - 1;
-}
 ClientOptions fast() {
   ClientOptions options;
   options.timeout = 1500ms;
@@ -51,7 +43,7 @@ TEST_CASE("a healthy cluster verifies; a stopped member is named; quorum is judg
   CHECK(quorum.healthy == 3);
   CHECK(quorum.failed_members.empty());
 
-  const int stopped = followerIndex(cluster);
+  const int stopped = cluster.followerIndex();
   const std::string name = "etcd-" + std::to_string(stopped);
   cluster.stopMember(stopped);
   report = probeCluster(inventory, fast());
@@ -69,7 +61,7 @@ TEST_CASE("a healthy cluster verifies; a stopped member is named; quorum is judg
   CHECK_THAT(quorum.advice, Catch::Contains("etcdctl member remove") && Catch::Contains(name) &&
                                 Catch::Contains("--force"));
 
-  cluster.stopMember(followerIndex(cluster));
+  cluster.stopMember(cluster.followerIndex());
   quorum = checkCurrentQuorum(inventory, fast());
   CHECK_FALSE(quorum.quorum_healthy);  // the lone survivor has no leader: a full restore is the right tool
   CHECK(quorum.healthy == 0);
