@@ -27,6 +27,10 @@ const std::vector<InvariantInfo>& invariantTable() {
        "and until the recovery is verified (one recovery per cluster)"},
       {kPlaintextUntilVerified, "the staged snapshot is deleted from a member only once etcd is verified"},
       {kRecovers, "without faults, every order ends with the restored cluster healthy, verified and serving"},
+      {kFreshCaches,
+       "no controller manager, scheduler or kubelet that cached the old cluster runs when an API server starts on "
+       "the restored data, and the controller managers and schedulers start again only once every API server is "
+       "verified"},
       {kQuorumKept, "replace-member: a quorum of the voting members is healthy after every step, rollbacks included"},
       {kOneChangeAtATime,
        "replace-member: one member joins at a time (the next is added only once the last is verified)"},

@@ -29,6 +29,7 @@ inline constexpr const char* kPreflightFirst = "preflight-first";
 inline constexpr const char* kLockedFirst = "locked-first";
 inline constexpr const char* kPlaintextUntilVerified = "plaintext-until-verified";
 inline constexpr const char* kRecovers = "recovers";
+inline constexpr const char* kFreshCaches = "fresh-caches";
 // replace-member's
 inline constexpr const char* kQuorumKept = "quorum-kept";
 inline constexpr const char* kOneChangeAtATime = "one-change-at-a-time";

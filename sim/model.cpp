@@ -16,6 +16,15 @@ const char* membershipName(Membership membership) {
   return "?";
 }
 
+const char* cacheName(CacheOf cache) {
+  switch (cache) {
+    case CacheOf::Nothing: return "nothing";
+    case CacheOf::OldCluster: return "old-cluster";
+    case CacheOf::Restored: return "restored";
+  }
+  return "?";
+}
+
 std::string DirContent::describe() const {
   if (joined) return "joined data of " + origin_member;
   if (!restored) return "old data of " + origin_member;
@@ -32,6 +41,10 @@ std::string ModelState::canonical() const {
         address, h.member, h.api, h.api_running, h.api_verified, h.etcd_running, h.member_preflight, h.api_preflight,
         h.replace_preflight, h.locked, membershipName(h.membership));
     for (const auto& [path, content] : h.dirs) out += fmt::format("  dir {}: {}\n", path, content.describe());
+    for (const auto& [key, c] : h.components) {
+      out += fmt::format("  component {}: running={} preflight={} cache={}\n", key, c.running, c.preflight,
+                         cacheName(c.cache));
+    }
     for (const auto& [path, sha] : h.files) out += fmt::format("  file {}: {}\n", path, sha);
     for (const auto& [path, sha] : h.verified) out += fmt::format("  verified {}: {}\n", path, sha);
   }
@@ -43,6 +56,9 @@ ClusterFacts ClusterFacts::fromInventory(const Inventory& inventory, const std::
   facts.cluster_name = inventory.cluster_name;
   facts.members = inventory.members;
   for (const auto& api : inventory.api_servers) facts.api_hosts.push_back(api.address);
+  for (const auto* list : {&inventory.components, &inventory.kubelets}) {
+    for (const auto& c : *list) facts.components.emplace_back(c.address, c.key());
+  }
   facts.initial_cluster = inventory.initialCluster();
   facts.snapshot_sha256 = snapshot_sha256;
   return facts;
@@ -82,6 +98,11 @@ ModelState initialState(const ClusterFacts& facts) {
     h.address = address;
     h.api = true;
     h.api_running = true;
+  }
+  for (const auto& [address, key] : facts.components) {
+    HostModel& h = state.hosts[address];
+    h.address = address;
+    h.components[key] = ComponentModel{};
   }
   return state;
 }
@@ -157,6 +178,11 @@ std::string recoveredProblem(const ModelState& state, const ClusterFacts& facts)
     if (!h.api_running) return fmt::format("the API server on {} is not running", address);
     if (!h.api_verified) return fmt::format("the API server on {} was not verified", address);
   }
+  for (const auto& [address, key] : facts.components) {
+    const ComponentModel& c = state.hosts.at(address).components.at(key);
+    if (!c.running) return fmt::format("{} is not running", key);
+    if (c.cache == CacheOf::OldCluster) return fmt::format("{} still holds a cache of the old cluster", key);
+  }
   return "";
 }
 
@@ -170,6 +196,9 @@ std::string rolledBackProblem(const ModelState& state, const ModelState& initial
     }
     if (now.etcd_running != before.etcd_running) return fmt::format("{}: etcd is not running again", address);
     if (now.api_running != before.api_running) return fmt::format("{}: the API server is not running again", address);
+    for (const auto& [key, c] : before.components) {
+      if (c.running && !now.components.at(key).running) return fmt::format("{} is not running again", key);
+    }
     if (!now.files.empty()) return fmt::format("{}: {} is left behind", address, now.files.begin()->first);
     if (now.locked) return fmt::format("{}: the run's lock is still held", address);
   }

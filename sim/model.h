@@ -27,6 +27,20 @@ struct DirContent {
   std::string describe() const;
 };
 
+// What a component that caches etcd's state through the API servers (a controller manager, scheduler or kubelet)
+// holds: nothing (stopped, or started while no API server ran: it lists once one is back), or what the API servers
+// served when it listed: the old cluster's objects and revisions, or the restored cluster's.
+enum class CacheOf { Nothing, OldCluster, Restored };
+const char* cacheName(CacheOf cache);
+
+struct ComponentModel {
+  bool running = true;
+  bool preflight = false;
+  CacheOf cache = CacheOf::OldCluster;
+
+  bool operator==(const ComponentModel&) const = default;
+};
+
 // A member's place in the cluster's member list (replace-member changes it).
 enum class Membership { Voter, Removed, Learner };
 const char* membershipName(Membership membership);
@@ -47,6 +61,8 @@ struct HostModel {
   bool locked = false;  // the member's recovery lock is held by this run
   Membership membership = Membership::Voter;
   bool replace_preflight = false;  // preflight-replaced passed (replace-member)
+  // The host's controller manager, scheduler and kubelet, by the plan's instance key ("HOST/kube-scheduler").
+  std::map<std::string, ComponentModel> components;
 
   bool operator==(const HostModel&) const = default;
 };
@@ -67,6 +83,8 @@ struct ClusterFacts {
   std::string cluster_name;
   std::vector<EtcdMember> members;
   std::vector<std::string> api_hosts;  // addresses
+  // The inventory's controller managers, schedulers and kubelets: (address, instance key "HOST/ROLE").
+  std::vector<std::pair<std::string, std::string>> components;
   std::string initial_cluster;          // inventory's --initial-cluster
   std::string snapshot_sha256;          // the planned snapshot
   // Members whose host has no data dir at all before the run (a rebuild on new hosts): no old data, etcd not running.
@@ -96,10 +114,12 @@ bool clusterServing(const ModelState& state, const ClusterFacts& facts);
 // the planned snapshot, one token, the inventory's initial-cluster, its own name and peer URL.
 std::string restoredHealthProblem(const ModelState& state, const ClusterFacts& facts);
 
-// The recovered end state: restored and healthy, verified, old data kept aside, every API server running and verified.
+// The recovered end state: restored and healthy, verified, old data kept aside, every API server running and
+// verified, every controller manager, scheduler and kubelet running with no cache of the old cluster.
 std::string recoveredProblem(const ModelState& state, const ClusterFacts& facts);
 
-// The old cluster is back as it was (after a rollback): same data dirs, same services, nothing left over.
+// The old cluster is back as it was (after a rollback): same data dirs, same services (components running again),
+// nothing left over.
 std::string rolledBackProblem(const ModelState& state, const ModelState& initial);
 
 // replace-member: why the cluster has no quorum of healthy voters (empty: it has), counting a voter healthy when

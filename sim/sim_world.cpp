@@ -120,9 +120,40 @@ bool SimWorld::anyEtcdRunning(std::string* which) const {
   return false;
 }
 
+ComponentModel* SimWorld::componentOf(HostModel& h, const Step& step) {
+  if (!step.member.empty()) return nullptr;
+  const auto at = step.id.find('@');
+  if (at == std::string::npos) return nullptr;
+  auto it = h.components.find(step.id.substr(at + 1));
+  return it == h.components.end() ? nullptr : &it->second;
+}
+
+// A component lists what the API servers serve when it starts; with none running it lists once one starts.
+CacheOf SimWorld::servedNow() const {
+  if (!anyApiRunning()) return CacheOf::Nothing;
+  for (const auto& [address, h] : state_.hosts) {
+    auto data = h.dirs.find(h.data_dir);
+    if (data != h.dirs.end() && data->second.restored) return CacheOf::Restored;
+  }
+  return CacheOf::OldCluster;
+}
+
+void SimWorld::startComponent(ComponentModel& c, const Step& step) {
+  c.running = true;
+  c.cache = servedNow();
+  (void)step;
+}
+
 void SimWorld::requireAllPreflights(const HostModel& h, const Step& step, const char* what) {
   if (undo_) return;  // a rollback puts back what was there; it has no preflight of its own
   for (const auto& [address, other] : state_.hosts) {
+    // The components are the full restore's (a replacement leaves them alone).
+    for (const auto& [key, c] : other.components) {
+      if (facts_.replacing() || c.preflight) continue;
+      violate(kPreflightFirst, fmt::format("{} {} on {} before the preflight of {} passed ({})", step.id, what,
+                                           h.address, key, where(step)));
+      return;
+    }
     // A replacement leaves the API servers alone (no preflight of theirs) but checks each replaced member's host.
     const bool missing =
         (!other.member.empty() && !other.member_preflight) ||
@@ -179,6 +210,13 @@ void SimWorld::unlock(HostModel& h, const Step& step) {
   if (!state_.etcd_verified || !apis_verified) {
     violate(kLockedFirst, fmt::format("{} releases the lock on {} before the recovery is verified ({})", step.id,
                                       h.member, where(step)));
+  }
+  for (const auto& [address, other] : state_.hosts) {
+    for (const auto& [key, c] : other.components) {
+      if (facts_.replacing() || (c.running && c.cache != CacheOf::OldCluster)) continue;
+      violate(kLockedFirst, fmt::format("{} releases the lock on {} before {} runs again with a fresh cache ({})",
+                                        step.id, h.member, key, where(step)));
+    }
   }
   h.locked = false;
 }
@@ -288,6 +326,31 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
   if (undo_ && lock_step) {
     // Undoing a lock releases it; undoing an unlock (rolling a finished run back) takes it again first.
     h.locked = a == "unlock";
+  } else if (ComponentModel* c = componentOf(h, step); c && a != "lock" && a != "unlock") {
+    // A controller manager, scheduler or kubelet: stopped, started or restarted (undone the other way round).
+    if (a == "preflight") {
+      if (!undo_) c->preflight = true;
+    } else if (undo_) {
+      code = applyScript(h, step, command, out);
+      if (code == 0 && a == "stop-component") startComponent(*c, step);
+      else if (code == 0 && a == "start-component") c->running = false, c->cache = CacheOf::Nothing;
+      else if (code == 0 && a == "restart-kubelet" && !c->running) startComponent(*c, step);
+    } else if (a == "stop-component" || a == "restart-kubelet") {
+      requireAllPreflights(h, step, "stops a component");
+      c->running = false;
+      c->cache = CacheOf::Nothing;
+      if (a == "restart-kubelet") startComponent(*c, step);
+    } else if (a == "start-component") {
+      for (const auto& [address, other] : state_.hosts) {
+        if (!other.api || other.api_verified) continue;
+        violate(kFreshCaches, fmt::format("{} starts {} before the API server on {} is verified ({})", step.id,
+                                          step.id.substr(step.id.find('@') + 1), address, where(step)));
+        break;
+      }
+      startComponent(*c, step);
+    } else {
+      code = applyScript(h, step, command, out);
+    }
   } else if (undo_ && a == "join-etcd") {
     stopEtcd(h, step);  // stopped first, then its data dir moved aside
     code = applyScript(h, step, command, out);
@@ -376,6 +439,11 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
 
 int SimWorld::check(HostModel& h, const Step& step) {
   const std::string& a = step.action;
+  if (const ComponentModel* c = componentOf(h, step)) {
+    if (a == "stop-component") return c->running ? 1 : 0;
+    if (a == "start-component") return c->running ? 0 : 1;
+    return step.check.empty() ? 1 : 0;  // a restart leaves nothing to check
+  }
   if (a == "fence") return h.etcd_running ? 1 : 0;
   if (a == "set-aside-data") return h.dirs.count(h.data_dir) ? 1 : 0;
   if (a == "join-etcd") return h.etcd_running ? 0 : 1;
@@ -576,6 +644,20 @@ void SimWorld::startApi(HostModel& h, const Step& step) {
   requireAllPreflights(h, step, "starts the API server");
   h.api_running = true;
   h.api_verified = false;
+  // What the API servers serve from now on: a component that cached the old cluster would act on objects and
+  // revisions the restored cluster never had; one that cached nothing lists now.
+  const CacheOf served = servedNow();
+  for (auto& [address, other] : state_.hosts) {
+    for (auto& [key, c] : other.components) {
+      if (!c.running) continue;
+      if (served == CacheOf::Restored && c.cache == CacheOf::OldCluster) {
+        violate(kFreshCaches, fmt::format("{} starts the API server on {} on the restored data while {} runs with a "
+                                          "cache of the old cluster ({})",
+                                          step.id, h.address, key, where(step)));
+      }
+      if (c.cache == CacheOf::Nothing) c.cache = served;
+    }
+  }
 }
 
 void SimWorld::stopEtcd(HostModel& h, const Step& step) {

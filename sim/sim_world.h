@@ -98,6 +98,11 @@ class SimWorld {
   void unlock(HostModel& h, const Step& step);
   void afterOperation(const Step& step);
   bool anyApiRunning(std::string* which = nullptr) const;
+  // Controller managers, schedulers and kubelets: the component a step is about (its key is the step's instance),
+  // what one started now would cache, and starting one.
+  ComponentModel* componentOf(HostModel& h, const Step& step);
+  CacheOf servedNow() const;
+  void startComponent(ComponentModel& c, const Step& step);
   bool anyEtcdRunning(std::string* which = nullptr) const;
   std::string where(const Step& step) const;
 

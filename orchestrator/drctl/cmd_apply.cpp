@@ -114,6 +114,9 @@ Examples:
   command.add_option("--member", r.replace_members,
                      "replace-member: a member to replace (repeat for several); default: the members the cluster "
                      "reports failed");
+  command.add_flag("--disarm-alarms", r.disarm_alarms,
+                   "After the restore, disarm the alarms etcd still has raised (a snapshot keeps NOSPACE and CORRUPT); "
+                   "without it they are listed and verify-etcd halts the run while any is raised");
   command.add_option("-p,--plan", r.plan_template, "Plan template: a built-in name or a file")->capture_default_str();
   command.add_option("--runs", r.runs_root, "Runs directory")->capture_default_str();
   command.add_flag("--dry-run", r.dry_run,
@@ -143,7 +146,8 @@ Examples:
       return kExitBadInput;
     }
     return remoteApply({r.inventory, r.snapshot, r.plan_template, o.log_format, r.dry_run, r.accept_new_host_keys,
-                        o.yes, r.force, r.per_host, r.skip_hash_check, r.replace_members, r.from_member});
+                        o.yes, r.force, r.per_host, r.skip_hash_check, r.replace_members, r.from_member,
+                        r.disarm_alarms});
   };
 }
 

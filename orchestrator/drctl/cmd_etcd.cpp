@@ -1,4 +1,4 @@
-// drctl etcd status|verify: what the running etcd cluster says about itself, over every endpoint of the inventory.
+// drctl etcd status|verify|member|alarm: what the running etcd cluster says about itself, over every endpoint of the inventory.
 // `verify` is the plan's verify-etcd step: exit 0 only when every check passes (see cluster_check.h).
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "core/utf8.h"
+#include "etcd/alarms.h"
 #include "etcd/certificates.h"
 #include "etcd/cluster_check.h"
 #include "etcd/membership.h"
@@ -27,6 +28,7 @@ struct EtcdArgs {
   std::int64_t min_revision = 0;
   bool json = false;
   std::string member;
+  std::string alarms = "refuse";  // verify: refuse, or disarm them first
 };
 
 void printCertificates(const CertificateReport& certs) {
@@ -121,7 +123,25 @@ int runVerify(const EtcdArgs& args) {
   ClientOptions options;
   options.tls = inventory->tls;
   options.timeout = *timeout;
-  const auto outcome = verifyClusterUntil(*inventory, options, VerifyOptions{args.min_revision, args.member}, *wait);
+  auto wait_left = *wait;
+  if (args.alarms == "disarm") {
+    // Once a leader is elected (an alarm list goes through Raft), then the verification with what is left of --wait.
+    const auto started = std::chrono::steady_clock::now();
+    AlarmOptions alarm_options;
+    alarm_options.client = options;
+    alarm_options.disarm = true;
+    alarm_options.wait = *wait;
+    const AlarmOutcome disarmed = handleAlarms(*inventory, alarm_options);
+    if (!disarmed.ok) {
+      fmt::print("alarms not disarmed: {}\n", disarmed.error);
+      return kExitFailed;
+    }
+    for (const auto& alarm : disarmed.disarmed) fmt::print("alarm {} disarmed\n", alarm);
+    const auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    wait_left = spent < wait_left ? wait_left - spent : std::chrono::milliseconds(0);
+  }
+  const auto outcome = verifyClusterUntil(*inventory, options, VerifyOptions{args.min_revision, args.member}, wait_left);
   if (!outcome.ok) {
     for (const auto& failure : outcome.failures) fmt::print("{}\n", failure);
     return kExitFailed;
@@ -167,6 +187,50 @@ int runMember(const EtcdArgs& args, MembershipChange change) {
   return outcome.ok ? kExitOk : kExitFailed;
 }
 
+// drctl etcd alarm list|disarm: the full restore's alarms step. Exit 0 when listed (raised or not) or all
+// disarmed, 1 when nothing answered within --wait or a disarm did not hold, 2 on bad input.
+int runAlarm(const EtcdArgs& args, bool disarm) {
+  auto inventory = loadInventoryForCli(args.inventory);
+  if (!inventory) return kExitBadInput;
+  auto timeout = parseDurationArg(args.timeout, "--timeout");
+  auto wait = parseDurationArg(args.wait, "--wait");
+  if (!timeout || !wait) return kExitBadInput;
+  const auto certs = checkCertificates(inventory->tls);
+  printCertificates(certs);
+  if (!certs.ok()) return kExitFailed;
+  AlarmOptions options;
+  options.client.tls = inventory->tls;
+  options.client.timeout = *timeout;
+  options.disarm = disarm;
+  options.wait = *wait;
+  const AlarmOutcome outcome = handleAlarms(*inventory, options);
+  if (args.json) {
+    nlohmann::ordered_json j;
+    j["ok"] = outcome.ok;
+    j["raised"] = outcome.raised;
+    j["disarmed"] = outcome.disarmed;
+    if (!outcome.error.empty()) j["error"] = outcome.error;
+    fmt::print("{}\n", jsonText(j, 2));
+    return outcome.ok ? kExitOk : kExitFailed;
+  }
+  if (!outcome.ok) {
+    for (const auto& alarm : outcome.raised) fmt::print("alarm {} raised\n", alarm);
+    fmt::print(stderr, "drctl etcd alarm {}: {}\n", disarm ? "disarm" : "list", outcome.error);
+    return kExitFailed;
+  }
+  if (outcome.raised.empty()) {
+    fmt::print("no alarm raised (asked {})\n", outcome.answered_by);
+  } else if (disarm) {
+    for (const auto& alarm : outcome.disarmed) fmt::print("alarm {} disarmed\n", alarm);
+  } else {
+    for (const auto& alarm : outcome.raised) fmt::print("alarm {} raised\n", alarm);
+    fmt::print("{} alarm{} raised: NOSPACE refuses writes, CORRUPT stops serving. Fix the cause, then "
+               "`drctl etcd alarm disarm -i {}` (a restore plan disarms them when given --disarm-alarms)\n",
+               outcome.raised.size(), outcome.raised.size() == 1 ? "" : "s", args.inventory);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 CommandRunner declareEtcd(CLI::App& command) {
@@ -185,6 +249,11 @@ CommandRunner declareEtcd(CLI::App& command) {
   verify->add_option("--wait", args->wait, "Keep checking, every 100 ms, until this long has passed (a restored "
                                            "cluster needs seconds to elect a leader), e.g. 60s");
   verify->add_option("--timeout", args->timeout, "Deadline of each call (e.g. 5s)");
+  verify->add_option("--alarms", args->alarms,
+                     "refuse: a raised alarm fails the check, named with how to disarm it; disarm: disarm every raised "
+                     "alarm first, once a leader is elected (the restore's --disarm-alarms)")
+      ->check(CLI::IsMember({"refuse", "disarm"}))
+      ->capture_default_str();
   verify->add_option("--member", args->member,
                      "replace-member's check of one replacement: this member must pass every check and a quorum be "
                      "healthy; other members that are down are tolerated (still to be replaced)");
@@ -209,9 +278,26 @@ CommandRunner declareEtcd(CLI::App& command) {
     sub->add_option("--wait", args->wait, "Keep trying this long when etcd is not ready yet (e.g. 60s)");
     changes[name] = change;
   }
-  return [args, status, verify, member, changes] {
+  auto* alarm = command.add_subcommand(
+      "alarm", "etcd's alarms (a snapshot keeps those raised when it was taken): list them, or disarm them once "
+               "their cause is fixed");
+  alarm->require_subcommand(1);
+  auto* alarm_list = alarm->add_subcommand("list", "List the raised alarms (exit 0 whether or not any is raised)");
+  auto* alarm_disarm = alarm->add_subcommand(
+      "disarm", "Disarm every raised alarm and list again to confirm (NOSPACE comes back while the database is over "
+                "its quota: compact and defragment first)");
+  for (auto* sub : {alarm_list, alarm_disarm}) {
+    sub->add_option("-i,--inventory", args->inventory, "Inventory file")->required();
+    sub->add_option("--timeout", args->timeout, "Deadline of each call (e.g. 5s)");
+    sub->add_option("--wait", args->wait, "Keep asking this long while no member answers (a restored cluster "
+                                          "electing its leader), e.g. 60s");
+    sub->add_flag("--json", args->json, "Print JSON");
+  }
+  return [args, status, verify, member, changes, alarm_list, alarm_disarm] {
     if (status->parsed()) return runStatus(*args);
     if (verify->parsed()) return runVerify(*args);
+    if (alarm_list->parsed()) return runAlarm(*args, false);
+    if (alarm_disarm->parsed()) return runAlarm(*args, true);
     for (auto* sub : member->get_subcommands()) {
       if (sub->parsed()) return runMember(*args, changes.at(sub->get_name()));
     }

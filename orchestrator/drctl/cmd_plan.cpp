@@ -47,12 +47,13 @@ struct PlanArgs {
   bool verbose = false;
   bool skip_hash_check = false;
   std::vector<std::string> members;
+  bool disarm_alarms = false;
 };
 
 int runPlan(const PlanArgs& args) {
   ops::PreviewRequest request{args.inventory, args.snapshot,        args.plan,
                               args.run_id,    args.output,          args.verbose,
-                              args.skip_hash_check, args.members};
+                              args.skip_hash_check, args.members, args.disarm_alarms};
   auto preview = ops::previewPlan(request);
   printNotes(preview.notes);
   if (!preview.ok()) return printRefusal("drctl plan", *preview.refusal);
@@ -87,10 +88,12 @@ CommandRunner declarePlan(CLI::App& command) {
   command.add_flag("--skip-hash-check", args->skip_hash_check,
                    "Accept a snapshot without etcd's integrity trailer (a db copied from a data dir); the restore "
                    "step then passes --skip-hash-check too");
+  command.add_flag("--disarm-alarms", args->disarm_alarms,
+                   "The plan's alarms step disarms etcd's alarms after the restore (it lists them otherwise)");
   return [args] {
     if (remoteOptions().active()) {
       return remotePlan({args->inventory, args->snapshot, args->plan, args->output, args->run_id, args->verbose,
-                         args->skip_hash_check, args->members});
+                         args->skip_hash_check, args->members, args->disarm_alarms});
     }
     return runPlan(*args);
   };

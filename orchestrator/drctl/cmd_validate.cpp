@@ -13,12 +13,13 @@ namespace {
 constexpr const char* kValidateFooter = R"(Every problem is reported at once, one line each on stderr:
   FILE:LINE:COLUMN: message            an error (exit 2: nothing can be run from this file)
   FILE:LINE:COLUMN: warning: message   a warning (the file is still valid)
-A valid file prints "FILE: valid: N members, M API servers" on stdout and exits 0.
+A valid file prints "FILE: valid: N members, M API servers" on stdout, with the controller managers, schedulers
+and kubelets it lists (the components a restore stops and restarts), and exits 0.
 The keys are described in docs/inventory.md.
 
 Example:
   drctl validate -i inventory/kubeadm-3.yaml
-  inventory/kubeadm-3.yaml: valid: 3 members, 3 API servers
+  inventory/kubeadm-3.yaml: valid: 3 members, 3 API servers, 3 controller managers, 3 schedulers, 3 kubelets
 )";
 
 std::string plural(std::size_t count, const char* one, const char* many) {
@@ -39,9 +40,15 @@ CommandRunner declareValidate(CLI::App& command) {
     const InventoryLoad load = loadInventory(*file);
     for (const auto& diagnostic : load.diagnostics) std::fprintf(stderr, "%s\n", diagnostic.str().c_str());
     if (!load.inventory) return kExitBadInput;
-    std::printf("%s: valid: %s, %s\n", file->c_str(),
-                plural(load.inventory->members.size(), "member", "members").c_str(),
-                plural(load.inventory->api_servers.size(), "API server", "API servers").c_str());
+    const Inventory& inventory = *load.inventory;
+    std::string counts = plural(inventory.members.size(), "member", "members") + ", " +
+                         plural(inventory.api_servers.size(), "API server", "API servers");
+    std::size_t managers = 0, schedulers = 0;
+    for (const auto& c : inventory.components) ++(c.role == KubeRole::ControllerManager ? managers : schedulers);
+    if (managers) counts += ", " + plural(managers, "controller manager", "controller managers");
+    if (schedulers) counts += ", " + plural(schedulers, "scheduler", "schedulers");
+    if (!inventory.kubelets.empty()) counts += ", " + plural(inventory.kubelets.size(), "kubelet", "kubelets");
+    std::printf("%s: valid: %s\n", file->c_str(), counts.c_str());
     return kExitOk;
   };
 }

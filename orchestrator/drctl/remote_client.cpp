@@ -276,6 +276,7 @@ bool confirmRemote(v1::Drd::Stub& stub, const RemoteApplyArgs& args) {
   request.set_format("json");
   request.set_skip_hash_check(args.skip_hash_check);
   for (const auto& member : args.replace_members) request.add_replace_members(member);
+  request.set_disarm_alarms(args.disarm_alarms);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
@@ -321,6 +322,7 @@ int remotePlan(const RemotePlanArgs& args) {
   request.set_verbose(args.verbose);
   request.set_skip_hash_check(args.skip_hash_check);
   for (const auto& member : args.replace_members) request.add_replace_members(member);
+  request.set_disarm_alarms(args.disarm_alarms);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
@@ -364,6 +366,7 @@ int remoteApply(const RemoteApplyArgs& args) {
   request.set_skip_hash_check(args.skip_hash_check);
   for (const auto& member : args.replace_members) request.add_replace_members(member);
   request.set_from_member(args.from_member);
+  request.set_disarm_alarms(args.disarm_alarms);
   v1::RunStarted started;
   grpc::ClientContext context;
   setDeadline(context, std::chrono::seconds(600));  // a dry-run contacts every host before answering

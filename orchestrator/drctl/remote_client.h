@@ -26,6 +26,7 @@ struct RemotePlanArgs {
   bool verbose = false;
   bool skip_hash_check = false;
   std::vector<std::string> replace_members;
+  bool disarm_alarms = false;
 };
 int remotePlan(const RemotePlanArgs& args);
 
@@ -36,6 +37,7 @@ struct RemoteApplyArgs {
   bool skip_hash_check = false;
   std::vector<std::string> replace_members;
   std::string from_member;
+  bool disarm_alarms = false;
 };
 int remoteApply(const RemoteApplyArgs& args);
 

@@ -117,6 +117,7 @@ grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* 
   preview.verbose = request.verbose();
   preview.skip_hash_check = request.skip_hash_check();
   preview.replace_members.assign(request.replace_members().begin(), request.replace_members().end());
+  preview.disarm_alarms = request.disarm_alarms();
   auto previewed = ops::previewPlan(preview);
   if (!previewed.ok()) return statusFor(*previewed.refusal);
   for (const auto& line : previewed.notes) response->add_warnings(line);
@@ -142,6 +143,7 @@ grpc::Status RunManager::apply(const v1::ApplyRequest& request, v1::RunStarted* 
   apply.started_by = "drd";
   apply.replace_members.assign(request.replace_members().begin(), request.replace_members().end());
   apply.from_member = request.from_member();
+  apply.disarm_alarms = request.disarm_alarms();
   if (!request.dry_run()) return startSession(ops::prepareApply(apply), response);
 
   DryRunOutcome outcome = dryRunInventory(apply);

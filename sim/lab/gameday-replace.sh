@@ -104,6 +104,7 @@ sleep 2
 
 step "the replacement: drctl apply -p replace-member over SSH (the failed member read from the cluster)"
 R0=$(now)
+R0_MS=$(now_ms)
 if [ -n "${CRASH_AFTER:-}" ]; then
   RC=0
   op env DRCTL_TEST_CRASH_AFTER_RECORDS="$CRASH_AFTER" "$DRCTL" apply -i "$INV" -p replace-member --runs "$WORK/runs" \
@@ -153,6 +154,11 @@ for MEMBER in "${MEMBERS[@]}"; do
 done
 for h in $(hosts); do
   check "$h's recovery lock is released" on "$h" test ! -e /var/lib/etcd/.etcd-dr-lock-lab
+  # Nothing was restored, so nothing that caches etcd's state needed a restart: the replacement leaves them alone.
+  for role in kube-controller-manager kube-scheduler kubelet; do
+    check "$h's $role was left alone (no stop or start since the replacement began)" \
+      test -z "$(component_events "$h" "$role" "$R0_MS")"
+  done
 done
 RC=0
 op "$DRCTL" diagnose -i "$INV" --timeout 5s --settle 20s > "$WORK/diagnose-after.out" 2>&1 || RC=$?

@@ -121,6 +121,7 @@ check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null
 
 step "the recovery: drctl apply over SSH from the operator namespace"
 R0=$(now)
+R0_MS=$(now_ms)
 if [ -n "${CRASH_AFTER:-}" ]; then
   RC=0
   op env DRCTL_TEST_CRASH_AFTER_RECORDS="$CRASH_AFTER" "$DRCTL" apply -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" \
@@ -170,6 +171,32 @@ for h in $(hosts); do
   check "$h has no staged snapshot left (it holds every Secret in plaintext)" on "$h" test ! -e "/var/tmp/etcd-dr/$RUN_ID"
   check "$h's recovery lock is released" on "$h" test ! -e /var/lib/etcd/.etcd-dr-lock-lab
 done
+# The components that cache etcd's state: the controller managers and schedulers stopped before the first API
+# server started on the restored data and started after the last one; the kubelets restarted in between (after the
+# API servers stopped, before the first one started again). Read from each stand-in's own start/stop log.
+FIRST_API=""; LAST_API=0
+for h in $(hosts); do
+  for t in $(apiserver_starts "$h" "$R0_MS"); do
+    [ -z "$FIRST_API" ] || [ "$t" -lt "$FIRST_API" ] && FIRST_API=$t
+    [ "$t" -gt "$LAST_API" ] && LAST_API=$t
+  done
+done
+check "every API server started again during the recovery (first at +$((${FIRST_API:-0} - R0_MS)) ms)" test -n "$FIRST_API"
+for h in $(hosts); do
+  for role in kube-controller-manager kube-scheduler kubelet; do
+    FIRST_STOP=$(component_events "$h" "$role" "$R0_MS" | awk '$2 == "stop" {print $1; exit}')
+    LAST_START=$(component_events "$h" "$role" "$R0_MS" | awk '$2 == "start" {t = $1} END {print t}')
+    if [ "$role" = kubelet ]; then
+      check "$h's kubelet restarted while no API server ran (stopped +$((${FIRST_STOP:-0} - R0_MS)) ms, started +$((${LAST_START:-0} - R0_MS)) ms, API servers back +$((${FIRST_API:-0} - R0_MS)) ms)" \
+        test -n "$FIRST_STOP" -a -n "$LAST_START" -a "${LAST_START:-0}" -lt "${FIRST_API:-0}" -a "${FIRST_STOP:-0}" -le "${LAST_START:-0}"
+    else
+      check "$h's $role stopped before the API servers came back and started after the last one (+$((${FIRST_STOP:-0} - R0_MS)) / +$((${LAST_START:-0} - R0_MS)) ms)" \
+        test -n "$FIRST_STOP" -a -n "$LAST_START" -a "${FIRST_STOP:-0}" -lt "${FIRST_API:-0}" -a "${LAST_START:-0}" -gt "$LAST_API"
+    fi
+    check "$h's $role runs" on "$h" /run/etcd-dr-lab/bin/component-ctl "$role" status
+  done
+done
+
 RC=0
 op "$DRCTL" diagnose -i "$INV" --timeout 5s --settle 20s > "$WORK/diagnose-after.out" 2>&1 || RC=$?
 head -n 1 "$WORK/diagnose-after.out"

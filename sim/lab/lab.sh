@@ -159,6 +159,8 @@ Subsystem sftp $sftp
 CFG
   install -m 0755 "$HERE/etcd-ctl.sh" "$dir/run/bin/etcd-ctl"
   install -m 0755 "$HERE/apiserver-ctl.sh" "$dir/run/bin/apiserver-ctl"
+  install -m 0755 "$HERE/component-ctl.sh" "$dir/run/bin/component-ctl"
+  for role in kube-controller-manager kube-scheduler kubelet; do install -m 0755 "$(command -v sleep)" "$dir/run/bin/drlab-$role"; done
   install -m 0644 "$HERE/pidfile-service.sh" "$dir/run/bin/pidfile-service.sh"
   install -m 0755 "$build/sim/drlab-apiserver" "$dir/run/bin/drlab-apiserver"
   write_host_env "$name" "$i" "$n"
@@ -286,8 +288,11 @@ cmd_up() {
     [ $SECONDS -lt $deadline ] || die "etcd cluster not healthy after 30 s (see $HOSTS/*/run/log/etcd.log)"
     sleep 0.2
   done
-  for name in $(host_names); do cmd_exec "$name" /run/etcd-dr-lab/bin/apiserver-ctl start; done
-  say "up: $n hosts ($(host_names | tr '\n' ' ')), etcd healthy, API-server stand-ins started"
+  for name in $(host_names); do
+    cmd_exec "$name" /run/etcd-dr-lab/bin/apiserver-ctl start
+    for role in kube-controller-manager kube-scheduler kubelet; do cmd_exec "$name" /run/etcd-dr-lab/bin/component-ctl $role start; done
+  done
+  say "up: $n hosts ($(host_names | tr '\n' ' ')), etcd healthy, API-server, controller-manager, scheduler and kubelet stand-ins started"
   say "inventory: $(cmd_inventory)"
 }
 
@@ -352,6 +357,9 @@ defaults:
   etcd_group: root
   etcd_service: {kind: command, start: /run/etcd-dr-lab/bin/etcd-ctl start, stop: /run/etcd-dr-lab/bin/etcd-ctl stop, status: /run/etcd-dr-lab/bin/etcd-ctl status}
   apiserver_service: {kind: command, start: /run/etcd-dr-lab/bin/apiserver-ctl start, stop: /run/etcd-dr-lab/bin/apiserver-ctl stop, status: /run/etcd-dr-lab/bin/apiserver-ctl status}
+  controller_manager_service: {kind: command, start: /run/etcd-dr-lab/bin/component-ctl kube-controller-manager start, stop: /run/etcd-dr-lab/bin/component-ctl kube-controller-manager stop, status: /run/etcd-dr-lab/bin/component-ctl kube-controller-manager status}
+  scheduler_service: {kind: command, start: /run/etcd-dr-lab/bin/component-ctl kube-scheduler start, stop: /run/etcd-dr-lab/bin/component-ctl kube-scheduler stop, status: /run/etcd-dr-lab/bin/component-ctl kube-scheduler status}
+  kubelet_service: {kind: command, start: /run/etcd-dr-lab/bin/component-ctl kubelet start, stop: /run/etcd-dr-lab/bin/component-ctl kubelet stop, status: /run/etcd-dr-lab/bin/component-ctl kubelet status}
 tooling:
   restore_tool: etcdctl
   etcdctl: /usr/bin/etcdctl
@@ -365,6 +373,11 @@ YAML
   echo "api_servers:" >> "$out"
   for ((i = 1; i <= n; i++)); do
     printf '  - {host: lab-%d, readyz_url: http://%s:6443/readyz}\n' "$i" "$(host_addr "$i")" >> "$out"
+  done
+  local list
+  for list in controller_managers schedulers kubelets; do
+    echo "$list:" >> "$out"
+    for ((i = 1; i <= n; i++)); do printf '  - {host: lab-%d}\n' "$i" >> "$out"; done
   done
 }
 

@@ -58,6 +58,16 @@ scenario_reset_to_disaster() {
   scenario_disaster
 }
 
+# The stand-ins for the components that cache etcd's state (sim/lab/component-ctl.sh) and the API-server stand-in:
+# their starts and stops since MS (milliseconds since the epoch), one "MS start|stop" per line, oldest first.
+now_ms() { date +%s%3N; }
+component_events() {  # HOST ROLE SINCE_MS
+  on "$1" cat "/run/etcd-dr-lab/log/$2.events" 2>/dev/null | awk -v since="$3" '$1 >= since'
+}
+apiserver_starts() {  # HOST SINCE_MS: the times the API-server stand-in started
+  on "$1" cat /run/etcd-dr-lab/log/apiserver.log 2>/dev/null | awk -v since="$2" '$1 >= since && $2 == "started" {print $1}'
+}
+
 # key<TAB>value lines of every key under PREFIX on one endpoint, read locally (serializable) from that member.
 dump() {  # ENDPOINT PREFIX
   ectl --endpoints="$1" get --prefix "$2" --consistency=s | paste - - | sort

@@ -192,7 +192,8 @@ std::vector<std::string> verifyCluster(const Inventory& inventory, const Cluster
     failures.push_back("alarms: " + report.alarms_error);
   }
   for (const auto& alarm : report.alarms) {
-    failures.push_back(fmt::format("alarm {} raised on member {}", alarm.alarm, report.nameOf(alarm.member_id)));
+    failures.push_back(fmt::format("alarm {} raised on member {}: fix its cause, then `drctl etcd alarm disarm -i {}`",
+                                   alarm.alarm, report.nameOf(alarm.member_id), inventory.source.string()));
   }
   return failures;
 }

@@ -271,6 +271,14 @@ Status EtcdClient::put(const std::string& key, const std::string& value) {
 }
 
 Status EtcdClient::activateAlarm(std::uint64_t member_id, const std::string& alarm) {
+  return changeAlarm(true, member_id, alarm);
+}
+
+Status EtcdClient::deactivateAlarm(std::uint64_t member_id, const std::string& alarm) {
+  return changeAlarm(false, member_id, alarm);
+}
+
+Status EtcdClient::changeAlarm(bool activate, std::uint64_t member_id, const std::string& alarm) {
   etcdserverpb::AlarmType type = etcdserverpb::NONE;
   if (!etcdserverpb::AlarmType_Parse(alarm, &type) || type == etcdserverpb::NONE) {
     return fail("unknown alarm {}: expected NOSPACE or CORRUPT", alarm);
@@ -278,12 +286,12 @@ Status EtcdClient::activateAlarm(std::uint64_t member_id, const std::string& ala
   grpc::ClientContext context;
   impl_->deadline(context, impl_->options.timeout);
   etcdserverpb::AlarmRequest request;
-  request.set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+  request.set_action(activate ? etcdserverpb::AlarmRequest::ACTIVATE : etcdserverpb::AlarmRequest::DEACTIVATE);
   request.set_memberid(member_id);
   request.set_alarm(type);
   etcdserverpb::AlarmResponse response;
   const auto rpc = impl_->maintenance->Alarm(&context, request, &response);
-  if (!rpc.ok()) return fail("{}: activate alarm: {}", endpoint_, describe(rpc));
+  if (!rpc.ok()) return fail("{}: {} alarm: {}", endpoint_, activate ? "activate" : "disarm", describe(rpc));
   return {};
 }
 

@@ -103,12 +103,16 @@ class EtcdClient {
   Status put(const std::string& key, const std::string& value);
   // Raises an alarm ("NOSPACE" or "CORRUPT") on a member, as etcd would itself: for tests and game-day drills.
   Status activateAlarm(std::uint64_t member_id, const std::string& alarm);
+  // Disarms an alarm of a member (etcdctl alarm disarm does this for every alarm listed). etcd raises NOSPACE again
+  // at once while the database is still over its quota.
+  Status deactivateAlarm(std::uint64_t member_id, const std::string& alarm);
   // Streams the backend database, handing each chunk to `sink` in order; a sink error cancels the stream.
   Result<SnapshotStreamInfo> snapshot(const std::function<Status(std::string_view chunk)>& sink);
 
  private:
   struct Impl;
   EtcdClient(std::string endpoint, std::unique_ptr<Impl> impl);
+  Status changeAlarm(bool activate, std::uint64_t member_id, const std::string& alarm);
   std::string endpoint_;
   std::unique_ptr<Impl> impl_;
 };

@@ -89,9 +89,12 @@ Result<RunOptions> runOptionsFromJson(const Json& j) {
       options.replace_members.push_back(name.get<std::string>());
     }
   }
-  if (auto it = j.find("skip_hash_check"); it != j.end()) {
-    if (!it->is_boolean()) return fail("options.skip_hash_check: expected true or false, got {}", it->dump());
-    options.skip_hash_check = it->get<bool>();
+  for (auto [key, field] : {std::pair{"skip_hash_check", &options.skip_hash_check},
+                            std::pair{"disarm_alarms", &options.disarm_alarms}}) {
+    if (auto it = j.find(key); it != j.end()) {
+      if (!it->is_boolean()) return fail("options.{}: expected true or false, got {}", key, it->dump());
+      *field = it->get<bool>();
+    }
   }
   for (auto [key, field] : {std::pair{"token", &options.token}, std::pair{"started_by", &options.started_by},
                             std::pair{"from_member", &options.from_member}}) {
@@ -122,6 +125,7 @@ std::string runInfoToJson(const RunInfo& info) {
   // Only a replacement names members: every other run.json stays as it was.
   if (!info.options.replace_members.empty()) j["options"]["replace_members"] = info.options.replace_members;
   if (!info.options.from_member.empty()) j["options"]["from_member"] = info.options.from_member;
+  if (info.options.disarm_alarms) j["options"]["disarm_alarms"] = true;
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

@@ -31,6 +31,7 @@ struct RunOptions {
   // restore from a surviving member: the member whose own data became the snapshot (snapshot_path, in the runs
   // dir's private .survivor/), removed when the run finishes or is rolled back
   std::string from_member;
+  bool disarm_alarms = false;  // the restore disarms etcd's alarms (a resume re-plans with it)
 
   bool operator==(const RunOptions&) const = default;
 };

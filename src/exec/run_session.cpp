@@ -61,6 +61,7 @@ PlanningOutcome planRun(const PlanInputs& inputs) {
   options.run_id = inputs.run_id;
   options.token = inputs.token;
   options.replace_members = inputs.replace_members;
+  options.disarm_alarms = inputs.disarm_alarms;
   auto build = Planner::build(*inventory.inventory, *snapshot, *loaded.plan_template, options);
   out.plan_diagnostics = build.diagnostics;
   if (!build.plan) return out;

@@ -60,6 +60,7 @@ struct PlanInputs {
   std::string token;              // empty: derived from cluster name and run id
   bool allow_no_trailer = false;  // --skip-hash-check: a snapshot without etcd's trailer is accepted
   std::vector<std::string> replace_members;  // a replace_members plan's members (PlanOptions::replace_members)
+  bool disarm_alarms = false;                // PlanOptions::disarm_alarms
 };
 
 // Loads inventory, snapshot and template and builds the plan.

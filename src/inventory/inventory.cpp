@@ -2,6 +2,15 @@
 
 namespace dr {
 
+const char* kubeRoleName(KubeRole role) {
+  switch (role) {
+    case KubeRole::ControllerManager: return "kube-controller-manager";
+    case KubeRole::Scheduler: return "kube-scheduler";
+    case KubeRole::Kubelet: return "kubelet";
+  }
+  return "?";
+}
+
 const EtcdMember* Inventory::findMember(std::string_view name) const {
   for (const auto& member : members) {
     if (member.name == name) return &member;

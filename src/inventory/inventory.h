@@ -65,6 +65,26 @@ struct ApiServer {
   SourceLocation where;
 };
 
+// The Kubernetes components that cache etcd's state through the API servers. After a restore they hold objects and
+// resource versions the restored cluster never had (newer than its revision), so the restore stops the controller
+// managers and schedulers with the API servers and starts them after, and restarts the kubelets while nothing runs.
+// Optional: an inventory without them gets a plan that says who must restart them.
+enum class KubeRole { ControllerManager, Scheduler, Kubelet };
+// "kube-controller-manager", "kube-scheduler", "kubelet"
+const char* kubeRoleName(KubeRole role);
+
+struct KubeComponent {
+  KubeRole role = KubeRole::ControllerManager;
+  std::string host;     // as written: a member name or an address
+  std::string address;  // resolved like an API server's host
+  SshSettings ssh;
+  ServiceControl service;
+  SourceLocation where;
+
+  // The plan's instance key, "HOST/kube-scheduler" or "HOST/kubelet": a '/' no member or API server key has.
+  std::string key() const { return host + "/" + kubeRoleName(role); }
+};
+
 enum class RestoreTool { Etcdctl, Etcdutl };
 
 struct EtcdTooling {
@@ -89,6 +109,8 @@ struct Inventory {
   std::string cluster_name;
   std::vector<EtcdMember> members;
   std::vector<ApiServer> api_servers;
+  std::vector<KubeComponent> components;  // controller managers, then schedulers, in inventory order
+  std::vector<KubeComponent> kubelets;
   EtcdTooling tooling;
   TlsFiles tls;
 

@@ -22,12 +22,36 @@
 namespace dr {
 namespace {
 
-const std::vector<std::string> kTopKeys = {"cluster", "defaults", "tooling", "tls", "members", "api_servers"};
-const std::vector<std::string> kDefaultsKeys = {"ssh",        "data_dir",     "etcd_user",
-                                                "etcd_group", "etcd_service", "apiserver_service"};
+const std::vector<std::string> kTopKeys = {"cluster", "defaults",    "tooling",             "tls",       "members",
+                                           "api_servers", "controller_managers", "schedulers", "kubelets"};
+const std::vector<std::string> kDefaultsKeys = {"ssh",
+                                                "data_dir",
+                                                "etcd_user",
+                                                "etcd_group",
+                                                "etcd_service",
+                                                "apiserver_service",
+                                                "controller_manager_service",
+                                                "scheduler_service",
+                                                "kubelet_service"};
 const std::vector<std::string> kMemberKeys = {"name",      "address",    "peer_url", "client_url", "data_dir",
                                               "etcd_user", "etcd_group", "ssh",      "service"};
 const std::vector<std::string> kApiServerKeys = {"host", "ssh", "service", "readyz_url"};
+const std::vector<std::string> kComponentKeys = {"host", "ssh", "service"};
+
+// The three optional lists of Kubernetes components, each with its defaults key and service role.
+struct ComponentSection {
+  const char* key;           // "controller_managers"
+  const char* defaults_key;  // "controller_manager_service"
+  const char* what;          // "controller manager"
+  KubeRole role;
+  ServiceRole service_role;
+};
+const ComponentSection kComponentSections[] = {
+    {"controller_managers", "controller_manager_service", "controller manager", KubeRole::ControllerManager,
+     ServiceRole::ControllerManager},
+    {"schedulers", "scheduler_service", "scheduler", KubeRole::Scheduler, ServiceRole::Scheduler},
+    {"kubelets", "kubelet_service", "kubelet", KubeRole::Kubelet, ServiceRole::Kubelet},
+};
 
 constexpr int kDefaultClientPort = 2379;
 constexpr int kDefaultApiServerPort = 6443;
@@ -40,6 +64,10 @@ struct Defaults {
   std::string etcd_group = "etcd";
   ServiceControl etcd_service = defaultService(ServiceRole::Etcd);
   ServiceControl apiserver_service = defaultService(ServiceRole::ApiServer);
+  std::map<KubeRole, ServiceControl> component_service = {
+      {KubeRole::ControllerManager, defaultService(ServiceRole::ControllerManager)},
+      {KubeRole::Scheduler, defaultService(ServiceRole::Scheduler)},
+      {KubeRole::Kubelet, defaultService(ServiceRole::Kubelet)}};
 };
 
 // Cluster names end up in file names (the run lock) and in the cluster token: keep them to a safe alphabet.
@@ -141,6 +169,17 @@ class InventoryParser {
         for (const auto& item : *servers) readApiServer(item, inventory);
       }
     }
+    for (const auto& section : kComponentSections) {
+      auto items = reader.sequence(section.key);
+      if (!items) continue;
+      if (items->size() > kMaxInventoryHosts) {
+        sink_.error(sink_.at((*items)[kMaxInventoryHosts]),
+                    fmt::format("{} {}s: more than {} are refused", items->size(), section.what, kMaxInventoryHosts));
+        continue;
+      }
+      UniqueValues hosts{sink_, std::string(section.what) + " host"};
+      for (const auto& item : *items) readComponent(item, section, hosts, inventory);
+    }
     return inventory;
   }
 
@@ -180,6 +219,14 @@ class InventoryParser {
     if (auto map_node = reader.mapping("apiserver_service")) {
       if (auto service = readService(sink_, *map_node, "defaults.apiserver_service", ServiceRole::ApiServer)) {
         defaults_.apiserver_service = *service;
+      }
+    }
+    for (const auto& section : kComponentSections) {
+      if (auto map_node = reader.mapping(section.defaults_key)) {
+        if (auto service = readService(sink_, *map_node, std::string("defaults.") + section.defaults_key,
+                                       section.service_role)) {
+          defaults_.component_service[section.role] = *service;
+        }
       }
     }
   }
@@ -303,39 +350,82 @@ class InventoryParser {
     inventory.api_servers.push_back(std::move(server));
   }
 
-  // A member name takes the member's address and SSH settings; so does an address that is a member's.
-  void resolveApiServerHost(MappingReader& reader, const Inventory& inventory, ApiServer& server) {
-    const EtcdMember* member = inventory.findMember(server.host);
-    if (!member) {
-      for (const auto& candidate : inventory.members) {
-        if (!candidate.address.empty() && sameHost(candidate.address, server.host)) member = &candidate;
-      }
-    }
-    if (member) {
-      server.address = member->address;
-      server.ssh = member->ssh;
-    } else if (isPlausibleAddress(server.host)) {
-      server.address = server.host;
-      // A DNS-looking host one typo away from a member name was most likely meant to be that member.
-      std::vector<std::string> names;
-      for (const auto& m : inventory.members) names.push_back(m.name);
-      if (!isIpv4Literal(server.host) && !isIpv6Literal(server.host)) {
-        if (auto guess = closestMatch(server.host, names)) {
-          sink_.warning(reader.valueAt("host"),
-                        fmt::format("API server host '{}' is not a member name, so it is taken as a DNS name; did "
-                                    "you mean member '{}'?",
-                                    server.host, *guess));
-        }
-      }
-    } else {
-      std::vector<std::string> names;
-      for (const auto& m : inventory.members) names.push_back(m.name);
-      std::string message = fmt::format("'{}' is neither a member name nor an IP address or DNS name", server.host);
-      if (auto guess = closestMatch(server.host, names)) message += fmt::format("; did you mean '{}'?", *guess);
-      reader.badValue("host", message);
+  // A controller manager, scheduler or kubelet: a host like an API server's, and a service of its role.
+  void readComponent(const YAML::Node& item, const ComponentSection& section, UniqueValues& hosts,
+                     Inventory& inventory) {
+    if (!item.IsMap()) {
+      sink_.error(sink_.at(item), fmt::format("a {} must be a mapping (host, ssh, service), not {}", section.what,
+                                              describeNode(item)));
       return;
     }
+    MappingReader reader(sink_, item, section.what, kComponentKeys);
+    KubeComponent component;
+    component.role = section.role;
+    component.where = reader.at();
+    component.ssh = defaults_.ssh;
+    component.service = defaults_.component_service.at(section.role);
+    if (auto host = reader.string("host", Need::Required)) {
+      component.host = *host;
+      if (auto resolved = resolveHost(reader, inventory, component.host, section.what)) {
+        component.address = resolved->address;
+        if (resolved->member) component.ssh = resolved->member->ssh;
+        hosts.add(lowerCase(component.address), component.host, reader.valueAt("host"));
+      }
+    }
+    if (auto ssh = reader.mapping("ssh")) {
+      component.ssh = readSsh(sink_, *ssh, std::string(section.what) + " ssh", component.ssh);
+    }
+    if (auto map = reader.mapping("service")) {
+      if (auto service = readService(sink_, *map, std::string(section.what) + " service", section.service_role)) {
+        component.service = *service;
+      }
+    }
+    (section.role == KubeRole::Kubelet ? inventory.kubelets : inventory.components).push_back(std::move(component));
+  }
+
+  // A member name takes the member's address and SSH settings; so does an address that is a member's.
+  void resolveApiServerHost(MappingReader& reader, const Inventory& inventory, ApiServer& server) {
+    auto resolved = resolveHost(reader, inventory, server.host, "API server");
+    if (!resolved) return;
+    server.address = resolved->address;
+    if (resolved->member) server.ssh = resolved->member->ssh;
     api_hosts_.add(lowerCase(server.address), server.host, reader.valueAt("host"), " (as an API server host)");
+  }
+
+  struct ResolvedHost {
+    std::string address;
+    const EtcdMember* member = nullptr;  // the member whose host it is, if any
+  };
+
+  // A host as written: a member's name, or an address (a member's or another machine's). Reports and returns
+  // nullopt when it is neither.
+  std::optional<ResolvedHost> resolveHost(MappingReader& reader, const Inventory& inventory, const std::string& host,
+                                          const char* what) {
+    const EtcdMember* member = inventory.findMember(host);
+    if (!member) {
+      for (const auto& candidate : inventory.members) {
+        if (!candidate.address.empty() && sameHost(candidate.address, host)) member = &candidate;
+      }
+    }
+    if (member) return ResolvedHost{member->address, member};
+    std::vector<std::string> names;
+    for (const auto& m : inventory.members) names.push_back(m.name);
+    if (isPlausibleAddress(host)) {
+      // A DNS-looking host one typo away from a member name was most likely meant to be that member.
+      if (!isIpv4Literal(host) && !isIpv6Literal(host)) {
+        if (auto guess = closestMatch(host, names)) {
+          sink_.warning(reader.valueAt("host"),
+                        fmt::format("{} host '{}' is not a member name, so it is taken as a DNS name; did you mean "
+                                    "member '{}'?",
+                                    what, host, *guess));
+        }
+      }
+      return ResolvedHost{host, nullptr};
+    }
+    std::string message = fmt::format("'{}' is neither a member name nor an IP address or DNS name", host);
+    if (auto guess = closestMatch(host, names)) message += fmt::format("; did you mean '{}'?", *guess);
+    reader.badValue("host", message);
+    return std::nullopt;
   }
 
   DiagnosticSink& sink_;

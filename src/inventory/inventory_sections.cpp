@@ -75,7 +75,13 @@ SshSettings readSsh(DiagnosticSink& sink, const YAML::Node& map, const std::stri
 ServiceControl defaultService(ServiceRole role) {
   ServiceControl service;
   service.kind = ServiceKind::Systemd;
-  service.unit = role == ServiceRole::Etcd ? "etcd.service" : "kube-apiserver.service";
+  switch (role) {
+    case ServiceRole::Etcd: service.unit = "etcd.service"; break;
+    case ServiceRole::ApiServer: service.unit = "kube-apiserver.service"; break;
+    case ServiceRole::ControllerManager: service.unit = "kube-controller-manager.service"; break;
+    case ServiceRole::Scheduler: service.unit = "kube-scheduler.service"; break;
+    case ServiceRole::Kubelet: service.unit = "kubelet.service"; break;
+  }
   return service;
 }
 
@@ -97,6 +103,8 @@ std::optional<ServiceControl> readService(DiagnosticSink& sink, const YAML::Node
   service.where = reader.at();
   if (kind == "systemd") {
     if (auto unit = reader.string("unit")) service.unit = *unit;
+  } else if (kind == "static-pod" && role == ServiceRole::Kubelet) {
+    reader.badValue("kind", "must be systemd or command: a kubelet cannot be a static pod, it is what runs them");
   } else if (kind == "static-pod") {
     service.kind = ServiceKind::StaticPod;
     service.unit.clear();

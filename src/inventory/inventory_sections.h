@@ -20,7 +20,7 @@ std::string expandHome(const std::string& path);
 SshSettings readSsh(DiagnosticSink& sink, const YAML::Node& map, const std::string& what, SshSettings base);
 
 // Which service a ServiceControl is for: it decides the systemd unit used when `unit` is left out.
-enum class ServiceRole { Etcd, ApiServer };
+enum class ServiceRole { Etcd, ApiServer, ControllerManager, Scheduler, Kubelet };
 ServiceControl defaultService(ServiceRole role);
 
 // A whole service control (an override replaces the default entirely, it is not merged field by field).

@@ -129,7 +129,7 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   if (request.dry_run && !survivor.path.empty()) snapshot.value->plaintext = std::move(survivor.copy);
 
   PlanInputs inputs{absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "",
-                    request.skip_hash_check, request.replace_members};
+                    request.skip_hash_check, request.replace_members, request.disarm_alarms};
   GateOptions gate;
   gate.force = request.force;
   gate.rehearsal = request.dry_run;
@@ -173,6 +173,7 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   prepared.info.options.started_by = request.started_by;
   prepared.info.options.skip_hash_check = request.skip_hash_check;
   prepared.info.options.replace_members = inputs.replace_members;
+  prepared.info.options.disarm_alarms = request.disarm_alarms;
   prepared.inventory = std::move(planned.run->inventory);
   prepared.plan = std::move(planned.run->plan);
   prepared.executor.per_host = request.per_host;

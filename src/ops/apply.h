@@ -34,6 +34,9 @@ struct ApplyRequest {
   // data is saved as the snapshot (etcd serves it without a leader) and the full restore runs from it, keeping the
   // writes a backup lacks. Instead of `snapshot`.
   std::string from_member;
+  // After the restore, disarm the alarms the snapshot carried (the plan's alarms step; otherwise it only lists them
+  // and verify-etcd refuses any left).
+  bool disarm_alarms = false;
 };
 
 // Everything an apply checks before it may touch a host. The prepared session carries a new run id (or "dry-run"),

@@ -19,7 +19,8 @@ Outcome<PlanPreview> previewPlan(const PreviewRequest& request) {
     return Out::refused(refuse(RefusalKind::BadInput, valid.error().message));
   }
   PlanningOutcome planned = planRun({request.inventory, request.snapshot, templateArgument(request.plan_template),
-                                     request.run_id, "", request.skip_hash_check, request.replace_members});
+                                     request.run_id, "", request.skip_hash_check, request.replace_members,
+                                     request.disarm_alarms});
   if (!planned.run) return Out::refused(refuse(RefusalKind::BadInput, "nothing was planned", planned.problemLines()));
   Out out;
   out.notes = planned.warningLines();

@@ -19,6 +19,7 @@ struct PreviewRequest {
   bool verbose = false;         // text: each step's check, undo and needs too
   bool skip_hash_check = false;  // accept a snapshot without etcd's trailer
   std::vector<std::string> replace_members;  // replace-member: the members to replace (nothing is contacted here)
+  bool disarm_alarms = false;                // the plan's alarms step disarms them
 };
 
 struct PlanPreview {

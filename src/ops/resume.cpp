@@ -55,7 +55,8 @@ Outcome<PreparedSession> prepareResume(const ResumeRequest& request) {
   if (!snapshot.ok()) return Out::refused(std::move(*snapshot.refusal), std::move(notes));
   PlanningOutcome planned =
       planRun({run.info.inventory_path, snapshot.value->path.string(), run.info.plan_template, id,
-               run.info.options.token, run.info.options.skip_hash_check, run.info.options.replace_members});
+               run.info.options.token, run.info.options.skip_hash_check, run.info.options.replace_members,
+               run.info.options.disarm_alarms});
   if (!planned.run) {
     return Out::refused(
         refuse(RefusalKind::BadInput, "the run's inputs no longer load; nothing was run", planned.problemLines()),

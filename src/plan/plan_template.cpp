@@ -38,6 +38,10 @@ const char* foreachName(Foreach foreach) {
       return "api_servers";
     case Foreach::ReplacedMembers:
       return "replaced_members";
+    case Foreach::Components:
+      return "components";
+    case Foreach::Kubelets:
+      return "kubelets";
   }
   return "once";
 }
@@ -89,7 +93,8 @@ const std::vector<std::string> kStepKeys = {"id",      "action",  "description",
                                             "check",   "undo",    "upload",      "timeout",    "retries", "idempotent",
                                             "serial",  "on"};
 const std::vector<std::string> kUploadKeys = {"from", "to", "sha256"};
-const std::vector<std::string> kForeachNames = {"once", "etcd_members", "api_servers", "replaced_members"};
+const std::vector<std::string> kForeachNames = {"once",       "etcd_members", "api_servers", "replaced_members",
+                                                "components", "kubelets"};
 
 class TemplateParser {
  public:
@@ -241,9 +246,13 @@ class TemplateParser {
         step.foreach = Foreach::ApiServers;
       } else if (value == "replaced_members") {
         step.foreach = Foreach::ReplacedMembers;
+      } else if (value == "components") {
+        step.foreach = Foreach::Components;
+      } else if (value == "kubelets") {
+        step.foreach = Foreach::Kubelets;
       } else {
         std::string message = "bad foreach '" + value + "' in " + where_name +
-                              ": expected etcd_members, api_servers, replaced_members or once";
+                              ": expected etcd_members, api_servers, replaced_members, components, kubelets or once";
         if (auto guess = closestMatch(value, kForeachNames)) message += "; did you mean '" + *guess + "'?";
         error(at(it->second.Mark()), message);
       }

@@ -18,13 +18,14 @@
 namespace dr {
 
 // ReplacedMembers: one instance per member the operator (or diagnose) names for replacement, in inventory order;
-// such steps see the member.* variables like etcd_members steps.
-enum class Foreach { Once, EtcdMembers, ApiServers, ReplacedMembers };
+// such steps see the member.* variables like etcd_members steps. Components: the inventory's controller managers
+// and schedulers (component.*); Kubelets: its kubelets (kubelet.*). Both may be empty: their steps then vanish.
+enum class Foreach { Once, EtcdMembers, ApiServers, ReplacedMembers, Components, Kubelets };
 
 // Whether a step of kind `foreach` may use a variable that is only available in `only_in` steps.
 bool variableAvailable(Foreach only_in, Foreach foreach);
 
-// "once", "etcd_members", "api_servers", "replaced_members".
+// "once", "etcd_members", "api_servers", "replaced_members", "components", "kubelets".
 const char* foreachName(Foreach foreach);
 
 // One entry of `needs`. `X` means: the same instance of X when this step and X are per-instance steps of the

@@ -10,6 +10,8 @@ const std::vector<VariableInfo>& templateVariables() {
     const std::optional<Foreach> any;
     const std::optional<Foreach> member = Foreach::EtcdMembers;
     const std::optional<Foreach> api = Foreach::ApiServers;
+    const std::optional<Foreach> component = Foreach::Components;
+    const std::optional<Foreach> kubelet = Foreach::Kubelets;
     return std::vector<VariableInfo>{
         {"cluster.name", "the inventory's cluster name", false, any},
         {"cluster.initial_cluster", "NAME=PEER_URL,... of every member, in inventory order (--initial-cluster)",
@@ -30,6 +32,10 @@ const std::vector<VariableInfo>& templateVariables() {
         {"tool.sha256", "prints the SHA-256 of stdin, hex first: openssl (SHA extensions) when present, else sha256sum",
          true, any},
         {"inventory.path", "the inventory file (absolute), for controller steps that call drctl", false, any},
+        {"alarms.policy",
+         "what verify-etcd does with etcd's alarms after the restore: \"refuse\" (fail, naming them), or \"disarm\" "
+         "when the operator asked (--disarm-alarms)",
+         false, any},
         {"tls.ca", "etcd client CA file, empty without TLS", false, any},
         {"tls.cert", "etcd client certificate file, empty without TLS", false, any},
         {"tls.key", "etcd client key file, empty without TLS", false, any},
@@ -79,6 +85,24 @@ const std::vector<VariableInfo>& templateVariables() {
          api},
         {"apiserver.service.wait_running", "waits (bounded, 120 s) until the API server runs", true, api},
         {"apiserver.service.probe", "exits 0 when the API server can be controlled on this host", true, api},
+        {"component.name", "kube-controller-manager or kube-scheduler", false, component},
+        {"component.host", "the component's host as written in the inventory", false, component},
+        {"component.address", "the component's host address", false, component},
+        {"component.service.start", "starts the component", true, component},
+        {"component.service.stop", "stops the component", true, component},
+        {"component.service.status", "exits 0 when the component runs", true, component},
+        {"component.service.wait_stopped", "waits (bounded, 120 s) until the component is really stopped", true,
+         component},
+        {"component.service.wait_running", "waits (bounded, 120 s) until the component runs", true, component},
+        {"component.service.probe", "exits 0 when the component can be controlled on this host", true, component},
+        {"kubelet.host", "the kubelet's host as written in the inventory", false, kubelet},
+        {"kubelet.address", "the kubelet's host address", false, kubelet},
+        {"kubelet.service.start", "starts the kubelet", true, kubelet},
+        {"kubelet.service.stop", "stops the kubelet (the containers it started keep running)", true, kubelet},
+        {"kubelet.service.status", "exits 0 when the kubelet runs", true, kubelet},
+        {"kubelet.service.wait_stopped", "waits (bounded, 120 s) until the kubelet is really stopped", true, kubelet},
+        {"kubelet.service.wait_running", "waits (bounded, 120 s) until the kubelet runs", true, kubelet},
+        {"kubelet.service.probe", "exits 0 when the kubelet can be controlled on this host", true, kubelet},
     };
   }();
   return table;

@@ -2,6 +2,7 @@
 #include "plan/planner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -89,6 +90,14 @@ std::string inventoryDigest(const Inventory& inventory) {
     add(a.readyz_url);
     addSsh(a.ssh);
     addService(a.service);
+  }
+  for (const auto* list : {&inventory.components, &inventory.kubelets}) {
+    for (const auto& c : *list) {
+      add(c.key());
+      add(c.address);
+      addSsh(c.ssh);
+      addService(c.service);
+    }
   }
   add(inventory.tooling.restore_tool == RestoreTool::Etcdutl ? "etcdutl" : "etcdctl");
   add(inventory.tooling.etcdctl);
@@ -178,13 +187,7 @@ class PlanBuilder {
     Plan plan;
     plan.name = template_.name;
     for (auto& instance : instances_) plan.steps.push_back(std::move(instance.step));
-    if (!inventory_.tooling.bump_revision && template_.uses_snapshot) {
-      plan.warnings.push_back(
-          "no revision bump: the restore tool is not known to support --bump-revision/--mark-compacted "
-          "(etcd >= 3.4.27 / 3.5.10; set tooling.bump_revision when it does). The restored cluster restarts at the "
-          "snapshot's revision, so watchers that saw later revisions (API server caches, controllers, operators) "
-          "may miss events until they re-list: restart them after the restore");
-    }
+    if (template_.uses_snapshot) plan.warnings.push_back(revisionNote());
     if (!snapshot_.revision && template_.uses_snapshot) {
       plan.warnings.push_back("the snapshot's revision is unknown: verify-etcd can only check that a revision exists");
     }
@@ -281,6 +284,7 @@ class PlanBuilder {
       inventory_path = (ec ? inventory_.source : absolute.lexically_normal()).string();
     }
     setValue(common_, "inventory.path", inventory_path);
+    setValue(common_, "alarms.policy", options_.disarm_alarms ? "disarm" : "refuse");
     setValue(common_, "tls.ca", inventory_.tls.ca);
     setValue(common_, "tls.cert", inventory_.tls.cert);
     setValue(common_, "tls.key", inventory_.tls.key);
@@ -362,6 +366,55 @@ class PlanBuilder {
     setCommand(values, prefix + "probe", service.probe);
   }
 
+  // What a restore does to revisions, and so who must re-read etcd: every client that watched the old cluster holds
+  // revisions the restored one may not have. The note says which components the plan restarts, and that the rest
+  // are the operator's to restart (not optional without a revision bump).
+  std::string revisionNote() const {
+    std::vector<std::string> restarted;
+    for (const auto* list : {&inventory_.components, &inventory_.kubelets}) {
+      for (const auto& c : *list) restarted.push_back(c.key());
+    }
+    std::string note;
+    if (inventory_.tooling.bump_revision) {
+      note = fmt::format(
+          "revisions: the restore bumps them by {} past the snapshot's and marks them compacted, so every watcher "
+          "(API server caches, controllers, operators) is told to re-list instead of waiting for revisions that "
+          "already came. ",
+          kBumpRevisionBy);
+    } else {
+      note = "no revision bump: the restore tool is not known to support --bump-revision/--mark-compacted "
+             "(etcd >= 3.4.27 / 3.5.10; set tooling.bump_revision when it does). The restored cluster restarts at "
+             "the snapshot's revision, so watchers that saw later revisions (API server caches, controllers, "
+             "operators) may miss events until they re-list: restarting them after the restore is not optional. ";
+    }
+    if (restarted.empty()) {
+      note += "The inventory lists no controller manager, scheduler or kubelet (controller_managers, schedulers, "
+              "kubelets): restart them by hand once the API servers are back";
+    } else {
+      note += fmt::format("The plan stops and starts again, or restarts, {}; restart any other client of the API "
+                          "servers by hand",
+                          fmt::join(restarted, ", "));
+    }
+    return note;
+  }
+
+  std::optional<Values> componentValues(const KubeComponent& component) {
+    const bool kubelet = component.role == KubeRole::Kubelet;
+    const std::string prefix = kubelet ? "kubelet." : "component.";
+    Values values = common_;
+    if (!kubelet) setValue(values, "component.name", kubeRoleName(component.role));
+    setValue(values, prefix + "host", component.host);
+    setValue(values, prefix + "address", component.address);
+    auto service = buildServiceCommands(component.service, std::string(kubeRoleName(component.role)) + " on " +
+                                                               component.host);
+    if (!service) {
+      error(component.where.file.empty() ? inventoryWhere() : component.where, service.error().message);
+      return std::nullopt;
+    }
+    setServiceValues(values, prefix + "service.", *service);
+    return values;
+  }
+
   std::string substitute(const CommandTemplate& text, const Values& values, const StepTemplate& step, bool raw) {
     auto result = substituteVariables(text.text, [&](const std::string& name) -> std::optional<std::string> {
       auto it = values.find(name);
@@ -419,6 +472,9 @@ class PlanBuilder {
     for (const auto& member : inventory_.members) member_values.push_back(memberValues(member));
     std::vector<std::optional<Values>> api_values;
     for (const auto& api : inventory_.api_servers) api_values.push_back(apiServerValues(api));
+    std::vector<std::optional<Values>> component_values, kubelet_values;
+    for (const auto& c : inventory_.components) component_values.push_back(componentValues(c));
+    for (const auto& k : inventory_.kubelets) kubelet_values.push_back(componentValues(k));
     if (hasErrors(diagnostics_)) return;
     for (std::size_t t = 0; t < template_.steps.size(); ++t) {
       switch (template_.steps[t].foreach) {
@@ -441,6 +497,18 @@ class PlanBuilder {
           for (std::size_t k = 0; k < replaced_.size(); ++k) {
             const auto& m = inventory_.members[replaced_[k]];
             addInstance(t, k, m.name, m.address, m.name, *member_values[replaced_[k]]);
+          }
+          break;
+        case Foreach::Components:
+          for (std::size_t i = 0; i < inventory_.components.size(); ++i) {
+            const auto& c = inventory_.components[i];
+            addInstance(t, i, c.key(), c.address, "", *component_values[i]);
+          }
+          break;
+        case Foreach::Kubelets:
+          for (std::size_t i = 0; i < inventory_.kubelets.size(); ++i) {
+            const auto& k = inventory_.kubelets[i];
+            addInstance(t, i, k.key(), k.address, "", *kubelet_values[i]);
           }
           break;
       }

@@ -30,6 +30,9 @@ struct PlanOptions {
   // The members a replace_members plan replaces (inventory names; planned in inventory order). Must be empty for a
   // template without replaced_members steps, and non-empty for one with them.
   std::vector<std::string> replace_members;
+  // The operator asked for etcd's alarms to be disarmed after the restore (${alarms.policy} is "disarm", not
+  // "refuse": verify-etcd disarms them before it verifies).
+  bool disarm_alarms = false;
 };
 
 struct PlanBuild {

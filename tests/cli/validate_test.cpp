@@ -60,9 +60,11 @@ TEST_CASE("drctl validate accepts every shipped example", "[cli][validate]") {
     std::string file;
     std::string summary;
   };
-  for (const Example& e : {Example{"inventory/kubeadm-3.yaml", "valid: 3 members, 3 API servers"},
+  for (const Example& e : {Example{"inventory/kubeadm-3.yaml", "valid: 3 members, 3 API servers, 3 controller managers, "
+                                                               "3 schedulers, 3 kubelets"},
                            Example{"inventory/systemd-5.yaml", "valid: 5 members, 2 API servers"},
-                           Example{"inventory/lab-3.yaml", "valid: 3 members, 3 API servers"},
+                           Example{"inventory/lab-3.yaml", "valid: 3 members, 3 API servers, 3 controller managers, "
+                                                          "3 schedulers, 3 kubelets"},
                            Example{"inventory/local-1.yaml", "valid: 1 member, 1 API server"}}) {
     INFO(e.file);
     const Run run = drctl("validate -i " + e.file, tmp);

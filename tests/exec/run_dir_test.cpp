@@ -236,6 +236,16 @@ TEST_CASE("run.json's options are typed; an older run.json's string options stil
   REQUIRE(read_back.ok());
   CHECK(read_back->options.replace_members == std::vector<std::string>{"lab-2", "lab-3"});
   CHECK(*read_back == replacing);
+  CHECK_FALSE(read_back->options.disarm_alarms);
+
+  // So does the operator's --disarm-alarms (the plan's verify-etcd differs with it).
+  RunInfo disarming;
+  disarming.run_id = "r";
+  disarming.options.disarm_alarms = true;
+  REQUIRE(run->writeRunInfo(disarming).ok());
+  read_back = run->readRunInfo();
+  REQUIRE(read_back.ok());
+  CHECK(read_back->options.disarm_alarms);
 
   REQUIRE(run->writeFileAtomically("run.json", R"({"run_id": "r", "options": {"per_host": "3",
       "accept_new_host_keys": "true", "token": "c-r-01234567"}})")
@@ -251,7 +261,8 @@ TEST_CASE("run.json's options are typed; an older run.json's string options stil
                           R"({"run_id": "r", "options": {"accept_new_host_keys": "yes"}})",
                           R"({"run_id": "r", "options": {"token": 5}})",
                           R"({"run_id": "r", "options": {"replace_members": "lab-2"}})",
-                          R"({"run_id": "r", "options": {"replace_members": ["lab-2", 3]}})"}) {
+                          R"({"run_id": "r", "options": {"replace_members": ["lab-2", 3]}})",
+                          R"({"run_id": "r", "options": {"disarm_alarms": "yes"}})"}) {
     INFO(bad);
     REQUIRE(run->writeFileAtomically("run.json", bad).ok());
     auto refused = run->readRunInfo();

@@ -35,7 +35,8 @@ members:
 )");
   REQUIRE(load.diagnostics.size() == 1);
   CHECK(messageAt(load, 2, 1) ==
-        "unknown key 'colour' in the inventory (known keys: cluster, defaults, tooling, tls, members, api_servers)");
+        "unknown key 'colour' in the inventory (known keys: cluster, defaults, tooling, tls, members, api_servers, "
+        "controller_managers, schedulers, kubelets)");
 }
 
 TEST_CASE("unknown keys are found in every section", "[inventory][errors]") {
@@ -543,4 +544,28 @@ members:
   CHECK_THAT(lines[5], StartsWith("5:12: duplicate member name 'a' (first used at line 4)"));
   CHECK_THAT(lines[6], StartsWith("6:66: unknown key 'tpyo' in member"));
   for (const auto& d : load.diagnostics) CHECK(d.where.file == "inv.yaml");
+}
+
+TEST_CASE("components: a kubelet is no static pod, hosts resolve and are not listed twice per role",
+          "[inventory][errors][components]") {
+  const auto load = parse(R"(cluster: c
+members:
+  - {name: cp-1, address: 10.0.0.11, peer_url: http://10.0.0.11:2380}
+kubelets:
+  - host: cp-1
+    service: {kind: static-pod, manifest: /etc/kubernetes/manifests/kubelet.yaml}
+schedulers:
+  - host: cp 1
+  - host: cp-1
+  - host: 10.0.0.11
+controller_managers: [cp-1]
+)");
+  CHECK(placed(load) == std::vector<std::string>{
+                            "6:21: 'kind' in kubelet service (kind static-pod) must be systemd or command: a "
+                            "kubelet cannot be a static pod, it is what runs them",
+                            "8:11: 'host' in scheduler 'cp 1' is neither a member name nor an IP address or DNS "
+                            "name; did you mean 'cp-1'?",
+                            "10:11: duplicate scheduler host '10.0.0.11' (first used at line 9)",
+                            "11:23: a controller manager must be a mapping (host, ssh, service), not 'cp-1'",
+                        });
 }

@@ -305,3 +305,44 @@ TEST_CASE("URLs and addresses", "[inventory][url]") {
   CHECK_FALSE(dr::isPlausibleAddress("$(reboot)"));
   CHECK(dr::hostForUrl("fd00::1") == "[fd00::1]");
 }
+
+TEST_CASE("controller managers, schedulers and kubelets: hosts like API servers, services of their own role",
+          "[inventory][resolve][components]") {
+  const auto load = parse(R"(cluster: c
+defaults:
+  ssh: {user: ops}
+  scheduler_service: {kind: static-pod, manifest: /etc/kubernetes/manifests/kube-scheduler.yaml}
+members:
+  - {name: cp-1, address: 10.0.0.11, peer_url: http://10.0.0.11:2380, ssh: {port: 2201}}
+  - {name: cp-2, address: 10.0.0.12, peer_url: http://10.0.0.12:2380}
+  - {name: cp-3, address: 10.0.0.13, peer_url: http://10.0.0.13:2380}
+controller_managers:
+  - host: cp-1
+  - host: 10.0.0.12
+    service: {kind: command, start: cm start, stop: cm stop, status: cm status}
+schedulers:
+  - host: cp-2
+kubelets:
+  - host: cp-1
+  - host: worker-1.example.com
+    ssh: {port: 2222}
+)");
+  REQUIRE(placed(load).empty());
+  const auto& inv = *load.inventory;
+  REQUIRE(inv.components.size() == 3);  // controller managers first, then schedulers
+  CHECK(inv.components[0].role == dr::KubeRole::ControllerManager);
+  CHECK(inv.components[0].key() == "cp-1/kube-controller-manager");
+  CHECK(inv.components[0].address == "10.0.0.11");
+  CHECK(inv.components[0].ssh.port == 2201);  // the member's SSH
+  CHECK(inv.components[0].service.unit == "kube-controller-manager.service");  // the role's default unit
+  CHECK(inv.components[1].service.kind == dr::ServiceKind::Command);
+  CHECK(inv.components[2].role == dr::KubeRole::Scheduler);
+  CHECK(inv.components[2].service.kind == dr::ServiceKind::StaticPod);  // from defaults.scheduler_service
+  CHECK(inv.components[2].service.container_name == "kube-scheduler");
+  REQUIRE(inv.kubelets.size() == 2);
+  CHECK(inv.kubelets[0].service.unit == "kubelet.service");
+  CHECK(inv.kubelets[1].address == "worker-1.example.com");
+  CHECK(inv.kubelets[1].ssh.user == "ops");
+  CHECK(inv.kubelets[1].ssh.port == 2222);
+  CHECK(inv.kubelets[1].where.line == 17);
+}

@@ -59,7 +59,8 @@ TEST_CASE("the planner expands full-restore on 1, 3, 5 and 7 members", "[planner
     DYNAMIC_SECTION(n << " members") {
       const Plan plan = test::buildPlan(test::makeInventory(n));
       CHECK(plan.name == "full-restore");
-      // 9 per-member templates, 4 per-API-server templates (one API server per member here), 1 once.
+      // 9 per-member templates, 4 per-API-server templates (one API server per member here), 1 once; no controller
+      // manager, scheduler or kubelet in this inventory, so none of their steps.
       CHECK(plan.steps.size() == static_cast<std::size_t>(9 * n + 4 * n + 1));
       for (const char* action : {"stop-etcd", "upload-snapshot", "restore", "swap-data-dir", "start-etcd"}) {
         CHECK(stepsOf(plan, action).size() == static_cast<std::size_t>(n));
@@ -224,7 +225,10 @@ TEST_CASE("the restore command follows the tooling", "[planner]") {
   CHECK(contains(restore->command, "/opt/etcd/bin/etcdutl snapshot restore /var/tmp/etcd-dr/preview/etcd-2/snapshot.db"));
   CHECK_FALSE(contains(restore->command, "ETCDCTL_API"));
   CHECK(contains(restore->command, "--bump-revision 1000000000 --mark-compacted"));
-  CHECK(plan.warnings.empty());
+  // The revision situation is stated either way: bumped, and nobody listed whose restart the plan could take on.
+  REQUIRE(plan.warnings.size() == 1);
+  CHECK(contains(plan.warnings[0], "bumps them by 1000000000"));
+  CHECK(contains(plan.warnings[0], "lists no controller manager, scheduler or kubelet"));
   CHECK(contains(plan.find("preflight-member@etcd-1")->command, "command -v /opt/etcd/bin/etcdutl"));
 }
 
@@ -267,7 +271,7 @@ TEST_CASE("verify-etcd calls drctl with the inventory's absolute path and the sn
   const Plan plan = test::buildPlan(inventory);
   const std::string absolute = (std::filesystem::current_path() / "relative/inv.yaml").string();
   CHECK(plan.find("verify-etcd")->command ==
-        "drctl etcd verify -i " + absolute + " --min-revision 1234 --wait 120s");
+        "drctl etcd verify -i " + absolute + " --min-revision 1234 --wait 120s --alarms refuse");
 
   SnapshotInfo unknown = test::makeSnapshot();
   unknown.revision.reset();
@@ -857,4 +861,100 @@ TEST_CASE("the join command of each service kind starts etcd in the existing clu
   REQUIRE(std::system(sed.c_str()) == 0);
   CHECK(test::readText(manifest) == "    - --initial-cluster=" + cluster +
                                         "\n    - --initial-cluster-state=existing\n    - --name=b\n");
+}
+
+namespace {
+
+// Every host of makeInventory(n) with a controller manager and a scheduler (static pods) and a kubelet (systemd).
+Inventory withComponents(Inventory inventory) {
+  for (const auto& member : inventory.members) {
+    for (KubeRole role : {KubeRole::ControllerManager, KubeRole::Scheduler, KubeRole::Kubelet}) {
+      KubeComponent c;
+      c.role = role;
+      c.host = member.name;
+      c.address = member.address;
+      if (role == KubeRole::Kubelet) {
+        c.service.unit = "kubelet.service";
+        inventory.kubelets.push_back(c);
+      } else {
+        c.service.kind = ServiceKind::StaticPod;
+        c.service.manifest = std::string("/etc/kubernetes/manifests/") + kubeRoleName(role) + ".yaml";
+        c.service.parked_dir = "/etc/kubernetes/parked";
+        c.service.container_name = kubeRoleName(role);
+        inventory.components.push_back(c);
+      }
+    }
+  }
+  return inventory;
+}
+
+}  // namespace
+
+TEST_CASE("controller managers and schedulers stop with the API servers and start after them; kubelets restart "
+          "while no API server runs",
+          "[planner][components]") {
+  const Plan plan = test::buildPlan(withComponents(test::makeInventory(3)));
+  const auto stops = stepsOf(plan, "stop-component");
+  const auto starts = stepsOf(plan, "start-component");
+  const auto restarts = stepsOf(plan, "restart-kubelet");
+  REQUIRE(stops.size() == 6);
+  REQUIRE(starts.size() == 6);
+  REQUIRE(restarts.size() == 3);
+  CHECK(plan.find("stop-component@etcd-2/kube-scheduler"));
+  CHECK(plan.find("restart-kubelet@etcd-3/kubelet"));
+  CHECK(stepsOf(plan, "preflight").size() == 3 + 3 + 6 + 3);
+  CHECK(contains(plan.find("stop-component@etcd-1/kube-controller-manager")->command,
+                 "mv /etc/kubernetes/manifests/kube-controller-manager.yaml /etc/kubernetes/parked/"));
+  const std::string restart = plan.find("restart-kubelet@etcd-1/kubelet")->command;
+  CHECK(restart.find("systemctl stop kubelet.service") < restart.find("systemctl start --no-block kubelet.service"));
+
+  // Nothing stops before every preflight (theirs included).
+  for (const Step* s : stops) {
+    const auto before = ancestors(plan, s->id);
+    for (const Step* pre : stepsOf(plan, "preflight")) CHECK(before.count(pre->id) == 1);
+  }
+  // The kubelets restart once every API server is stopped, and every API server starts again only after every
+  // kubelet restarted and every component stopped: none of them meets the restored cluster with a cache of the old.
+  for (const Step* r : restarts) {
+    const auto before = ancestors(plan, r->id);
+    for (const Step* s : stepsOf(plan, "stop-apiserver")) CHECK(before.count(s->id) == 1);
+  }
+  for (const Step* api : stepsOf(plan, "start-apiserver")) {
+    const auto before = ancestors(plan, api->id);
+    for (const Step* r : restarts) CHECK(before.count(r->id) == 1);
+    for (const Step* s : stops) CHECK(before.count(s->id) == 1);
+  }
+  // The components start once every API server is verified, and the lock is released only after that.
+  for (const Step* s : starts) {
+    const auto before = ancestors(plan, s->id);
+    for (const Step* v : stepsOf(plan, "verify-apiserver")) CHECK(before.count(v->id) == 1);
+  }
+  for (const Step* api : stepsOf(plan, "start-apiserver")) {
+    const auto before = ancestors(plan, api->id);
+    for (const Step* s : starts) CHECK(before.count(s->id) == 0);
+  }
+  for (const Step* unlock : stepsOf(plan, "unlock")) {
+    const auto before = ancestors(plan, unlock->id);
+    for (const Step* s : starts) CHECK(before.count(s->id) == 1);
+    for (const Step* r : restarts) CHECK(before.count(r->id) == 1);
+  }
+  // The revision note names them as restarted by the plan.
+  REQUIRE(plan.warnings.size() == 1);
+  CHECK(contains(plan.warnings[0], "no revision bump"));
+  CHECK(contains(plan.warnings[0], "is not optional"));
+  CHECK(contains(plan.warnings[0], "etcd-1/kube-controller-manager"));
+  CHECK(contains(plan.warnings[0], "etcd-3/kubelet"));
+}
+
+TEST_CASE("verify-etcd refuses etcd's alarms, or disarms them first when the operator asked", "[planner][alarms]") {
+  const Inventory inventory = test::makeInventory(3);
+  const Plan refused = test::buildPlan(inventory);
+  PlanOptions options;
+  options.disarm_alarms = true;
+  const Plan disarmed = test::buildPlan(inventory, test::makeSnapshot(), options);
+  CHECK(contains(refused.find("verify-etcd")->command, "--wait 120s --alarms refuse"));
+  CHECK(contains(disarmed.find("verify-etcd")->command, "--wait 120s --alarms disarm"));
+  // The check (a dry-run and a resume run it) never disarms anything.
+  CHECK_FALSE(contains(disarmed.find("verify-etcd")->check, "disarm"));
+  CHECK(refused.fingerprint != disarmed.fingerprint);  // a resume re-plans with the operator's choice
 }

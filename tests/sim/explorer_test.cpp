@@ -305,3 +305,44 @@ ETCDCTL_API=3 etcdctl snapshot restore /s/snapshot.db \
 
 }  // namespace
 }  // namespace dr::sim
+
+namespace dr::sim {
+namespace {
+
+TEST_CASE("with controller managers, schedulers and kubelets, full-restore keeps every invariant and every mutant "
+          "of theirs is caught by fresh-caches or the lock",
+          "[sim][components][mutants]") {
+  test::SimPlan p(3, "full-restore", {}, {}, true);
+  REQUIRE(p.facts.components.size() == 9);
+  {
+    Explorer explorer(p.plan, p.facts);
+    ExploreOptions options;
+    options.random_orders = 15;
+    const ExploreSummary s = explorer.explore(options);
+    INFO(violationsText(s));
+    CHECK(s.ok());
+    CHECK(s.crash_points == 3 * p.plan.steps.size());
+  }
+  // Each mutant that moves or drops one of their steps or edges breaks a rule.
+  int theirs = 0, fresh_caches = 0;
+  ExploreOptions options;
+  options.random_orders = 10;
+  options.stop_at_first = true;
+  for (const auto& m : builtinMutants(p.plan, p.facts)) {
+    const bool about_components = m.description.find("component") != std::string::npos ||
+                                  m.description.find("kubelet") != std::string::npos;
+    if (!about_components) continue;
+    ++theirs;
+    Explorer explorer(m.plan, p.facts);
+    const ExploreSummary s = explorer.explore(options);
+    INFO(m.kind << ": " << m.description);
+    CHECK_FALSE(s.ok());
+    fresh_caches += hasViolation(s, kFreshCaches) ? 1 : 0;
+  }
+  UNSCOPED_INFO(theirs << " mutants about the components, " << fresh_caches << " caught by fresh-caches");
+  CHECK(theirs >= 8);
+  CHECK(fresh_caches >= 4);
+}
+
+}  // namespace
+}  // namespace dr::sim

@@ -30,7 +30,7 @@ TEST_CASE("drctl sim passes full-restore and prints what it explored", "[sim][cl
   INFO(out.output);
   CHECK(out.exit_code == 0);
   CHECK_THAT(out.output, Catch::Contains("orders explored:") && Catch::Contains("crash points:       120") &&
-                          Catch::Contains("faults:             240") && Catch::Contains("invariants checked: 19") &&
+                          Catch::Contains("faults:             240") && Catch::Contains("invariants checked: 20") &&
                           Catch::Contains("violations:         0") && Catch::Contains("states/s"));
 }
 
@@ -38,7 +38,7 @@ TEST_CASE("drctl sim catches a plan that starts the API servers before etcd is v
   test::SimPlan p(3);
   // The built-in plan with start-apiserver waiting for the members' start instead of the verification.
   std::string yaml = slurp(std::string(DR_SOURCE_DIR) + "/plans/full-restore.yaml");
-  const std::string needs = "    needs: [verify-etcd]\n";
+  const std::string needs = "    needs: [verify-etcd, all:stop-component, all:restart-kubelet]\n";
   const auto at = yaml.find(needs);
   REQUIRE(at != std::string::npos);
   yaml.replace(at, needs.size(), "    needs: [all:start-etcd]\n");

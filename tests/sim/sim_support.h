@@ -21,7 +21,8 @@
 
 namespace dr::test {
 
-inline std::string membersInventory(int members) {
+// components: every host also runs a controller manager, a scheduler and a kubelet, listed for the restore.
+inline std::string membersInventory(int members, bool components = false) {
   std::string yaml = "cluster: sim-" + std::to_string(members) + R"(
 defaults:
   ssh: {user: root, become: none}
@@ -37,6 +38,12 @@ members:
   }
   yaml += "api_servers:\n";
   for (int i = 1; i <= members; ++i) yaml += fmt::format("  - {{host: m{}}}\n", i);
+  if (components) {
+    for (const char* list : {"controller_managers", "schedulers", "kubelets"}) {
+      yaml += std::string(list) + ":\n";
+      for (int i = 1; i <= members; ++i) yaml += fmt::format("  - {{host: m{}, service: {{kind: command, start: c start, stop: c stop, status: c status}}}}\n", i);
+    }
+  }
   return yaml;
 }
 
@@ -48,10 +55,11 @@ struct SimPlan {
 
   // replace: the members a replace-member plan replaces (down in the model unless in `running`).
   explicit SimPlan(int members, const std::string& template_name = "full-restore",
-                   const std::vector<std::string>& replace = {}, const std::set<std::string>& running = {}) {
+                   const std::vector<std::string>& replace = {}, const std::set<std::string>& running = {},
+                   bool components = false) {
     inventory_path = dir.path / "inventory.yaml";
     snapshot_path = dir.path / "snapshot.db";
-    std::ofstream(inventory_path) << membersInventory(members);
+    std::ofstream(inventory_path) << membersInventory(members, components);
     test::writeTinySnapshot(snapshot_path);
     auto inventory = loadInventory(inventory_path.string());
     REQUIRE(inventory.inventory);
