@@ -231,10 +231,9 @@ QuorumVerdict checkCurrentQuorum(const Inventory& inventory, const ClientOptions
       verdict.advice = "nothing to recover: every member is healthy. Use --force only to roll the cluster back to the snapshot";
     } else {
       verdict.advice = fmt::format(
-          "replace the failed member(s) {} instead: `etcdctl member remove ID`, `etcdctl member add NAME "
-          "--peer-urls=URL`, then start it with an empty data dir and --initial-cluster-state=existing; pass --force "
-          "to run the full restore anyway",
-          joined(verdict.failed_members));
+          "replace the failed member(s) {} instead, one at a time while the others keep serving (no write lost): "
+          "`drctl apply -i {} -p replace-member`; pass --force to run the full restore anyway",
+          joined(verdict.failed_members), inventory.source.empty() ? "INVENTORY" : inventory.source.string());
     }
   } else {
     verdict.reason = fmt::format("{} of {} etcd members are healthy (quorum is {}): the cluster has lost quorum",

@@ -72,14 +72,6 @@ namespace {
 // gRPC's words for a client port where nothing listens ("Failed to connect to remote host: Connection refused").
 bool refused(const std::string& error) { return error.find("onnection refused") != std::string::npos; }
 
-std::string etcdctlPrefix(const Inventory& inventory, const std::vector<std::string>& endpoints) {
-  std::string out = "ETCDCTL_API=3 etcdctl --endpoints=" + shellQuote(fmt::format("{}", fmt::join(endpoints, ",")));
-  if (!inventory.tls.ca.empty()) out += " --cacert=" + shellQuote(inventory.tls.ca);
-  if (!inventory.tls.cert.empty()) out += " --cert=" + shellQuote(inventory.tls.cert);
-  if (!inventory.tls.key.empty()) out += " --key=" + shellQuote(inventory.tls.key);
-  return out;
-}
-
 void recommendRestore(Diagnosis& d, const std::string& inventory_path, const std::string& snapshot_path) {
   d.plan = "full-restore";
   const std::string snapshot = snapshot_path.empty() ? "SNAPSHOT" : shellQuote(snapshot_path);
@@ -186,10 +178,9 @@ Diagnosis judge(const Inventory& inventory, const ClusterReport& cluster, const 
                                d.alarms.size() == 1 ? " is" : "s are", fmt::join(d.alarms, ", "));
       d.findings.push_back("an alarm makes etcd refuse writes (NOSPACE) or stop serving (CORRUPT); no recovery plan "
                            "applies: fix the cause (compact and defragment for NOSPACE), then disarm");
-      std::vector<std::string> endpoints;
-      for (const auto& member : inventory.members) endpoints.push_back(member.client_url);
-      d.commands.push_back(etcdctlPrefix(inventory, endpoints) + " alarm list");
-      d.commands.push_back(etcdctlPrefix(inventory, endpoints) + " alarm disarm   # once the cause is fixed");
+      d.commands.push_back(fmt::format("drctl etcd alarm list -i {}", shellQuote(inventory_path)));
+      d.commands.push_back(
+          fmt::format("drctl etcd alarm disarm -i {}   # once the cause is fixed", shellQuote(inventory_path)));
       return d;
     }
     d.situation = Situation::Healthy;

@@ -58,7 +58,7 @@ TEST_CASE("a healthy cluster verifies; a stopped member is named; quorum is judg
   CHECK(quorum.quorum == 2);
   CHECK(quorum.failed_members == std::vector<std::string>{name});
   CHECK_THAT(quorum.reason, Catch::Contains("2 of 3"));
-  CHECK_THAT(quorum.advice, Catch::Contains("etcdctl member remove") && Catch::Contains(name) &&
+  CHECK_THAT(quorum.advice, Catch::Contains("-p replace-member") && Catch::Contains(name) &&
                                 Catch::Contains("--force"));
 
   cluster.stopMember(cluster.followerIndex());

@@ -103,8 +103,8 @@ TEST_CASE("diagnose: each situation, with what it recommends and the exact comma
     CHECK(d.situation == ops::Situation::Alarms);
     CHECK(d.action_needed());
     CHECK(d.alarms == std::vector<std::string>{"NOSPACE on etcd-2"});
-    CHECK(anyContains(d.commands, "etcdctl --endpoints=" + shellQuote("http://10.0.0.1:2379,http://10.0.0.2:2379,"
-                                                                      "http://10.0.0.3:2379") + " alarm disarm"));
+    CHECK(d.commands == std::vector<std::string>{"drctl etcd alarm list -i inv.yaml",
+                                                 "drctl etcd alarm disarm -i inv.yaml   # once the cause is fixed"});
   }
   SECTION("one of three fails: quorum holds, replace it (never restore), its id removed and its peer URL added") {
     const auto d = ops::judge(inventory, reportOf({true, true, false}), present, snapshotAt(60), "inv.yaml",

@@ -958,3 +958,26 @@ TEST_CASE("verify-etcd refuses etcd's alarms, or disarms them first when the ope
   CHECK_FALSE(contains(disarmed.find("verify-etcd")->check, "disarm"));
   CHECK(refused.fingerprint != disarmed.fingerprint);  // a resume re-plans with the operator's choice
 }
+
+TEST_CASE("every component.* and kubelet.* variable in the table is computed by the planner", "[planner][components]") {
+  for (Foreach kind : {Foreach::Components, Foreach::Kubelets}) {
+    std::string run;
+    for (const auto& v : templateVariables()) {
+      if (!v.only_in || *v.only_in == kind) run += "echo ${" + v.name + "}\n";
+    }
+    PlanTemplate t;
+    t.name = "all-variables";
+    StepTemplate step;
+    step.id = "s";
+    step.foreach = kind;
+    step.run.text = run;
+    t.steps = {step};
+    auto build = Planner::build(withComponents(test::makeInventory(1)), test::makeSnapshot(), t);
+    INFO(foreachName(kind) << "\n" << test::joined(build.diagnostics));
+    REQUIRE(build.plan);
+    REQUIRE(build.plan->steps.size() == (kind == Foreach::Components ? 2u : 1u));
+    CHECK_FALSE(contains(build.plan->steps[0].command, "${"));
+    CHECK(contains(build.plan->steps[0].command, kind == Foreach::Components ? "echo kube-controller-manager\n"
+                                                                             : "systemctl stop kubelet.service"));
+  }
+}
