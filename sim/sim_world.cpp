@@ -138,10 +138,9 @@ CacheOf SimWorld::servedNow() const {
   return CacheOf::OldCluster;
 }
 
-void SimWorld::startComponent(ComponentModel& c, const Step& step) {
+void SimWorld::startComponent(ComponentModel& c) {
   c.running = true;
   c.cache = servedNow();
-  (void)step;
 }
 
 void SimWorld::requireAllPreflights(const HostModel& h, const Step& step, const char* what) {
@@ -332,14 +331,14 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
       if (!undo_) c->preflight = true;
     } else if (undo_) {
       code = applyScript(h, step, command, out);
-      if (code == 0 && a == "stop-component") startComponent(*c, step);
+      if (code == 0 && a == "stop-component") startComponent(*c);
       else if (code == 0 && a == "start-component") c->running = false, c->cache = CacheOf::Nothing;
-      else if (code == 0 && a == "restart-kubelet" && !c->running) startComponent(*c, step);
+      else if (code == 0 && a == "restart-kubelet" && !c->running) startComponent(*c);
     } else if (a == "stop-component" || a == "restart-kubelet") {
       requireAllPreflights(h, step, "stops a component");
       c->running = false;
       c->cache = CacheOf::Nothing;
-      if (a == "restart-kubelet") startComponent(*c, step);
+      if (a == "restart-kubelet") startComponent(*c);
     } else if (a == "start-component") {
       for (const auto& [address, other] : state_.hosts) {
         if (!other.api || other.api_verified) continue;
@@ -347,7 +346,7 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
                                           step.id.substr(step.id.find('@') + 1), address, where(step)));
         break;
       }
-      startComponent(*c, step);
+      startComponent(*c);
     } else {
       code = applyScript(h, step, command, out);
     }

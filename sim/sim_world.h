@@ -102,7 +102,7 @@ class SimWorld {
   // what one started now would cache, and starting one.
   ComponentModel* componentOf(HostModel& h, const Step& step);
   CacheOf servedNow() const;
-  void startComponent(ComponentModel& c, const Step& step);
+  void startComponent(ComponentModel& c);
   bool anyEtcdRunning(std::string* which = nullptr) const;
   std::string where(const Step& step) const;
 

@@ -107,31 +107,49 @@ int runStatus(const EtcdArgs& args) {
   return has_quorum && certs.ok() ? kExitOk : kExitFailed;
 }
 
-int runVerify(const EtcdArgs& args) {
+// What verify, member and alarm begin with: the inventory loaded, --timeout and --wait read, the client
+// certificates usable. Without it, `exit_code` says why (2 bad input, 1 unusable certificates).
+struct EtcdCall {
+  Inventory inventory;
+  ClientOptions client;
+  std::chrono::milliseconds wait{0};
+};
+std::optional<EtcdCall> prepareCall(const EtcdArgs& args, int& exit_code) {
+  exit_code = kExitBadInput;
   auto inventory = loadInventoryForCli(args.inventory);
-  if (!inventory) return kExitBadInput;
+  if (!inventory) return std::nullopt;
   auto timeout = parseDurationArg(args.timeout, "--timeout");
   auto wait = parseDurationArg(args.wait, "--wait");
-  if (!timeout || !wait) return kExitBadInput;
+  if (!timeout || !wait) return std::nullopt;
+  const auto certs = checkCertificates(inventory->tls);
+  printCertificates(certs);
+  if (!certs.ok()) {
+    exit_code = kExitFailed;
+    return std::nullopt;
+  }
+  EtcdCall call{std::move(*inventory), {}, *wait};
+  call.client.tls = call.inventory.tls;
+  call.client.timeout = *timeout;
+  return call;
+}
+
+int runVerify(const EtcdArgs& args) {
   if (args.min_revision < 0) {
     fmt::print(stderr, "drctl etcd verify: --min-revision must not be negative\n");
     return kExitBadInput;
   }
-  const auto certs = checkCertificates(inventory->tls);
-  printCertificates(certs);
-  if (!certs.ok()) return kExitFailed;
-  ClientOptions options;
-  options.tls = inventory->tls;
-  options.timeout = *timeout;
-  auto wait_left = *wait;
+  int exit_code = 0;
+  auto call = prepareCall(args, exit_code);
+  if (!call) return exit_code;
+  auto wait_left = call->wait;
   if (args.alarms == "disarm") {
     // Once a leader is elected (an alarm list goes through Raft), then the verification with what is left of --wait.
     const auto started = std::chrono::steady_clock::now();
     AlarmOptions alarm_options;
-    alarm_options.client = options;
+    alarm_options.client = call->client;
     alarm_options.disarm = true;
-    alarm_options.wait = *wait;
-    const AlarmOutcome disarmed = handleAlarms(*inventory, alarm_options);
+    alarm_options.wait = call->wait;
+    const AlarmOutcome disarmed = handleAlarms(call->inventory, alarm_options);
     if (!disarmed.ok) {
       fmt::print("alarms not disarmed: {}\n", disarmed.error);
       return kExitFailed;
@@ -141,7 +159,8 @@ int runVerify(const EtcdArgs& args) {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     wait_left = spent < wait_left ? wait_left - spent : std::chrono::milliseconds(0);
   }
-  const auto outcome = verifyClusterUntil(*inventory, options, VerifyOptions{args.min_revision, args.member}, wait_left);
+  const auto outcome =
+      verifyClusterUntil(call->inventory, call->client, VerifyOptions{args.min_revision, args.member}, wait_left);
   if (!outcome.ok) {
     for (const auto& failure : outcome.failures) fmt::print("{}\n", failure);
     return kExitFailed;
@@ -164,46 +183,33 @@ int runVerify(const EtcdArgs& args) {
 // drctl etcd member remove|add|promote: replace-member's membership steps (etcd/membership.h). Exit 0 when done
 // or already done, 1 when refused or failed (the message says why), 2 on bad input.
 int runMember(const EtcdArgs& args, MembershipChange change) {
-  auto inventory = loadInventoryForCli(args.inventory);
-  if (!inventory) return kExitBadInput;
-  auto timeout = parseDurationArg(args.timeout, "--timeout");
-  auto wait = parseDurationArg(args.wait, "--wait");
-  if (!timeout || !wait) return kExitBadInput;
-  if (std::none_of(inventory->members.begin(), inventory->members.end(),
-                   [&](const EtcdMember& m) { return m.name == args.member; })) {
+  int exit_code = 0;
+  auto call = prepareCall(args, exit_code);
+  if (!call) return exit_code;
+  if (!call->inventory.findMember(args.member)) {
     fmt::print(stderr, "drctl etcd member {}: no member named '{}' in {}\n", membershipChangeName(change),
                args.member, args.inventory);
     return kExitBadInput;
   }
-  const auto certs = checkCertificates(inventory->tls);
-  printCertificates(certs);
-  if (!certs.ok()) return kExitFailed;
   MembershipOptions options;
-  options.client.tls = inventory->tls;
-  options.client.timeout = *timeout;
-  options.wait = *wait;
-  const auto outcome = changeMembership(*inventory, args.member, change, options);
+  options.client = call->client;
+  options.wait = call->wait;
+  const auto outcome = changeMembership(call->inventory, args.member, change, options);
   fmt::print(outcome.ok ? stdout : stderr, "{}\n", outcome.message);
   return outcome.ok ? kExitOk : kExitFailed;
 }
 
-// drctl etcd alarm list|disarm: the full restore's alarms step. Exit 0 when listed (raised or not) or all
-// disarmed, 1 when nothing answered within --wait or a disarm did not hold, 2 on bad input.
+// drctl etcd alarm list|disarm: what verify-etcd names when an alarm is raised. Exit 0 when listed (raised or not)
+// or all disarmed, 1 when nothing answered within --wait or a disarm did not hold, 2 on bad input.
 int runAlarm(const EtcdArgs& args, bool disarm) {
-  auto inventory = loadInventoryForCli(args.inventory);
-  if (!inventory) return kExitBadInput;
-  auto timeout = parseDurationArg(args.timeout, "--timeout");
-  auto wait = parseDurationArg(args.wait, "--wait");
-  if (!timeout || !wait) return kExitBadInput;
-  const auto certs = checkCertificates(inventory->tls);
-  printCertificates(certs);
-  if (!certs.ok()) return kExitFailed;
+  int exit_code = 0;
+  auto call = prepareCall(args, exit_code);
+  if (!call) return exit_code;
   AlarmOptions options;
-  options.client.tls = inventory->tls;
-  options.client.timeout = *timeout;
+  options.client = call->client;
   options.disarm = disarm;
-  options.wait = *wait;
-  const AlarmOutcome outcome = handleAlarms(*inventory, options);
+  options.wait = call->wait;
+  const AlarmOutcome outcome = handleAlarms(call->inventory, options);
   if (args.json) {
     nlohmann::ordered_json j;
     j["ok"] = outcome.ok;

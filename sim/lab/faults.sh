@@ -156,7 +156,9 @@ check_recovered() {  # RUN_ID LABEL
     check "$label: $h's API-server stand-in runs and answers /readyz" eval 'apiserver_running "$h" && wait_readyz "$h" 30'
   done
   # Exactly that line: after a resume, an earlier session's halt is not quoted as the reason of a finished run.
-  check "$label: the journal says the run finished (no stale reason)" eval 'drctl status "$run" --runs "$RUNS" | grep -qx "state: finished"'
+  # (awk reads the whole status: `grep -q` would stop reading at its match, and drctl, still writing a long status,
+  # would die of SIGPIPE and fail the pipeline under pipefail.)
+  check "$label: the journal says the run finished (no stale reason)" eval 'drctl status "$run" --runs "$RUNS" | awk '\''$0 == "state: finished" {f = 1} END {exit !f}'\'''
 }
 
 # etcdctl snapshot restore writes member/snap/db first and the WAL and the raft snapshot last: a restore cut off
@@ -269,7 +271,7 @@ if wanted rollback; then
       check "rollback: swap-data-dir@$h finished (the point of no return was passed)" test "$(step_state "$RUN" "swap-data-dir@$h")" = finished
     fi
   done
-  check "rollback: no API server was started" eval '! drctl status "$RUN" --runs "$RUNS" | grep -E "^start-apiserver" | grep -qv not-started'
+  check "rollback: no API server was started" eval 'test -z "$(drctl status "$RUN" --runs "$RUNS" | awk '\''/^start-apiserver/ && !/not-started/'\'')"'
   # One recovery per cluster, whatever the runs directory (or machine): while this halted run holds the members'
   # locks, an apply from another runs dir is refused at its preflight and changes nothing on any host.
   for h in $(hosts); do
@@ -282,7 +284,7 @@ if wanted rollback; then
   check "member-lock: an apply from another runs dir is refused (exit $RC, want 1), naming run $RUN" \
     eval 'test "$RC" -eq 1 && grep -q "is locked by run \"*$RUN" "$WORK/other-apply.out"'
   check "member-lock: the refused run started no step but preflights" \
-    eval 'test -n "$OTHER" && ! drctl status "$OTHER" --runs "$WORK/other-runs" | grep -E "^[a-z-]+@" | grep -v "^preflight-" | grep -qv not-started'
+    eval 'test -n "$OTHER" && test -z "$(drctl status "$OTHER" --runs "$WORK/other-runs" | awk '\''/^[a-z-]+@/ && !/^preflight-/ && !/not-started/'\'')"'
   for h in $(hosts); do
     check "member-lock: $h still holds run $RUN's lock" eval 'test "$(on "$h" cat /var/lib/etcd/.etcd-dr-lock-lab/owner)" = "$RUN"'
   done
@@ -303,7 +305,7 @@ if wanted rollback; then
     check "rollback: $h's API-server stand-in runs and answers /readyz" eval 'apiserver_running "$h" && wait_readyz "$h" 30'
     check "rollback: $h has no restored data dir left" eval '! on "$h" sh -c "ls -d /var/lib/etcd/data.before-* /var/lib/etcd/data.restore* 2>/dev/null | grep -q ."'
   done
-  check "rollback: the journal says rolled back" eval 'drctl status "$RUN" --runs "$RUNS" | grep -q "^state: rolled back"'
+  check "rollback: the journal says rolled back" eval 'drctl status "$RUN" --runs "$RUNS" | awk '\''/^state: rolled back/ {f = 1} END {exit !f}'\'''
   for h in $(hosts); do
     check "rollback: $h's recovery lock is released" on "$h" test ! -e /var/lib/etcd/.etcd-dr-lock-lab
     check "rollback: $h has no staged snapshot left" on "$h" test ! -e "/var/tmp/etcd-dr/$RUN"
@@ -453,7 +455,7 @@ elif wanted sshd-loss; then
     grep -qiE "FAILED.*($LOST|$(addr "$LOST")).*(unreachable|connection)" "$WORK/sshd-apply.out"
   check "sshd-loss: the resume command is printed" grep -q "drctl resume $RUN" "$WORK/sshd-apply.out"
   check "sshd-loss: the journal shows no API server started" \
-    eval '! drctl status "$RUN" --runs "$RUNS" | grep -E "^start-apiserver" | grep -qv not-started'
+    eval 'test -z "$(drctl status "$RUN" --runs "$RUNS" | awk '\''/^start-apiserver/ && !/not-started/'\'')"'
   for h in $(hosts); do check "sshd-loss: nothing answers on $h's API-server port" eval '! readyz "$h"'; done
   "$LAB" sshd-restart "$LOST"
   for h in $(hosts); do check "sshd-loss: $h's API-server stand-in is not running" eval '! apiserver_running "$h"'; done
