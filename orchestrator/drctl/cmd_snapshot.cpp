@@ -210,7 +210,9 @@ CommandRunner declareSnapshot(CLI::App& command) {
     auto* env = sub->add_option("--key-env", args->key_env, "Environment variable holding the key (64 hex digits)");
     file->excludes(env);
   }
+  const auto catalog = declareSnapshotCatalog(command);
   return [=] {
+    if (int code = catalog(); code >= 0) return code;
     if (save->parsed()) return runSave(*args);
     if (verify->parsed()) return runInspect(*args, false);
     if (status->parsed()) return runInspect(*args, true);

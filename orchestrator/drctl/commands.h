@@ -29,6 +29,8 @@ CommandRunner declareValidate(CLI::App& command);
 CommandRunner declarePlan(CLI::App& command);
 CommandRunner declareReport(CLI::App& command);
 CommandRunner declareSnapshot(CLI::App& command);
+// snapshot list|prune|test-restore (cmd_snapshot_catalog.cpp): its runner returns -1 when none of them was given.
+CommandRunner declareSnapshotCatalog(CLI::App& command);
 CommandRunner declareEtcd(CLI::App& command);
 CommandRunner declareApply(CLI::App& command);
 CommandRunner declareResume(CLI::App& command);

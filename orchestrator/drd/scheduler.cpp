@@ -5,6 +5,7 @@
 
 #include "core/suggest.h"
 #include "exec/clock.h"
+#include "rehearse/backup_catalog.h"
 #include "rehearse/test_restore.h"
 
 namespace dr::drd {
@@ -194,6 +195,10 @@ v1::ScheduleResult Scheduler::runTestRestore(const ScheduleConfig& schedule) {
   }
   result.set_ok(restored->ok);
   result.set_message(restored->message);
+  // Beside the snapshot, so `drctl snapshot list` shows it and a failed backup is never offered as the newest again.
+  if (auto recorded = recordVerdict(*restored, toMs(clock_.now())); !recorded) {
+    result.set_message(result.message() + " (verdict not recorded: " + recorded.error().message + ")");
+  }
   auto number = [](const std::optional<std::int64_t>& n) { return n ? std::to_string(*n) : std::string("?"); };
   result.set_detail(fmt::format(
       "snapshot {} sha256 {}\nrevision: expected {}, restored {}\nkeys: expected {}, "

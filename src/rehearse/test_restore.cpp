@@ -3,6 +3,8 @@
 // step leaves neither a process nor a directory behind.
 #include "rehearse/test_restore.h"
 
+#include "rehearse/backup_catalog.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
@@ -212,6 +214,8 @@ Result<fs::path> newestSnapshot(const fs::path& backup_dir) {
   fs::file_time_type newest_time;
   for (fs::directory_iterator it(backup_dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (!it->is_regular_file(ec) || !isSnapshotCandidate(it->path())) continue;
+    // A backup that failed its test-restore is never offered as the newest (backup_catalog.h).
+    if (recordedVerdict(it->path()) == false) continue;
     // The sidecar is written after the snapshot is complete and renamed into place: its time marks a finished
     // backup. Without one, the file's own time.
     const fs::path sidecar = snapshotSidecarPath(it->path());

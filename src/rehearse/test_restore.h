@@ -38,7 +38,8 @@ struct TestRestoreResult {
   std::filesystem::path work_dir;           // the throwaway dir (removed before testRestore returns)
 };
 
-// The newest snapshot in a backup directory (by the sidecar's/file's modification time; ignores .part/.sha256/.json).
+// The newest snapshot in a backup directory (by the sidecar's/file's modification time; ignores .part/.sha256/.json
+// and a snapshot whose recorded test-restore failed, FILE.verdict.json).
 Result<std::filesystem::path> newestSnapshot(const std::filesystem::path& backup_dir);
 
 // Restores the snapshot into a throwaway one-member etcd (temp dir, free loopback ports found by binding port 0),

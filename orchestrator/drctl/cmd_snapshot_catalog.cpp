@@ -1,0 +1,214 @@
+// drctl snapshot list|prune|test-restore: the backups in a directory (rehearse/backup_catalog.h). list shows each
+// with its age, size, revision, encryption and test-restore verdict; prune applies a retention policy (never the
+// newest backup that passed its test-restore, never one a run refers to); test-restore proves one restorable in a
+// throwaway etcd and records the verdict beside it.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "cli_support.h"
+#include "commands.h"
+#include "core/utf8.h"
+#include "exec/run_dir.h"
+#include "rehearse/backup_catalog.h"
+
+namespace dr::cli {
+
+namespace {
+
+struct CatalogArgs {
+  std::string dir;
+  std::string file;
+  std::string runs = kDefaultRunsDir;
+  RetentionPolicy policy;
+  bool dry_run = false;
+  bool json = false;
+  std::string etcd = "etcd";
+  std::string etcdctl = "etcdctl";
+};
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string age(std::int64_t ms) {
+  if (ms < 0) return "future";
+  const std::int64_t minutes = ms / 60'000;
+  if (minutes < 60) return fmt::format("{}m", minutes);
+  if (minutes < 48 * 60) return fmt::format("{}h {}m", minutes / 60, minutes % 60);
+  return fmt::format("{}d {}h", minutes / (24 * 60), minutes / 60 % 24);
+}
+
+std::string verdictText(const BackupEntry& b) {
+  if (!b.verified) return "not tested";
+  return fmt::format("{} {}", *b.verified ? "passed" : "FAILED", formatUtcTime(b.verdict_time_ms));
+}
+
+nlohmann::ordered_json entryJson(const BackupEntry& b, std::int64_t now) {
+  nlohmann::ordered_json j;
+  j["path"] = toValidUtf8(b.path.string());
+  j["time"] = formatUtcTime(b.time_ms);
+  j["time_source"] = b.time_source;
+  j["age_seconds"] = (now - b.time_ms) / 1000;
+  j["size"] = b.size;
+  j["revision"] = b.revision ? nlohmann::ordered_json(*b.revision) : nlohmann::ordered_json(nullptr);
+  j["encrypted"] = b.encrypted;
+  j["test_restore"] = !b.verified ? "none" : *b.verified ? "passed" : "failed";
+  if (b.verified) j["test_restore_message"] = b.verdict_message;
+  return j;
+}
+
+int runList(const CatalogArgs& args) {
+  auto backups = listBackups(args.dir);
+  if (!backups) {
+    std::fprintf(stderr, "drctl snapshot list: %s\n", backups.error().message.c_str());
+    return kExitBadInput;
+  }
+  const std::int64_t now = nowMs();
+  if (args.json) {
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& b : *backups) out.push_back(entryJson(b, now));
+    fmt::print("{}\n", jsonText(out, 2));
+    return kExitOk;
+  }
+  if (backups->empty()) {
+    fmt::print("{}: no backup (files ending in .part, .sha256 or .json are not backups)\n", args.dir);
+    return kExitOk;
+  }
+  fmt::print("{:<40} {:>8} {:>12} {:>10} {:<9} {}\n", "BACKUP", "AGE", "SIZE", "REVISION", "ENCRYPTED", "TEST-RESTORE");
+  for (const auto& b : *backups) {
+    fmt::print("{:<40} {:>8} {:>12} {:>10} {:<9} {}\n", toValidUtf8(b.path.filename().string()), age(now - b.time_ms),
+               b.size, b.revision ? std::to_string(*b.revision) : "?", b.encrypted ? "yes" : "no", verdictText(b));
+  }
+  for (const auto& b : *backups) {
+    if (b.verified != false) {
+      fmt::print("newest usable: {}{}\n", toValidUtf8(b.path.filename().string()),
+                 b.verified ? "" : " (not test-restored yet: drctl snapshot test-restore FILE)");
+      return kExitOk;
+    }
+  }
+  fmt::print("newest usable: none: every backup here failed its test-restore\n");
+  return kExitFailed;
+}
+
+// The snapshots the runs under `runs` refer to (a resume or rollback may need them), absolute.
+std::set<std::filesystem::path> referencedSnapshots(const std::string& runs) {
+  std::set<std::filesystem::path> out;
+  auto ids = listRuns(runs);
+  if (!ids) return out;
+  for (const auto& id : *ids) {
+    auto run = RunDirectory::open(runs, id);
+    if (!run) continue;
+    auto info = run->readRunInfo();
+    if (!info || info->snapshot_path.empty()) continue;
+    std::error_code ec;
+    out.insert(std::filesystem::absolute(info->snapshot_path, ec).lexically_normal());
+  }
+  return out;
+}
+
+int runPrune(const CatalogArgs& args) {
+  if (args.policy.empty()) {
+    std::fprintf(stderr, "drctl snapshot prune: give at least one of --keep-last, --keep-hourly, --keep-daily, "
+                         "--keep-weekly (a policy that keeps nothing is not carried out)\n");
+    return kExitBadInput;
+  }
+  for (int n : {args.policy.keep_last, args.policy.keep_hourly, args.policy.keep_daily, args.policy.keep_weekly}) {
+    if (n < 0) {
+      std::fprintf(stderr, "drctl snapshot prune: keep counts must not be negative\n");
+      return kExitBadInput;
+    }
+  }
+  auto backups = listBackups(args.dir);
+  if (!backups) {
+    std::fprintf(stderr, "drctl snapshot prune: %s\n", backups.error().message.c_str());
+    return kExitBadInput;
+  }
+  const auto decisions = planRetention(*backups, args.policy, referencedSnapshots(args.runs));
+  int pruned = 0, failed = 0;
+  for (const auto& d : decisions) {
+    const std::string name = toValidUtf8(d.backup.path.filename().string());
+    if (d.keep) {
+      fmt::print("keep   {}  ({})\n", name, fmt::join(d.reasons, "; "));
+      continue;
+    }
+    if (args.dry_run) {
+      fmt::print("prune  {}  (would be deleted, with its sidecars)\n", name);
+      ++pruned;
+      continue;
+    }
+    if (auto removed = removeBackup(d.backup.path); !removed) {
+      fmt::print(stderr, "drctl snapshot prune: {}\n", removed.error().message);
+      ++failed;
+      continue;
+    }
+    fmt::print("pruned {}\n", name);
+    ++pruned;
+  }
+  fmt::print("{} of {} backups {}{}\n", pruned, decisions.size(), args.dry_run ? "would be pruned (dry-run: nothing deleted)" : "pruned",
+             failed ? fmt::format(", {} could not be deleted", failed) : "");
+  return failed ? kExitFailed : kExitOk;
+}
+
+int runTestRestoreCli(const CatalogArgs& args) {
+  TestRestoreOptions options;
+  options.etcd = args.etcd;
+  options.etcdctl = args.etcdctl;
+  auto result = testRestore(args.file, options);
+  if (!result) {
+    std::fprintf(stderr, "drctl snapshot test-restore: %s\n", result.error().message.c_str());
+    return kExitBadInput;
+  }
+  fmt::print("{}: {} ({} ms)\n", toValidUtf8(args.file), toValidUtf8(result->message), result->duration.count());
+  if (auto recorded = recordVerdict(*result, nowMs()); !recorded) {
+    fmt::print(stderr, "drctl snapshot test-restore: the verdict was not recorded: {}\n", recorded.error().message);
+    return kExitFailed;
+  }
+  fmt::print("verdict recorded in {}\n", toValidUtf8(verdictPath(result->snapshot).string()));
+  return result->ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+CommandRunner declareSnapshotCatalog(CLI::App& command) {
+  auto args = std::make_shared<CatalogArgs>();
+  auto* list = command.add_subcommand(
+      "list", "The backups in a directory, newest first: age, size, revision, encryption, test-restore verdict, and "
+              "the newest usable one (never one that failed its test-restore); exit 1 when every one failed");
+  list->add_option("dir", args->dir, "Backup directory")->required();
+  list->add_flag("--json", args->json, "Print JSON");
+
+  auto* prune = command.add_subcommand(
+      "prune", "Delete the backups a retention policy does not keep, with their sidecars. Always kept: the newest "
+               "backup that passed its test-restore, and every backup a run refers to");
+  prune->add_option("dir", args->dir, "Backup directory")->required();
+  prune->add_option("--keep-last", args->policy.keep_last, "Keep the N newest");
+  prune->add_option("--keep-hourly", args->policy.keep_hourly, "Keep the newest of each of the N latest UTC hours");
+  prune->add_option("--keep-daily", args->policy.keep_daily, "Keep the newest of each of the N latest UTC days");
+  prune->add_option("--keep-weekly", args->policy.keep_weekly, "Keep the newest of each of the N latest ISO weeks");
+  prune->add_option("--runs", args->runs, "Runs directory whose runs' snapshots are kept")->capture_default_str();
+  prune->add_flag("--dry-run", args->dry_run, "Print what would be kept and pruned, and why; delete nothing");
+  prune->footer(R"(Examples:
+  drctl snapshot prune /backup/etcd --keep-last 3 --keep-hourly 24 --keep-daily 7 --keep-weekly 4 --dry-run
+  drctl snapshot prune /backup/etcd --keep-last 3 --keep-daily 7)");
+
+  auto* test = command.add_subcommand(
+      "test-restore", "Prove one backup restorable: restore it into a throwaway one-member etcd on loopback, compare "
+                      "revision and keys with its sidecar, tear it down, and record the verdict (FILE.verdict.json) "
+                      "that list and prune read; exit 1 when it fails");
+  test->add_option("file", args->file, "Snapshot file")->required();
+  test->add_option("--etcd", args->etcd, "The etcd binary")->capture_default_str();
+  test->add_option("--etcdctl", args->etcdctl, "The etcdctl binary")->capture_default_str();
+  return [args, list, prune, test]() -> int {
+    if (list->parsed()) return runList(*args);
+    if (prune->parsed()) return runPrune(*args);
+    if (test->parsed()) return runTestRestoreCli(*args);
+    return -1;
+  };
+}
+
+}  // namespace dr::cli
