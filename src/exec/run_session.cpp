@@ -109,6 +109,17 @@ HostEndpoint HostRouting::endpointFor(const std::string& host) {
       found = true;
     }
   }
+  // One session per host: a host that is neither a member's nor an API server's (a worker's kubelet) takes its
+  // component's SSH settings; on a member's or API server's host those come first (a component there starts from
+  // them anyway).
+  for (const auto* list : {&inventory_.components, &inventory_.kubelets}) {
+    for (const auto& component : *list) {
+      if (!found && component.address == host) {
+        endpoint.target.ssh = component.ssh;
+        found = true;
+      }
+    }
+  }
   const bool local = host == kControllerHost || host == "127.0.0.1" || host == "localhost" || host == "::1";
   if (host == kControllerHost) endpoint.target.ssh = SshSettings{};  // the controller's own user, no sudo
   endpoint.transport = local ? static_cast<Transport*>(&local_) : static_cast<Transport*>(&ssh_);

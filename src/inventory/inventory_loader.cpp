@@ -374,6 +374,13 @@ class InventoryParser {
     }
     if (auto ssh = reader.mapping("ssh")) {
       component.ssh = readSsh(sink_, *ssh, std::string(section.what) + " ssh", component.ssh);
+      // The run keeps one SSH session per host, made with the member's settings on a member's host.
+      if (inventory.findMember(component.host) || isMemberAddress(inventory, component.address)) {
+        sink_.warning(reader.keyAt("ssh"),
+                      fmt::format("ssh of the {} on {} is not used: it runs on a member's host, reached with that "
+                                  "member's SSH settings (one session per host)",
+                                  section.what, component.host));
+      }
     }
     if (auto map = reader.mapping("service")) {
       if (auto service = readService(sink_, *map, std::string(section.what) + " service", section.service_role)) {
@@ -390,6 +397,13 @@ class InventoryParser {
     server.address = resolved->address;
     if (resolved->member) server.ssh = resolved->member->ssh;
     api_hosts_.add(lowerCase(server.address), server.host, reader.valueAt("host"), " (as an API server host)");
+  }
+
+  static bool isMemberAddress(const Inventory& inventory, const std::string& address) {
+    for (const auto& m : inventory.members) {
+      if (!m.address.empty() && sameHost(m.address, address)) return true;
+    }
+    return false;
   }
 
   struct ResolvedHost {

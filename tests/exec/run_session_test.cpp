@@ -145,3 +145,32 @@ TEST_CASE("listRuns does not list the plaintext or the old decrypted directory a
   REQUIRE(listed.ok());
   CHECK(*listed == std::vector<std::string>{"r1"});
 }
+
+TEST_CASE("host routing: a component's host that is no member's or API server's takes the component's SSH settings",
+          "[runsession][components]") {
+  Inventory inventory;
+  EtcdMember member;
+  member.name = "cp-1";
+  member.address = "10.0.0.11";
+  member.ssh.user = "member-user";
+  inventory.members.push_back(member);
+  KubeComponent kubelet;
+  kubelet.role = KubeRole::Kubelet;
+  kubelet.host = kubelet.address = "worker-1.example.com";
+  kubelet.ssh.user = "worker-user";
+  kubelet.ssh.port = 2222;
+  inventory.kubelets.push_back(kubelet);
+  KubeComponent scheduler;
+  scheduler.role = KubeRole::Scheduler;
+  scheduler.host = "cp-1";
+  scheduler.address = "10.0.0.11";
+  scheduler.ssh.user = "other";
+  inventory.components.push_back(scheduler);
+
+  HostRouting routing(inventory, false);
+  const HostEndpoint worker = routing.endpointFor("worker-1.example.com");
+  CHECK(worker.target.ssh.user == "worker-user");
+  CHECK(worker.target.ssh.port == 2222);
+  // One session per host: on a member's host, the member's settings.
+  CHECK(routing.endpointFor("10.0.0.11").target.ssh.user == "member-user");
+}

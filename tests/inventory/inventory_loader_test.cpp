@@ -346,3 +346,18 @@ kubelets:
   CHECK(inv.kubelets[1].ssh.port == 2222);
   CHECK(inv.kubelets[1].where.line == 17);
 }
+
+TEST_CASE("a component's own ssh on a member's host is a warning: that host is reached with the member's settings",
+          "[inventory][components]") {
+  const auto load = parse(R"(cluster: c
+members:
+  - {name: cp-1, address: 10.0.0.11, peer_url: http://10.0.0.11:2380}
+kubelets:
+  - host: cp-1
+    ssh: {port: 2222}
+)");
+  CHECK(placed(load) == std::vector<std::string>{
+                            "6:5: warning: ssh of the kubelet on cp-1 is not used: it runs on a member's host, reached "
+                            "with that member's SSH settings (one session per host)"});
+  CHECK(load.inventory);
+}
