@@ -325,15 +325,20 @@ CommandResult SimWorld::interpret(const std::string& host, const Step& step, Com
   if (undo_ && lock_step) {
     // Undoing a lock releases it; undoing an unlock (rolling a finished run back) takes it again first.
     h.locked = a == "unlock";
-  } else if (ComponentModel* c = componentOf(h, step); c && a != "lock" && a != "unlock") {
+  } else if (ComponentModel* c = componentOf(h, step)) {
     // A controller manager, scheduler or kubelet: stopped, started or restarted (undone the other way round).
     if (a == "preflight") {
       if (!undo_) c->preflight = true;
     } else if (undo_) {
       code = applyScript(h, step, command, out);
-      if (code == 0 && a == "stop-component") startComponent(*c);
-      else if (code == 0 && a == "start-component") c->running = false, c->cache = CacheOf::Nothing;
-      else if (code == 0 && a == "restart-kubelet" && !c->running) startComponent(*c);
+      if (code == 0 && a == "stop-component") {
+        startComponent(*c);
+      } else if (code == 0 && a == "start-component") {
+        c->running = false;
+        c->cache = CacheOf::Nothing;
+      } else if (code == 0 && a == "restart-kubelet" && !c->running) {
+        startComponent(*c);  // its undo only makes sure it runs
+      }
     } else if (a == "stop-component" || a == "restart-kubelet") {
       requireAllPreflights(h, step, "stops a component");
       c->running = false;
