@@ -19,6 +19,7 @@
 #include "drd/scheduler.h"
 #include "exec/run_session.h"
 #include "rehearse/drd_config.h"
+#include "rehearse/backup_catalog.h"
 #include "rehearse/metrics.h"
 
 namespace {
@@ -97,11 +98,23 @@ int serve(const Options& o) {
   dr::drd::RunManager runs(state_dir, input_dirs);
   dr::drd::SystemWallClock clock;
   dr::Metrics metrics;
-  for (const auto& schedule : config.schedules) metrics.declareSchedule(schedule.name, schedule.mode);
+  // The verdicts are on disk beside the backups: the newest good backup is known again at once after a restart.
+  auto newest_good = [&metrics](const dr::ScheduleConfig& schedule) {
+    if (schedule.mode == dr::ScheduleMode::TestRestore && !schedule.backup_dir.empty()) {
+      metrics.setNewestGoodBackup(schedule.name, dr::newestVerifiedBackupMs(schedule.backup_dir));
+    }
+  };
+  for (const auto& schedule : config.schedules) {
+    metrics.declareSchedule(schedule.name, schedule.mode);
+    newest_good(schedule);
+  }
   dr::drd::SchedulerSinks sinks;
-  sinks.schedule_finished = [&metrics](const dr::ScheduleConfig& schedule, bool ok, std::chrono::milliseconds duration,
-                                       std::optional<std::chrono::milliseconds> rto, std::int64_t finished_ms) {
+  sinks.schedule_finished = [&metrics, newest_good](const dr::ScheduleConfig& schedule, bool ok,
+                                                    std::chrono::milliseconds duration,
+                                                    std::optional<std::chrono::milliseconds> rto,
+                                                    std::int64_t finished_ms) {
     metrics.scheduleFinished(schedule.name, schedule.mode, ok, duration, rto, finished_ms);
+    newest_good(schedule);
   };
   sinks.run_states = [&metrics](const std::map<std::string, int>& states) { metrics.setRunStates(states); };
   dr::drd::Scheduler scheduler(config, clock, runs, sinks, state_dir / "test-restores");

@@ -185,6 +185,15 @@ std::vector<RetentionDecision> planRetention(const std::vector<BackupEntry>& bac
   return decisions;
 }
 
+std::optional<std::int64_t> newestVerifiedBackupMs(const fs::path& dir) {
+  auto backups = listBackups(dir);
+  if (!backups) return std::nullopt;
+  for (const auto& b : *backups) {
+    if (b.verified == true) return b.time_ms;
+  }
+  return std::nullopt;
+}
+
 Status removeBackup(const fs::path& snapshot) {
   std::error_code ec;
   // The backup itself first: a crash after it leaves sidecars of nothing (listBackups ignores them), never a

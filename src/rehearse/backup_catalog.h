@@ -61,6 +61,9 @@ struct RetentionDecision {
 std::vector<RetentionDecision> planRetention(const std::vector<BackupEntry>& backups, const RetentionPolicy& policy,
                                              const std::set<std::filesystem::path>& referenced);
 
+// When the newest backup in `dir` that passed its test-restore was saved; nullopt when none has (or no dir).
+std::optional<std::int64_t> newestVerifiedBackupMs(const std::filesystem::path& dir);
+
 // Deletes a pruned backup: the file, then its sidecars (what is absent is skipped).
 Status removeBackup(const std::filesystem::path& snapshot);
 

@@ -62,6 +62,11 @@ void Metrics::scheduleFinished(const std::string& schedule, ScheduleMode mode, b
   if (rto) stats.last_rto_ms = rto->count();
 }
 
+void Metrics::setNewestGoodBackup(const std::string& schedule, std::optional<std::int64_t> saved_unix_ms) {
+  std::lock_guard lock(mutex_);
+  schedules_[schedule].newest_good_backup_unix_ms = saved_unix_ms;
+}
+
 void Metrics::setRunStates(const std::map<std::string, int>& count_by_state) {
   std::lock_guard lock(mutex_);
   run_states_ = count_by_state;
@@ -104,6 +109,12 @@ std::string Metrics::prometheusText() const {
        [](const ScheduleStats& s) -> std::optional<std::string> { return std::to_string(s.failures); }},
       {"drd_schedule_runs_total", "counter", "Runs of the schedule, successful or not.",
        [](const ScheduleStats& s) -> std::optional<std::string> { return std::to_string(s.runs); }},
+      {"drd_backup_newest_good_timestamp_seconds", "gauge",
+       "Unix time at which the newest backup of the schedule's backup dir that passed its test-restore was saved.",
+       [](const ScheduleStats& s) -> std::optional<std::string> {
+         if (!s.newest_good_backup_unix_ms) return std::nullopt;
+         return secondsText(*s.newest_good_backup_unix_ms);
+       }},
   };
   for (const Family& g : families) {
     family(out, g.name, g.type, g.help);

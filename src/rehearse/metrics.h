@@ -31,6 +31,10 @@ class Metrics {
   // last RTO shown is the last one given. `finished_unix_ms`: wall-clock end, milliseconds since the epoch.
   void scheduleFinished(const std::string& schedule, ScheduleMode mode, bool ok, std::chrono::milliseconds duration,
                         std::optional<std::chrono::milliseconds> rto, std::int64_t finished_unix_ms);
+  // A test-restore schedule's backup dir: when its newest backup that passed its test-restore was saved (nullopt:
+  // none has). Read from the verdicts on disk (backup_catalog.h), so it survives drd's restart. An alert on its age
+  // catches backups that stopped coming, and backups that stopped passing.
+  void setNewestGoodBackup(const std::string& schedule, std::optional<std::int64_t> saved_unix_ms);
   // Replaces the per-state run counts (drd_runs{state}): "running", "succeeded", "failed", "interrupted"...
   void setRunStates(const std::map<std::string, int>& count_by_state);
   std::string prometheusText() const;
@@ -42,6 +46,7 @@ class Metrics {
     std::optional<std::int64_t> last_duration_ms;
     std::optional<std::int64_t> last_rto_ms;
     std::optional<bool> last_ok;
+    std::optional<std::int64_t> newest_good_backup_unix_ms;
     std::uint64_t failures = 0;
     std::uint64_t runs = 0;
   };

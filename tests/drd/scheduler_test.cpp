@@ -2,6 +2,7 @@
 // (and not before), its result shows in ListSchedules over a real gRPC socket with the next run time; Rehearse runs a
 // schedule now; a test-restore of a real snapshot (from a real etcd) passes and of a corrupted copy is reported failed.
 #include "drd/scheduler.h"
+#include "rehearse/backup_catalog.h"
 
 #include <atomic>
 
@@ -227,4 +228,11 @@ TEST_CASE("test-restore schedules: a real snapshot passes, a corrupted one is re
   CHECK_FALSE(bad.last().ok());
   CHECK_THAT(bad.last().message(), Catch::Contains("damaged"));
   scheduler.stop();
+  // Each verdict is recorded beside its backup: the damaged one is never offered as the newest again, and the
+  // newest good backup (drd's gauge) is known from the files alone.
+  CHECK(dr::recordedVerdict(good_dir / "etcd-1.db") == true);
+  CHECK(dr::recordedVerdict(bad_dir / "etcd-1.db") == false);
+  CHECK_FALSE(dr::newestSnapshot(bad_dir));
+  CHECK(dr::newestVerifiedBackupMs(good_dir).has_value());
+  CHECK_FALSE(dr::newestVerifiedBackupMs(bad_dir).has_value());
 }

@@ -93,6 +93,9 @@ TEST_CASE("retention keeps the newest of each bucket, the newest verified backup
   auto list = listBackups(dir.path);
   REQUIRE(list);
   REQUIRE(list->size() == 9);
+  // drd's gauge of the newest good backup: the newest that passed, not the newest (which failed).
+  CHECK(newestVerifiedBackupMs(dir.path) == parseUtcTime("2026-12-06T02:00:00Z"));
+  CHECK_FALSE(newestVerifiedBackupMs(dir.path / "missing"));
 
   RetentionPolicy policy;
   policy.keep_last = 2;

@@ -25,6 +25,9 @@ constexpr const char* kEmptyFamilies =
     "# TYPE drd_schedule_failures_total counter\n"
     "# HELP drd_schedule_runs_total Runs of the schedule, successful or not.\n"
     "# TYPE drd_schedule_runs_total counter\n"
+    "# HELP drd_backup_newest_good_timestamp_seconds Unix time at which the newest backup of the schedule's backup "
+    "dir that passed its test-restore was saved.\n"
+    "# TYPE drd_backup_newest_good_timestamp_seconds gauge\n"
     "# HELP drd_runs Runs kept by drd, by state.\n"
     "# TYPE drd_runs gauge\n";
 
@@ -40,6 +43,7 @@ TEST_CASE("metrics: the exact text after runs of two schedules", "[metrics]") {
   metrics.scheduleFinished("prove-backups", ScheduleMode::TestRestore, true, 2345ms, 2345ms, 1700000000123);
   metrics.scheduleFinished("prove-backups", ScheduleMode::TestRestore, false, 250ms, std::nullopt, 1700000600000);
   metrics.scheduleFinished("nightly", ScheduleMode::DryRun, true, 61005ms, std::nullopt, 1700003600007);
+  metrics.setNewestGoodBackup("prove-backups", 1699999000000);
   metrics.setRunStates({{"succeeded", 12}, {"failed", 2}, {"running", 1}});
   CHECK(metrics.prometheusText() ==
         "# HELP drd_schedule_last_success_timestamp_seconds Unix time at which the schedule last finished "
@@ -70,6 +74,11 @@ TEST_CASE("metrics: the exact text after runs of two schedules", "[metrics]") {
         "drd_schedule_runs_total{schedule=\"nightly\",mode=\"dry-run\"} 1\n"
         "drd_schedule_runs_total{schedule=\"prove-backups\",mode=\"test-restore\"} 2\n"
         "drd_schedule_runs_total{schedule=\"weekly\",mode=\"dry-run\"} 0\n"
+        "# HELP drd_backup_newest_good_timestamp_seconds Unix time at which the newest backup of the schedule's "
+        "backup dir that passed its test-restore was saved.\n"
+        "# TYPE drd_backup_newest_good_timestamp_seconds gauge\n"
+        "drd_backup_newest_good_timestamp_seconds{schedule=\"prove-backups\",mode=\"test-restore\"} "
+        "1699999000.000\n"
         "# HELP drd_runs Runs kept by drd, by state.\n"
         "# TYPE drd_runs gauge\n"
         "drd_runs{state=\"failed\"} 2\n"
