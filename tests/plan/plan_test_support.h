@@ -48,6 +48,29 @@ inline Inventory makeInventory(int members, int api_servers = -1) {
   return inventory;
 }
 
+// Every host of makeInventory(n) with a controller manager and a scheduler (static pods) and a kubelet (systemd).
+inline Inventory withComponents(Inventory inventory) {
+  for (const auto& member : inventory.members) {
+    for (KubeRole role : {KubeRole::ControllerManager, KubeRole::Scheduler, KubeRole::Kubelet}) {
+      KubeComponent c;
+      c.role = role;
+      c.host = member.name;
+      c.address = member.address;
+      if (role == KubeRole::Kubelet) {
+        c.service.unit = "kubelet.service";
+        inventory.kubelets.push_back(c);
+      } else {
+        c.service.kind = ServiceKind::StaticPod;
+        c.service.manifest = std::string("/etc/kubernetes/manifests/") + kubeRoleName(role) + ".yaml";
+        c.service.parked_dir = "/etc/kubernetes/parked";
+        c.service.container_name = kubeRoleName(role);
+        inventory.components.push_back(c);
+      }
+    }
+  }
+  return inventory;
+}
+
 inline SnapshotInfo makeSnapshot() {
   SnapshotInfo snapshot;
   snapshot.path = "/backup/snap.db";

@@ -402,7 +402,8 @@ TEST_CASE("a cycle in a template built in code is still refused by the planner, 
 }
 
 TEST_CASE("every variable in the table is computed by the planner", "[planner]") {
-  for (Foreach kind : {Foreach::Once, Foreach::EtcdMembers, Foreach::ApiServers}) {
+  for (Foreach kind :
+       {Foreach::Once, Foreach::EtcdMembers, Foreach::ApiServers, Foreach::Components, Foreach::Kubelets}) {
     std::string run;
     for (const auto& v : templateVariables()) {
       if (!v.only_in || *v.only_in == kind) run += "echo ${" + v.name + "}\n";
@@ -414,12 +415,14 @@ TEST_CASE("every variable in the table is computed by the planner", "[planner]")
     step.foreach = kind;
     step.run.text = run;
     t.steps = {step};
-    Inventory inventory = test::makeInventory(1);
+    Inventory inventory = test::withComponents(test::makeInventory(1));
     inventory.tls = {"/pki/ca.crt", "/pki/client.crt", "/pki/client.key"};
     auto build = Planner::build(inventory, test::makeSnapshot(), t);
     INFO(foreachName(kind) << "\n" << test::joined(build.diagnostics));
     REQUIRE(build.plan);
     CHECK_FALSE(contains(build.plan->steps[0].command, "${"));
+    if (kind == Foreach::Components) CHECK(contains(build.plan->steps[0].command, "echo kube-controller-manager\n"));
+    if (kind == Foreach::Kubelets) CHECK(contains(build.plan->steps[0].command, "systemctl stop kubelet.service"));
     if (kind == Foreach::Once) {
       CHECK(contains(build.plan->steps[0].command, "--cacert /pki/ca.crt --cert /pki/client.crt --key /pki/client.key"));
       CHECK(contains(build.plan->steps[0].command, "echo 1073750016\n"));  // 2 x 4096 + 1 GiB
@@ -863,37 +866,10 @@ TEST_CASE("the join command of each service kind starts etcd in the existing clu
                                         "\n    - --initial-cluster-state=existing\n    - --name=b\n");
 }
 
-namespace {
-
-// Every host of makeInventory(n) with a controller manager and a scheduler (static pods) and a kubelet (systemd).
-Inventory withComponents(Inventory inventory) {
-  for (const auto& member : inventory.members) {
-    for (KubeRole role : {KubeRole::ControllerManager, KubeRole::Scheduler, KubeRole::Kubelet}) {
-      KubeComponent c;
-      c.role = role;
-      c.host = member.name;
-      c.address = member.address;
-      if (role == KubeRole::Kubelet) {
-        c.service.unit = "kubelet.service";
-        inventory.kubelets.push_back(c);
-      } else {
-        c.service.kind = ServiceKind::StaticPod;
-        c.service.manifest = std::string("/etc/kubernetes/manifests/") + kubeRoleName(role) + ".yaml";
-        c.service.parked_dir = "/etc/kubernetes/parked";
-        c.service.container_name = kubeRoleName(role);
-        inventory.components.push_back(c);
-      }
-    }
-  }
-  return inventory;
-}
-
-}  // namespace
-
 TEST_CASE("controller managers and schedulers stop with the API servers and start after them; kubelets restart "
           "while no API server runs",
           "[planner][components]") {
-  const Plan plan = test::buildPlan(withComponents(test::makeInventory(3)));
+  const Plan plan = test::buildPlan(test::withComponents(test::makeInventory(3)));
   const auto stops = stepsOf(plan, "stop-component");
   const auto starts = stepsOf(plan, "start-component");
   const auto restarts = stepsOf(plan, "restart-kubelet");
@@ -957,27 +933,4 @@ TEST_CASE("verify-etcd refuses etcd's alarms, or disarms them first when the ope
   // The check (a dry-run and a resume run it) never disarms anything.
   CHECK_FALSE(contains(disarmed.find("verify-etcd")->check, "disarm"));
   CHECK(refused.fingerprint != disarmed.fingerprint);  // a resume re-plans with the operator's choice
-}
-
-TEST_CASE("every component.* and kubelet.* variable in the table is computed by the planner", "[planner][components]") {
-  for (Foreach kind : {Foreach::Components, Foreach::Kubelets}) {
-    std::string run;
-    for (const auto& v : templateVariables()) {
-      if (!v.only_in || *v.only_in == kind) run += "echo ${" + v.name + "}\n";
-    }
-    PlanTemplate t;
-    t.name = "all-variables";
-    StepTemplate step;
-    step.id = "s";
-    step.foreach = kind;
-    step.run.text = run;
-    t.steps = {step};
-    auto build = Planner::build(withComponents(test::makeInventory(1)), test::makeSnapshot(), t);
-    INFO(foreachName(kind) << "\n" << test::joined(build.diagnostics));
-    REQUIRE(build.plan);
-    REQUIRE(build.plan->steps.size() == (kind == Foreach::Components ? 2u : 1u));
-    CHECK_FALSE(contains(build.plan->steps[0].command, "${"));
-    CHECK(contains(build.plan->steps[0].command, kind == Foreach::Components ? "echo kube-controller-manager\n"
-                                                                             : "systemctl stop kubelet.service"));
-  }
 }
