@@ -5,13 +5,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 
 #include "cli_support.h"
 #include "commands.h"
 #include "core/utf8.h"
+#include "exec/clock.h"
 #include "exec/run_dir.h"
 #include "rehearse/backup_catalog.h"
 
@@ -29,11 +29,6 @@ struct CatalogArgs {
   std::string etcd = "etcd";
   std::string etcdctl = "etcdctl";
 };
-
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string age(std::int64_t ms) {
   if (ms < 0) return "future";
@@ -68,7 +63,7 @@ int runList(const CatalogArgs& args) {
     std::fprintf(stderr, "drctl snapshot list: %s\n", backups.error().message.c_str());
     return kExitBadInput;
   }
-  const std::int64_t now = nowMs();
+  const std::int64_t now = SystemClock().wallMs();
   if (args.json) {
     auto out = nlohmann::ordered_json::array();
     for (const auto& b : *backups) out.push_back(entryJson(b, now));
@@ -164,7 +159,7 @@ int runTestRestoreCli(const CatalogArgs& args) {
     return kExitBadInput;
   }
   fmt::print("{}: {} ({} ms)\n", toValidUtf8(args.file), toValidUtf8(result->message), result->duration.count());
-  if (auto recorded = recordVerdict(*result, nowMs()); !recorded) {
+  if (auto recorded = recordVerdict(*result, SystemClock().wallMs()); !recorded) {
     fmt::print(stderr, "drctl snapshot test-restore: the verdict was not recorded: {}\n", recorded.error().message);
     return kExitFailed;
   }

@@ -184,8 +184,9 @@ done
 check "every API server started again during the recovery (first at +$((${FIRST_API:-0} - R0_MS)) ms)" test -n "$FIRST_API"
 for h in $(hosts); do
   for role in kube-controller-manager kube-scheduler kubelet; do
-    FIRST_STOP=$(component_events "$h" "$role" "$R0_MS" | awk '$2 == "stop" {print $1; exit}')
-    LAST_START=$(component_events "$h" "$role" "$R0_MS" | awk '$2 == "start" {t = $1} END {print t}')
+    EVENTS=$(component_events "$h" "$role" "$R0_MS")
+    FIRST_STOP=$(awk '$2 == "stop" {print $1; exit}' <<<"$EVENTS")
+    LAST_START=$(awk '$2 == "start" {t = $1} END {print t}' <<<"$EVENTS")
     if [ "$role" = kubelet ]; then
       check "$h's kubelet restarted while no API server ran (stopped +$((${FIRST_STOP:-0} - R0_MS)) ms, started +$((${LAST_START:-0} - R0_MS)) ms, API servers back +$((${FIRST_API:-0} - R0_MS)) ms)" \
         test -n "$FIRST_STOP" -a -n "$LAST_START" -a "${LAST_START:-0}" -lt "${FIRST_API:-0}" -a "${FIRST_STOP:-0}" -le "${LAST_START:-0}"

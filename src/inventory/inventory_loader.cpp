@@ -364,18 +364,20 @@ class InventoryParser {
     component.where = reader.at();
     component.ssh = defaults_.ssh;
     component.service = defaults_.component_service.at(section.role);
+    bool on_member = false;
     if (auto host = reader.string("host", Need::Required)) {
       component.host = *host;
       if (auto resolved = resolveHost(reader, inventory, component.host, section.what)) {
         component.address = resolved->address;
-        if (resolved->member) component.ssh = resolved->member->ssh;
+        on_member = resolved->member != nullptr;
+        if (on_member) component.ssh = resolved->member->ssh;
         hosts.add(lowerCase(component.address), component.host, reader.valueAt("host"));
       }
     }
     if (auto ssh = reader.mapping("ssh")) {
       component.ssh = readSsh(sink_, *ssh, std::string(section.what) + " ssh", component.ssh);
       // The run keeps one SSH session per host, made with the member's settings on a member's host.
-      if (inventory.findMember(component.host) || isMemberAddress(inventory, component.address)) {
+      if (on_member) {
         sink_.warning(reader.keyAt("ssh"),
                       fmt::format("ssh of the {} on {} is not used: it runs on a member's host, reached with that "
                                   "member's SSH settings (one session per host)",
@@ -397,13 +399,6 @@ class InventoryParser {
     server.address = resolved->address;
     if (resolved->member) server.ssh = resolved->member->ssh;
     api_hosts_.add(lowerCase(server.address), server.host, reader.valueAt("host"), " (as an API server host)");
-  }
-
-  static bool isMemberAddress(const Inventory& inventory, const std::string& address) {
-    for (const auto& m : inventory.members) {
-      if (!m.address.empty() && sameHost(m.address, address)) return true;
-    }
-    return false;
   }
 
   struct ResolvedHost {

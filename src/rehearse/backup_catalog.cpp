@@ -22,14 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool isBackupName(const std::string& name) {
-  if (name.empty() || name.front() == '.') return false;  // hidden: editors' and tools' temp files
-  for (const char* suffix : {".part", ".sha256", ".json"}) {
-    if (name.ends_with(suffix)) return false;
-  }
-  return true;
-}
-
 // A small JSON file beside the snapshot, or nothing when it is absent, not a regular file, too big or not JSON.
 std::optional<nlohmann::json> readJsonSidecar(const fs::path& path) {
   std::error_code ec;
@@ -77,6 +69,14 @@ std::optional<std::int64_t> parseUtcTime(const std::string& text) {
 }
 
 std::string formatUtcTime(std::int64_t ms) { return utcBucket(ms, "%Y-%m-%dT%H:%M:%SZ"); }
+
+bool isBackupName(const std::string& name) {
+  if (name.empty() || name.front() == '.') return false;  // hidden: editors' and tools' temp files
+  for (const char* suffix : {".part", ".sha256", ".json"}) {
+    if (name.ends_with(suffix)) return false;
+  }
+  return true;
+}
 
 fs::path verdictPath(const fs::path& snapshot) { return fs::path(snapshot.string() + ".verdict.json"); }
 

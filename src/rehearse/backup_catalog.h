@@ -34,6 +34,10 @@ struct BackupEntry {
 // (the file's own time is used); a directory that cannot be listed is an error.
 Result<std::vector<BackupEntry>> listBackups(const std::filesystem::path& dir);
 
+// Whether a file name in a backup dir names a backup: not hidden (editors' and tools' temp files), not a save in
+// progress (.part), not a sidecar (.sha256, .json, .verdict.json).
+bool isBackupName(const std::string& name);
+
 // FILE.verdict.json
 std::filesystem::path verdictPath(const std::filesystem::path& snapshot);
 // Records a test-restore's verdict beside the snapshot (atomically, 0600).

@@ -88,15 +88,6 @@ class PortReservation {
   int port_ = 0;
 };
 
-bool isSnapshotCandidate(const fs::path& file) {
-  const std::string name = file.filename().string();
-  if (name.empty() || name.front() == '.') return false;  // editors' and tools' hidden temp files
-  for (const char* suffix : {".part", ".sha256", ".json"}) {
-    if (name.ends_with(suffix)) return false;
-  }
-  return true;
-}
-
 // Everything but the timing and the teardown, which testRestore wraps around it. An Error here is a failed
 // test-restore (ok=false), its message the reason.
 // The deadline bounds the waits on etcdctl restore and on etcd serving; inspecting the file and reading its bbolt
@@ -213,7 +204,7 @@ Result<fs::path> newestSnapshot(const fs::path& backup_dir) {
   std::optional<fs::path> newest;
   fs::file_time_type newest_time;
   for (fs::directory_iterator it(backup_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->is_regular_file(ec) || !isSnapshotCandidate(it->path())) continue;
+    if (!it->is_regular_file(ec) || !isBackupName(it->path().filename().string())) continue;
     // A backup that failed its test-restore is never offered as the newest (backup_catalog.h).
     if (recordedVerdict(it->path()) == false) continue;
     // The sidecar is written after the snapshot is complete and renamed into place: its time marks a finished
