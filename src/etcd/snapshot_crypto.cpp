@@ -143,47 +143,92 @@ bool isEncryptedSnapshot(const std::filesystem::path& path) {
   return got && *got == sizeof(magic) && std::string_view(magic, sizeof(magic)) == kEncryptedSnapshotMagic;
 }
 
+struct SnapshotEncryptor::State {
+  std::string key;
+  Sink sink;
+  unsigned char header[kHeaderSize] = {};
+  std::vector<unsigned char> record = std::vector<unsigned char>(kRecordHeaderSize + kChunkSize + kTagSize);
+  std::size_t pending = 0;  // plaintext bytes in record's body, not yet sealed
+  std::uint32_t index = 0;
+  bool finished = false;
+  ~State() {
+    OPENSSL_cleanse(key.data(), key.size());
+    OPENSSL_cleanse(record.data(), record.size());
+  }
+};
+
+Result<SnapshotEncryptor> SnapshotEncryptor::start(std::string_view key, Sink sink) {
+  if (auto ok = checkKey(key); !ok) return ok.error();
+  auto state = std::make_unique<State>();
+  state->key.assign(key);
+  state->sink = std::move(sink);
+  std::memcpy(state->header, kEncryptedSnapshotMagic.data(), 8);
+  state->header[8] = kVersion;
+  putU32(state->header + 12, kChunkSize);
+  if (RAND_bytes(state->header + 16, 8) != 1) return fail("OpenSSL: no random bytes for the nonce");
+  if (auto w = state->sink(std::string_view(reinterpret_cast<char*>(state->header), kHeaderSize)); !w) return w.error();
+  return SnapshotEncryptor(std::move(state));
+}
+
+SnapshotEncryptor::SnapshotEncryptor(std::unique_ptr<State> state) : state_(std::move(state)) {}
+SnapshotEncryptor::SnapshotEncryptor(SnapshotEncryptor&&) noexcept = default;
+SnapshotEncryptor& SnapshotEncryptor::operator=(SnapshotEncryptor&&) noexcept = default;
+SnapshotEncryptor::~SnapshotEncryptor() = default;
+
+Status SnapshotEncryptor::seal(bool last) {
+  State& s = *state_;
+  if (s.index == UINT32_MAX) return fail("too large to encrypt");
+  unsigned char* record = s.record.data();
+  putU32(record, static_cast<std::uint32_t>(s.pending));
+  record[4] = last ? 1 : 0;
+  const auto aad = recordAad(s.header, s.index, record);
+  unsigned char* body = record + kRecordHeaderSize;
+  if (!gcm(true, s.key, recordNonce(s.header, s.index), aad, body, s.pending, body + s.pending)) {
+    return fail("OpenSSL: AES-256-GCM encryption failed");
+  }
+  const auto bytes = std::string_view(reinterpret_cast<char*>(record), kRecordHeaderSize + s.pending + kTagSize);
+  ++s.index;
+  s.pending = 0;
+  return s.sink(bytes);
+}
+
+Status SnapshotEncryptor::write(std::string_view plaintext) {
+  State& s = *state_;
+  if (s.finished) return fail("the encrypted snapshot is already finished");
+  while (!plaintext.empty()) {
+    // A full chunk is sealed only once more data shows it is not the last.
+    if (s.pending == kChunkSize) {
+      if (auto sealed = seal(false); !sealed) return sealed;
+    }
+    const std::size_t take = std::min(plaintext.size(), kChunkSize - s.pending);
+    std::memcpy(s.record.data() + kRecordHeaderSize + s.pending, plaintext.data(), take);
+    s.pending += take;
+    plaintext.remove_prefix(take);
+  }
+  return {};
+}
+
+Status SnapshotEncryptor::finish() {
+  if (state_->finished) return {};
+  state_->finished = true;
+  return seal(true);
+}
+
 Status encryptSnapshotFile(const std::filesystem::path& in, const std::filesystem::path& out, std::string_view key) {
-  if (auto ok = checkKey(key); !ok) return ok;
   auto input = openRegularFile(in, "snapshot");
   if (!input) return input.error();
   auto output = AtomicFile::create(out);
   if (!output) return output.error();
-
-  unsigned char header[kHeaderSize] = {};
-  std::memcpy(header, kEncryptedSnapshotMagic.data(), 8);
-  header[8] = kVersion;
-  putU32(header + 12, kChunkSize);
-  if (RAND_bytes(header + 16, 8) != 1) return fail("OpenSSL: no random bytes for the nonce");
-  if (auto w = output->write(std::string_view(reinterpret_cast<char*>(header), kHeaderSize)); !w) return w;
-
-  // Read one chunk ahead so the last record can be flagged final (an empty final record for an empty input or one
-  // whose size is a multiple of the chunk size).
-  std::vector<unsigned char> record(kRecordHeaderSize + kChunkSize + kTagSize);
-  std::vector<char> next(kChunkSize);
-  auto next_size = readFull(input->get(), next.data(), next.size(), in);
-  if (!next_size) return next_size.error();
-  for (std::uint32_t index = 0;; ++index) {
-    if (index == UINT32_MAX) return fail("{}: too large to encrypt", in.string());
-    const std::size_t size = *next_size;
-    std::memcpy(record.data() + kRecordHeaderSize, next.data(), size);
-    bool last = size < kChunkSize;
-    if (!last) {
-      next_size = readFull(input->get(), next.data(), next.size(), in);
-      if (!next_size) return next_size.error();
-      last = *next_size == 0;
-    }
-    putU32(record.data(), static_cast<std::uint32_t>(size));
-    record[4] = last ? 1 : 0;
-    const auto aad = recordAad(header, index, record.data());
-    unsigned char* body = record.data() + kRecordHeaderSize;
-    if (!gcm(true, key, recordNonce(header, index), aad, body, size, body + size)) {
-      return fail("OpenSSL: AES-256-GCM encryption failed");
-    }
-    const auto bytes = std::string_view(reinterpret_cast<char*>(record.data()), kRecordHeaderSize + size + kTagSize);
-    if (auto w = output->write(bytes); !w) return w;
-    if (last) break;
+  auto encryptor = SnapshotEncryptor::start(key, [&](std::string_view bytes) { return output->write(bytes); });
+  if (!encryptor) return encryptor.error();
+  std::vector<char> chunk(kChunkSize);
+  for (;;) {
+    auto got = readFull(input->get(), chunk.data(), chunk.size(), in);
+    if (!got) return got.error();
+    if (*got == 0) break;
+    if (auto w = encryptor->write(std::string_view(chunk.data(), *got)); !w) return w;
   }
+  if (auto done = encryptor->finish(); !done) return done;
   return output->commit();
 }
 

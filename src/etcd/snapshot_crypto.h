@@ -14,6 +14,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +38,27 @@ Result<std::string> loadSnapshotKeyEnv(const std::string& variable);
 
 // True when the file starts with our magic (an encrypted snapshot, to be decrypted before use).
 bool isEncryptedSnapshot(const std::filesystem::path& path);
+
+// Encrypts a stream as it arrives (a snapshot being saved): the plaintext never reaches a disk. Records go to
+// `sink` in the format above; one full chunk is held back until more data or finish() says whether it is the last.
+// Memory: two chunks (2 MiB).
+class SnapshotEncryptor {
+ public:
+  using Sink = std::function<Status(std::string_view)>;
+  static Result<SnapshotEncryptor> start(std::string_view key, Sink sink);  // writes the header
+  SnapshotEncryptor(SnapshotEncryptor&&) noexcept;
+  SnapshotEncryptor& operator=(SnapshotEncryptor&&) noexcept;
+  ~SnapshotEncryptor();  // wipes its copy of the key and the buffered plaintext
+
+  Status write(std::string_view plaintext);
+  Status finish();  // the final record (empty when the input was empty or a whole number of chunks)
+
+ private:
+  struct State;
+  explicit SnapshotEncryptor(std::unique_ptr<State> state);
+  Status seal(bool last);
+  std::unique_ptr<State> state_;
+};
 
 Status encryptSnapshotFile(const std::filesystem::path& in, const std::filesystem::path& out, std::string_view key);
 Status decryptSnapshotFile(const std::filesystem::path& in, const std::filesystem::path& out, std::string_view key);

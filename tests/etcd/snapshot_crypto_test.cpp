@@ -108,3 +108,36 @@ TEST_CASE("inspectSnapshot recognises an encrypted snapshot and says so", "[etcd
   CHECK_THAT(info->warning, Catch::Contains("decrypt"));
   fs::remove(plain), fs::remove(enc);
 }
+
+TEST_CASE("the streaming encryptor writes what the file encryptor writes, whatever the pieces it is given",
+          "[etcd][crypto]") {
+  // Pieces smaller than, equal to and larger than a chunk, ending on a chunk boundary or not: each stream decrypts
+  // back to its bytes, and its record layout (sizes and final flags) is the file encryptor's.
+  for (std::size_t size : {std::size_t{0}, std::size_t{1} << 20, (std::size_t{2} << 20) + 5}) {
+    for (std::size_t piece : {std::size_t{1000}, std::size_t{1} << 20, std::size_t{3} << 20}) {
+      const std::string bytes = pattern(size);
+      std::string stream;
+      auto encryptor = SnapshotEncryptor::start(kKey, [&](std::string_view b) {
+        stream.append(b);
+        return Status{};
+      });
+      REQUIRE(encryptor.ok());
+      for (std::size_t at = 0; at < bytes.size(); at += piece) {
+        REQUIRE(encryptor->write(std::string_view(bytes).substr(at, piece)).ok());
+      }
+      REQUIRE(encryptor->finish().ok());
+      CHECK_FALSE(encryptor->write("more").ok());  // nothing after the final record
+      const auto enc = temp("stream-enc"), dec = temp("stream-dec"), plain = temp("stream-plain"),
+                 file_enc = temp("file-enc");
+      writeAll(enc, stream);
+      REQUIRE(checkEncryptedSnapshot(enc, std::string_view(kKey)).ok());
+      REQUIRE(decryptSnapshotFile(enc, dec, kKey).ok());
+      CHECK(readAll(dec) == bytes);
+      writeAll(plain, bytes);
+      REQUIRE(encryptSnapshotFile(plain, file_enc, kKey).ok());
+      CHECK(fs::file_size(file_enc) == stream.size());  // same records; only the random nonce prefix differs
+      fs::remove(enc), fs::remove(dec), fs::remove(plain), fs::remove(file_enc);
+    }
+  }
+  CHECK_FALSE(SnapshotEncryptor::start("short", [](std::string_view) { return Status{}; }).ok());
+}
