@@ -1,5 +1,6 @@
 // drctl snapshot save|verify|status|encrypt|decrypt: taking backups and proving them before a recovery needs them.
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -45,7 +46,20 @@ int runSave(const SnapshotArgs& args) {
     fmt::print(stderr, "drctl snapshot save: --member {}: no such member in {}\n", args.member, args.inventory);
     return kExitBadInput;
   }
+  std::string key;
+  if (!args.key_file.empty() || !args.key_env.empty()) {
+    std::string warning;
+    auto loaded = args.key_file.empty() ? loadSnapshotKeyEnv(args.key_env) : loadSnapshotKeyFile(args.key_file, &warning);
+    if (!loaded) {
+      fmt::print(stderr, "drctl snapshot save: {}\n", loaded.error().message);
+      return kExitBadInput;
+    }
+    if (!warning.empty()) fmt::print(stderr, "drctl snapshot save: warning: {}\n", warning);
+    key = std::move(loaded).value();
+  }
+  options.encryption_key = key;
   auto saved = saveSnapshot(*inventory, args.output, options);
+  OPENSSL_cleanse(key.data(), key.size());
   if (!saved) {
     fmt::print(stderr, "drctl snapshot save: {}\n", saved.error().message);
     return kExitFailed;
@@ -57,6 +71,11 @@ int runSave(const SnapshotArgs& args) {
                saved->size, saved->revision,
                saved->key_count ? fmt::format(", {} keys", *saved->key_count) : std::string(), saved->member,
                saved->endpoint, saved->seconds, saved->sha256);
+    if (saved->encrypted) {
+      fmt::print("encrypted at save (the plaintext never touched the disk); its contents are proven by\n"
+                 "  drctl snapshot test-restore {} --key-file KEY\n",
+                 saved->path.string());
+    }
   }
   return kExitOk;
 }
@@ -184,6 +203,11 @@ CommandRunner declareSnapshot(CLI::App& command) {
                  "full restore from it loses less (drctl diagnose names the member with the newest data)");
   save->add_option("--timeout", args->timeout, "Deadline of each status call (e.g. 10s)");
   save->add_flag("--json", args->json, "Print the sidecar JSON");
+  auto* save_key = save->add_option("--key-file", args->key_file,
+                                    "Encrypt as it streams with this key (64 hex digits or 32 bytes): the plaintext "
+                                    "never touches the disk");
+  save->add_option("--key-env", args->key_env, "Encrypt as it streams with the key in this environment variable")
+      ->excludes(save_key);
 
   auto* verify = command.add_subcommand("verify", "Prove a snapshot restorable before it is needed: etcd's SHA-256 "
                                                   "trailer, its bbolt database, FILE.sha256, the sidecar; exit 1 "

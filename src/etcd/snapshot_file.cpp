@@ -69,6 +69,9 @@ Status applySidecars(const std::filesystem::path& path, SnapshotInfo& info) {
     }
     if (!info.key_count) info.key_count = keys;
   }
+  if (json.contains("plaintext_sha256") && json["plaintext_sha256"].is_string()) {
+    info.plaintext_sha256 = toValidUtf8(json["plaintext_sha256"].get<std::string>().substr(0, 64));
+  }
   if (json.contains("etcd_version") && json["etcd_version"].is_string() &&
       !json["etcd_version"].get<std::string>().empty()) {
     info.etcd_version = json["etcd_version"].get<std::string>().substr(0, 32);

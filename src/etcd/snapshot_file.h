@@ -32,6 +32,9 @@ struct SnapshotInfo {
   std::optional<std::string> etcd_version;  // the sidecar's server version ("3.4.23") or the db's cluster version
   bool encrypted = false;        // our AES-256-GCM format: decrypt (decryptSnapshotFile) before anything else
   std::string metadata_source;   // where revision/key_count came from: "file", "sidecar" or empty
+  // Encrypted at save (drctl snapshot save --key-file, drd's backups): the sidecar's SHA-256 of the plaintext, and
+  // its revision is the stream's, a lower bound of the file's.
+  std::string plaintext_sha256;
   std::string warning;           // e.g. no trailer but accepted on the operator's word: say so
 };
 

@@ -10,6 +10,7 @@
 #include "core/file_io.h"
 #include "core/utf8.h"
 #include "etcd/cluster_check.h"
+#include "etcd/snapshot_crypto.h"
 #include "etcd/snapshot_file.h"
 
 namespace dr {
@@ -45,8 +46,8 @@ class TrailerHasher {
   std::string tail_;
 };
 
-std::string utcNow() {
-  const std::time_t now = std::time(nullptr);
+std::string utcTime(std::optional<std::int64_t> ms) {
+  const std::time_t now = ms ? static_cast<std::time_t>(*ms / 1000) : std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buffer[32];
@@ -94,28 +95,59 @@ Result<SavedSnapshot> saveSnapshot(const Inventory& inventory, const std::filesy
 
   auto file = AtomicFile::create(out);
   if (!file) return file.error();
+  const bool encrypt = !options.encryption_key.empty();
+  Sha256 stored_hash;  // encrypted: of the file as written
+  std::optional<SnapshotEncryptor> encryptor;
+  if (encrypt) {
+    auto started = SnapshotEncryptor::start(options.encryption_key, [&](std::string_view bytes) {
+      stored_hash.update(bytes);
+      return file->write(bytes);
+    });
+    if (!started) return started.error();
+    encryptor.emplace(std::move(started).value());
+  }
   TrailerHasher hasher;
   const auto started = std::chrono::steady_clock::now();
   auto stream = client->snapshot([&](std::string_view chunk) -> Status {
     hasher.update(chunk);
-    return file->write(chunk);
+    return encrypt ? encryptor->write(chunk) : file->write(chunk);
   });
   if (!stream) return stream.error();
+  if (encrypt) {
+    if (auto finished = encryptor->finish(); !finished) return finished.error();
+  }
 
   SavedSnapshot saved;
   saved.path = std::filesystem::absolute(out);
-  saved.size = stream->bytes;
-  saved.sha256 = hasher.wholeHex();
-  saved.has_trailer = saved.size % 512 == kTrailerSize && hasher.trailerMatches();
-  if (saved.size % 512 == kTrailerSize && !saved.has_trailer) {
+  saved.has_trailer = stream->bytes % 512 == kTrailerSize && hasher.trailerMatches();
+  if (stream->bytes % 512 == kTrailerSize && !saved.has_trailer) {
     return fail("{}: snapshot stream from {} failed its integrity check (etcd's trailer does not match); nothing saved",
                 out.string(), from.endpoint);
   }
-  if (saved.size == 0) return fail("{}: empty snapshot stream; nothing saved", from.endpoint);
-  // Read back before it gets its name: a file that is not a sound etcd database is never saved as a backup.
-  auto db = readSnapshotDb(file->partPath(), false);
-  if (!db) return fail("the snapshot streamed from {} is not a sound etcd database; nothing saved: {}", from.endpoint,
-                       db.error().message);
+  if (stream->bytes == 0) return fail("{}: empty snapshot stream; nothing saved", from.endpoint);
+  if (encrypt) {
+    saved.encrypted = true;
+    saved.plaintext_sha256 = hasher.wholeHex();
+    saved.sha256 = stored_hash.finishHex();
+    saved.size = file->written();
+    // The file cannot be read back without decrypting it: the revision the member reported just before the stream
+    // (etcd 3.4's stream header carries none), a lower bound of the file's.
+    saved.revision = std::max(stream->header.revision, from.status->header.revision);
+    saved.revision_source = "stream";
+  } else {
+    saved.sha256 = hasher.wholeHex();
+    saved.size = stream->bytes;
+    // Read back before it gets its name: a file that is not a sound etcd database is never saved as a backup.
+    auto db = readSnapshotDb(file->partPath(), false);
+    if (!db) {
+      return fail("the snapshot streamed from {} is not a sound etcd database; nothing saved: {}", from.endpoint,
+                  db.error().message);
+    }
+    // Exact, from the file itself (the stream's header revision is only a lower bound).
+    saved.revision = db->revision;
+    saved.key_count = db->total_keys;
+    saved.revision_source = "file";
+  }
   if (auto committed = file->commit(); !committed) return committed.error();
   saved.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -124,11 +156,7 @@ Result<SavedSnapshot> saveSnapshot(const Inventory& inventory, const std::filesy
   saved.etcd_version = from.status->version;
   saved.cluster_id = stream->header.cluster_id != 0 ? stream->header.cluster_id : from.status->header.cluster_id;
   saved.member_id = stream->header.member_id != 0 ? stream->header.member_id : from.status->header.member_id;
-  // Exact, from the file itself (the stream's header revision is only a lower bound).
-  saved.revision = db->revision;
-  saved.key_count = db->total_keys;
-  saved.revision_source = "file";
-  saved.time = utcNow();
+  saved.time = utcTime(options.time_ms);
   saved.checksum_path = snapshotChecksumPath(saved.path);
   saved.sidecar_path = snapshotSidecarPath(saved.path);
   const std::string checksum = fmt::format("{}  {}\n", saved.sha256, saved.path.filename().string());
@@ -152,6 +180,10 @@ std::string sidecarJson(const SavedSnapshot& saved) {
   json["member_id"] = memberIdHex(saved.member_id);
   json["endpoint"] = saved.endpoint;
   json["etcd_version"] = saved.etcd_version;
+  if (saved.encrypted) {
+    json["encrypted"] = true;
+    json["plaintext_sha256"] = saved.plaintext_sha256;
+  }
   return jsonText(json, 2) + "\n";
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "etcd/etcd_client.h"
@@ -22,6 +23,13 @@ struct SnapshotSaveOptions {
   // (status). etcd serves a snapshot from its local database without a leader, so a surviving member's data, with
   // every write it applied, becomes a snapshot a full restore can use (restore from a surviving member).
   bool survivor = false;
+  // Encrypt as it streams (etcd/snapshot_crypto.h): the plaintext never touches a disk. Such a file cannot be read
+  // back as a database without decrypting it, so its sidecar's revision is the stream's (a lower bound) and it
+  // records the plaintext's SHA-256, which a test-restore checks end to end on the decrypted bytes. Empty: plain.
+  std::string_view encryption_key;
+  // When it was taken, milliseconds since the epoch (drd's clock, so a test's manual clock names its backups);
+  // nullopt: now.
+  std::optional<std::int64_t> time_ms;
 };
 
 struct SavedSnapshot {
@@ -37,7 +45,9 @@ struct SavedSnapshot {
   std::uint64_t cluster_id = 0;
   std::uint64_t member_id = 0;
   std::int64_t revision = 0;
-  std::string revision_source;  // "file": read from the saved file's bbolt database
+  std::string revision_source;  // "file": read from the saved file's bbolt database; "stream": encrypted (above)
+  bool encrypted = false;
+  std::string plaintext_sha256;  // encrypted: of the snapshot before encryption (sha256 is of the file as stored)
   std::optional<std::int64_t> key_count;
   std::string time;  // UTC, ISO 8601
   double seconds = 0;  // how long the stream took

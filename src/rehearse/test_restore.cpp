@@ -19,6 +19,7 @@
 
 #include "core/sha256.h"
 #include "etcd/etcd_client.h"
+#include "etcd/snapshot_crypto.h"
 #include "etcd/snapshot_file.h"
 #include "rehearse/child_process.h"
 
@@ -37,6 +38,11 @@ class WorkDir {
     std::error_code ec;
     const fs::path base = parent.empty() ? fs::temp_directory_path(ec) : parent;
     if (ec) return fail("no temp directory: {}", ec.message());
+    // drd's STATE_DIR/test-restores is made on first use (owner-only: a decrypted backup may pass through it).
+    if (!fs::exists(base, ec) && (!fs::create_directories(base, ec) || ec)) {
+      return fail("cannot make {}: {}", base.string(), ec ? ec.message() : "unknown error");
+    }
+    if (!parent.empty()) fs::permissions(base, fs::perms::owner_all, ec);
     std::string pattern = (base / "drd-test-restore-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       return fail("cannot make a work dir in {}: {}", base.string(), std::strerror(errno));
@@ -100,22 +106,43 @@ Status runTestRestore(TestRestoreResult& result, const TestRestoreOptions& optio
     return fail("the snapshot is damaged: {}", info.error().message);
   }
   result.sha256 = info->sha256;
-  if (info->encrypted) {
-    return fail("encrypted snapshot: decrypt it (drctl snapshot decrypt) before it can be test-restored");
+  if (info->encrypted && options.key.empty()) {
+    return fail("encrypted snapshot: its key is needed to test-restore it (--key-file, or the schedule's "
+                "encryption_key_file)");
   }
   auto etcd = findProgram(options.etcd);
   if (!etcd) return fail("cannot run etcd: {}", etcd.error().message);
   auto etcdctl = findProgram(options.etcdctl);
   if (!etcdctl) return fail("cannot run etcdctl: {}", etcdctl.error().message);
 
+  auto work = WorkDir::make(options.work_parent);
+  if (!work) return work.error();
+  result.work_dir = work->path();
+  fs::path restore_from = result.snapshot;
+  if (info->encrypted) {
+    // Decrypted (every record authenticated) into the owner-only throwaway dir, never beside the backup.
+    restore_from = work->path() / "decrypted.db";
+    if (auto decrypted = decryptSnapshotFile(result.snapshot, restore_from, options.key); !decrypted) {
+      return fail("the encrypted snapshot does not decrypt: {}", decrypted.error().message);
+    }
+    const std::optional<std::int64_t> lower_bound = info->revision;  // the sidecar's: the stream's revision
+    const std::string plaintext_sha256 = info->plaintext_sha256;
+    info = inspectSnapshot(restore_from);
+    if (!info) return fail("the decrypted snapshot is damaged: {}", info.error().message);
+    if (!plaintext_sha256.empty() && info->sha256 != plaintext_sha256) {
+      return fail("the decrypted snapshot's SHA-256 {} is not the one recorded when it was saved ({})", info->sha256,
+                  plaintext_sha256);
+    }
+    if (lower_bound && info->revision && *info->revision < *lower_bound) {
+      return fail("the decrypted snapshot is at revision {}, older than the {} the cluster was at when it was saved",
+                  *info->revision, *lower_bound);
+    }
+  }
+
   // What the backup should hold: read from the file itself (a sidecar that disagrees was refused above).
   result.expected_revision = info->revision;
   result.expected_keys = info->key_count;
   result.expected_source = info->metadata_source;
-
-  auto work = WorkDir::make(options.work_parent);
-  if (!work) return work.error();
-  result.work_dir = work->path();
   const fs::path data_dir = work->path() / "data";
   PortReservation client_port;
   PortReservation peer_port;
@@ -128,7 +155,7 @@ Status runTestRestore(TestRestoreResult& result, const TestRestoreOptions& optio
 
   {
     auto restore = ChildProcess::start(
-        {*etcdctl, "snapshot", "restore", result.snapshot.string(), "--name", kMemberName, "--data-dir",
+        {*etcdctl, "snapshot", "restore", restore_from.string(), "--name", kMemberName, "--data-dir",
          data_dir.string(), "--initial-cluster", fmt::format("{}={}", kMemberName, peer_url),
          "--initial-advertise-peer-urls", peer_url, "--initial-cluster-token", token},
         work->path() / "restore.log", {"ETCDCTL_"}, {"ETCDCTL_API=3"});

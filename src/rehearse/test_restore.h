@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 
@@ -18,6 +19,9 @@ struct TestRestoreOptions {
   std::string etcd = "etcd", etcdctl = "etcdctl";
   std::filesystem::path work_parent;  // where the throwaway dir is made; empty: the system temp dir
   std::chrono::seconds timeout{120};
+  // An encrypted backup's key (not owned): it is decrypted into the throwaway dir (owner-only, removed with it), its
+  // plaintext checked against the sidecar's plaintext_sha256, then restored. Empty: an encrypted backup fails.
+  std::string_view key;
 };
 
 struct TestRestoreResult {
