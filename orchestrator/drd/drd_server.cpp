@@ -219,9 +219,9 @@ grpc::Status DrdService::Rehearse(grpc::ServerContext*, const v1::RehearseReques
   return answer(*response, scheduler_->rehearse(request->schedule(), response));
 }
 
-grpc::Status DrdService::ListSchedules(grpc::ServerContext*, const v1::ListSchedulesRequest*,
+grpc::Status DrdService::ListSchedules(grpc::ServerContext*, const v1::ListSchedulesRequest* request,
                                        v1::ListSchedulesResponse* response) {
-  if (scheduler_ != nullptr) scheduler_->listSchedules(response);
+  if (scheduler_ != nullptr) scheduler_->listSchedules(response, request->history());
   return answer(*response, grpc::Status::OK);
 }
 

@@ -16,6 +16,7 @@
 
 #include "drd/drd_server.h"
 #include "drd/run_manager.h"
+#include "drd/schedule_history.h"
 #include "drd/scheduler.h"
 #include "exec/run_session.h"
 #include "rehearse/drd_config.h"
@@ -98,15 +99,31 @@ int serve(const Options& o) {
   dr::drd::RunManager runs(state_dir, input_dirs);
   dr::drd::SystemWallClock clock;
   dr::Metrics metrics;
+  auto history = dr::drd::ScheduleHistory::open(state_dir / "schedules" / "history.jsonl");
+  if (!history) {
+    std::fprintf(stderr, "drd: the schedule history: %s\n", history.error().message.c_str());
+    return kExitBadInput;
+  }
+  for (const auto& warning : (*history)->warnings()) std::fprintf(stderr, "drd: warning: %s\n", warning.c_str());
   // The verdicts are on disk beside the backups: the newest good backup is known again at once after a restart.
   auto newest_good = [&metrics](const dr::ScheduleConfig& schedule) {
-    if (schedule.mode == dr::ScheduleMode::TestRestore && !schedule.backup_dir.empty()) {
+    if (schedule.mode != dr::ScheduleMode::DryRun && !schedule.backup_dir.empty()) {
       metrics.setNewestGoodBackup(schedule.name, dr::newestVerifiedBackupMs(schedule.backup_dir));
     }
   };
   for (const auto& schedule : config.schedules) {
     metrics.declareSchedule(schedule.name, schedule.mode);
     newest_good(schedule);
+  }
+  // The metrics derive from the history: runs, failures, last success and RTO are as they were before a restart.
+  for (const auto& result : (*history)->results()) {
+    for (const auto& schedule : config.schedules) {
+      if (schedule.name != result.schedule()) continue;
+      std::optional<std::chrono::milliseconds> rto;
+      if (result.rto_ms() > 0) rto = std::chrono::milliseconds(result.rto_ms());
+      metrics.scheduleFinished(schedule.name, schedule.mode, result.ok(), std::chrono::milliseconds(result.duration_ms()),
+                               rto, result.finished_ms());
+    }
   }
   dr::drd::SchedulerSinks sinks;
   sinks.schedule_finished = [&metrics, newest_good](const dr::ScheduleConfig& schedule, bool ok,
@@ -117,7 +134,7 @@ int serve(const Options& o) {
     newest_good(schedule);
   };
   sinks.run_states = [&metrics](const std::map<std::string, int>& states) { metrics.setRunStates(states); };
-  dr::drd::Scheduler scheduler(config, clock, runs, sinks, state_dir / "test-restores");
+  dr::drd::Scheduler scheduler(config, clock, runs, sinks, state_dir / "test-restores", history->get());
   std::unique_ptr<dr::MetricsServer> metrics_server;
   if (!config.metrics_listen.empty()) {
     auto started = dr::MetricsServer::start(config.metrics_listen, metrics);

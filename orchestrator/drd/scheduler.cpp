@@ -2,10 +2,12 @@
 #include "drd/scheduler.h"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 #include "core/suggest.h"
-#include "exec/clock.h"
+#include "etcd/snapshot_crypto.h"
 #include "rehearse/backup_catalog.h"
+#include "rehearse/backup_job.h"
 #include "rehearse/test_restore.h"
 
 namespace dr::drd {
@@ -22,13 +24,18 @@ constexpr std::chrono::seconds kRunStatesEvery{5};
 }  // namespace
 
 Scheduler::Scheduler(const DrdConfig& config, WallClock& clock, RunManager& runs, SchedulerSinks sinks,
-                     std::filesystem::path work_parent)
+                     std::filesystem::path work_parent, ScheduleHistory* history)
     : config_(config),
       clock_(clock),
       runs_(runs),
       sinks_(std::move(sinks)),
       work_parent_(std::move(work_parent)),
-      timer_(config.schedules, clock.now()) {}
+      history_(history),
+      timer_(config.schedules, clock.now()) {
+  if (history_ != nullptr) {
+    for (const auto& result : history_->results()) last_[result.schedule()] = result;
+  }
+}
 
 Scheduler::~Scheduler() {
   stop();
@@ -104,7 +111,10 @@ grpc::Status Scheduler::rehearse(const std::string& name, v1::ScheduleResult* re
   return serviceError(grpc::StatusCode::NOT_FOUND, message, 2);
 }
 
-void Scheduler::listSchedules(v1::ListSchedulesResponse* response) {
+void Scheduler::listSchedules(v1::ListSchedulesResponse* response, int history) {
+  history = std::clamp(history, 0, 1000);  // a bounded answer, whatever a client asks
+  std::vector<v1::ScheduleResult> results;
+  if (history > 0 && history_ != nullptr) results = history_->results();
   std::lock_guard lock(mutex_);
   for (const auto& schedule : config_.schedules) {
     auto* out = response->add_schedules();
@@ -117,24 +127,36 @@ void Scheduler::listSchedules(v1::ListSchedulesResponse* response) {
     if (auto it = last_.find(schedule.name); it != last_.end()) {
       *out->mutable_last() = it->second;
     }
+    for (auto it = results.rbegin(); it != results.rend() && out->recent_size() < history; ++it) {
+      if (it->schedule() == schedule.name) *out->add_recent() = *it;
+    }
   }
 }
 
 v1::ScheduleResult Scheduler::runSchedule(const ScheduleConfig& schedule) {
   std::lock_guard one_at_a_time(running_);
-  const std::int64_t started = SystemClock().wallMs();
+  const std::int64_t started = toMs(clock_.now());
   const auto began = std::chrono::steady_clock::now();
-  v1::ScheduleResult result =
-      schedule.mode == ScheduleMode::TestRestore ? runTestRestore(schedule) : runDryRun(schedule);
+  v1::ScheduleResult result = schedule.mode == ScheduleMode::TestRestore ? runTestRestore(schedule)
+                              : schedule.mode == ScheduleMode::Backup    ? runBackupSchedule(schedule)
+                                                                         : runDryRun(schedule);
   const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
   result.set_schedule(schedule.name);
   result.set_mode(scheduleModeName(schedule.mode));
   result.set_started_ms(started);
-  result.set_finished_ms(SystemClock().wallMs());
+  result.set_finished_ms(std::max(toMs(clock_.now()), started + duration.count()));
   result.set_duration_ms(duration.count());
-  // A test-restore's duration is how long bringing a backup back took: the RTO it proves.
+  // A test-restore's duration is how long bringing a backup back took: the RTO it proves (a backup's own
+  // test-restore set rto_ms already).
+  if (schedule.mode == ScheduleMode::TestRestore && result.ok()) result.set_rto_ms(duration.count());
+  // On disk before anyone is told: what ListSchedules and the metrics said survives a restart.
+  if (history_ != nullptr) {
+    if (auto recorded = history_->append(result); !recorded) {
+      result.set_message(result.message() + " (not recorded in the schedule history: " + recorded.error().message + ")");
+    }
+  }
   std::optional<std::chrono::milliseconds> rto;
-  if (schedule.mode == ScheduleMode::TestRestore && result.ok()) rto = duration;
+  if (result.rto_ms() > 0) rto = std::chrono::milliseconds(result.rto_ms());
   if (sinks_.schedule_finished) sinks_.schedule_finished(schedule, result.ok(), duration, rto, result.finished_ms());
   std::lock_guard lock(mutex_);
   last_[schedule.name] = result;
@@ -188,7 +210,18 @@ v1::ScheduleResult Scheduler::runTestRestore(const ScheduleConfig& schedule) {
   options.etcd = config_.etcd;
   options.etcdctl = config_.etcdctl;
   options.work_parent = work_parent_;
+  std::string key;
+  if (!schedule.encryption_key_file.empty()) {
+    auto loaded = loadSnapshotKeyFile(schedule.encryption_key_file);
+    if (!loaded) {
+      result.set_message("the encryption key: " + loaded.error().message);
+      return result;
+    }
+    key = std::move(loaded).value();
+  }
+  options.key = key;
   auto restored = testRestore(*newest, options);
+  OPENSSL_cleanse(key.data(), key.size());
   if (!restored) {
     result.set_message(restored.error().message);
     return result;
@@ -205,6 +238,37 @@ v1::ScheduleResult Scheduler::runTestRestore(const ScheduleConfig& schedule) {
       "restored {}\n",
       restored->snapshot.string(), restored->sha256, number(restored->expected_revision),
       number(restored->restored_revision), number(restored->expected_keys), number(restored->restored_keys)));
+  return result;
+}
+
+v1::ScheduleResult Scheduler::runBackupSchedule(const ScheduleConfig& schedule) {
+  BackupJob job;
+  job.name = schedule.name;
+  job.inventory = schedule.inventory;
+  job.backup_dir = schedule.backup_dir;
+  job.encryption_key_file = schedule.encryption_key_file;
+  job.bucket = schedule.bucket;
+  job.object_store = config_.object_store;
+  job.retention = schedule.retention;
+  job.test_restore.etcd = config_.etcd;
+  job.test_restore.etcdctl = config_.etcdctl;
+  job.test_restore.work_parent = work_parent_;
+  job.runs_dir = runs_.runsDir();
+  const BackupOutcome outcome = runBackup(job, toMs(clock_.now()));
+  v1::ScheduleResult result;
+  result.set_ok(outcome.ok);
+  result.set_message(outcome.message);
+  result.set_snapshot(outcome.backup.string());
+  std::string detail;
+  for (const auto& stage : outcome.stages) detail += stage + "\n";
+  result.set_detail(detail);
+  result.set_size(outcome.size);
+  result.set_revision(outcome.revision);
+  result.set_encrypted(outcome.encrypted);
+  result.set_verified(outcome.verified.value_or(false));
+  if (outcome.verified == true) result.set_rto_ms(outcome.test_restore_duration.count());
+  result.set_uploaded_to(outcome.uploaded_to);
+  for (const auto& pruned : outcome.pruned) result.add_pruned(pruned);
   return result;
 }
 

@@ -1,7 +1,9 @@
-// Scheduler: drd's rehearsal schedules from its config. A thread wakes when the next schedule is due (ScheduleTimer
-// says when) and runs it: a dry-run of the plan against the real hosts, or a test-restore of the newest backup into
-// a throwaway etcd. Each result is kept as the schedule's last result (ListSchedules) and recorded in the metrics.
-// Time comes from a WallClock, so tests fire a schedule by moving a manual clock instead of waiting a minute.
+// Scheduler: drd's schedules from its config. A thread wakes when the next schedule is due (ScheduleTimer says
+// when) and runs it: a dry-run of the plan against the real hosts, a test-restore of the newest backup into a
+// throwaway etcd, or a backup (rehearse/backup_job.h: save, test-restore, copy to the bucket, prune). Each result
+// is appended to the schedule history on disk (schedule_history.h), kept as the schedule's last result
+// (ListSchedules) and recorded in the metrics. Time comes from a WallClock, so tests fire a schedule by moving a
+// manual clock instead of waiting a minute; results and backups are dated by it too.
 #pragma once
 
 #include <chrono>
@@ -17,6 +19,7 @@
 
 #include "drd.pb.h"
 #include "drd/run_manager.h"
+#include "drd/schedule_history.h"
 #include "rehearse/drd_config.h"
 #include "rehearse/schedule_timer.h"
 
@@ -44,10 +47,11 @@ struct SchedulerSinks {
 
 class Scheduler {
  public:
-  // `clock` and `runs` are not owned and must outlive the scheduler. Test-restores work under work_parent. The
-  // thread starts with start().
+  // `clock`, `runs` and `history` are not owned and must outlive the scheduler. Test-restores work under
+  // work_parent. Each schedule's last result starts as the history's (drd restarted). Without a history, results
+  // are kept in memory only. The thread starts with start().
   Scheduler(const DrdConfig& config, WallClock& clock, RunManager& runs, SchedulerSinks sinks,
-            std::filesystem::path work_parent);
+            std::filesystem::path work_parent, ScheduleHistory* history = nullptr);
   ~Scheduler();  // stop()
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -60,7 +64,8 @@ class Scheduler {
 
   // Runs one schedule now, on the caller's thread (the Rehearse RPC). NOT_FOUND for an unknown name.
   grpc::Status rehearse(const std::string& name, v1::ScheduleResult* result);
-  void listSchedules(v1::ListSchedulesResponse* response);
+  // With `history` > 0, each schedule's most recent results too, newest first.
+  void listSchedules(v1::ListSchedulesResponse* response, int history = 0);
   // How many schedule runs have finished (tests wait on it).
   int finishedCount() const;
 
@@ -69,12 +74,14 @@ class Scheduler {
   v1::ScheduleResult runSchedule(const ScheduleConfig& schedule);
   v1::ScheduleResult runDryRun(const ScheduleConfig& schedule);
   v1::ScheduleResult runTestRestore(const ScheduleConfig& schedule);
+  v1::ScheduleResult runBackupSchedule(const ScheduleConfig& schedule);
 
   DrdConfig config_;
   WallClock& clock_;
   RunManager& runs_;
   SchedulerSinks sinks_;
   std::filesystem::path work_parent_;
+  ScheduleHistory* history_;
 
   mutable std::mutex mutex_;  // timer_, last_, finished_, stopping_, woken_
   std::condition_variable wake_;

@@ -15,6 +15,7 @@
 #include "core/utf8.h"
 #include "etcd/snapshot_crypto.h"
 #include "etcd/snapshot_file.h"
+#include "exec/run_dir.h"
 
 namespace dr {
 
@@ -78,6 +79,33 @@ bool isBackupName(const std::string& name) {
   return true;
 }
 
+void applyBackupSidecars(BackupEntry& entry, const std::optional<nlohmann::json>& sidecar,
+                         const std::optional<nlohmann::json>& verdict) {
+  if (sidecar && sidecar->is_object()) {
+    if (auto t = sidecar->find("time"); t != sidecar->end() && t->is_string()) {
+      if (auto ms = parseUtcTime(t->get<std::string>())) {
+        entry.time_ms = *ms;
+        entry.time_source = "sidecar";
+      }
+    }
+    if (auto r = sidecar->find("revision"); r != sidecar->end() && r->is_number_integer()) {
+      entry.revision = r->get<std::int64_t>();
+    }
+    if (auto e = sidecar->find("encrypted"); e != sidecar->end() && e->is_boolean() && e->get<bool>()) {
+      entry.encrypted = true;
+    }
+  }
+  if (verdict && verdict->is_object()) {
+    if (auto ok = verdict->find("ok"); ok != verdict->end() && ok->is_boolean()) entry.verified = ok->get<bool>();
+    if (auto m = verdict->find("message"); m != verdict->end() && m->is_string()) {
+      entry.verdict_message = toValidUtf8(m->get<std::string>());
+    }
+    if (auto t = verdict->find("time"); t != verdict->end() && t->is_string()) {
+      entry.verdict_time_ms = parseUtcTime(t->get<std::string>()).value_or(0);
+    }
+  }
+}
+
 fs::path verdictPath(const fs::path& snapshot) { return fs::path(snapshot.string() + ".verdict.json"); }
 
 Result<std::vector<BackupEntry>> listBackups(const fs::path& dir) {
@@ -98,27 +126,8 @@ Result<std::vector<BackupEntry>> listBackups(const fs::path& dir) {
     entry.size = static_cast<std::uint64_t>(st.st_size);
     entry.time_ms = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
     entry.time_source = "file";
-    if (auto sidecar = readJsonSidecar(snapshotSidecarPath(entry.path))) {
-      if (auto t = sidecar->find("time"); t != sidecar->end() && t->is_string()) {
-        if (auto ms = parseUtcTime(t->get<std::string>())) {
-          entry.time_ms = *ms;
-          entry.time_source = "sidecar";
-        }
-      }
-      if (auto r = sidecar->find("revision"); r != sidecar->end() && r->is_number_integer()) {
-        entry.revision = r->get<std::int64_t>();
-      }
-    }
     entry.encrypted = isEncryptedSnapshot(entry.path);
-    entry.verified = recordedVerdict(entry.path);
-    if (auto verdict = readJsonSidecar(verdictPath(entry.path))) {
-      if (auto m = verdict->find("message"); m != verdict->end() && m->is_string()) {
-        entry.verdict_message = toValidUtf8(m->get<std::string>());
-      }
-      if (auto t = verdict->find("time"); t != verdict->end() && t->is_string()) {
-        entry.verdict_time_ms = parseUtcTime(t->get<std::string>()).value_or(0);
-      }
-    }
+    applyBackupSidecars(entry, readJsonSidecar(snapshotSidecarPath(entry.path)), readJsonSidecar(verdictPath(entry.path)));
     out.push_back(std::move(entry));
   }
   if (ec) return fail("{}: cannot list: {}", dir.string(), ec.message());
@@ -183,6 +192,21 @@ std::vector<RetentionDecision> planRetention(const std::vector<BackupEntry>& bac
     if (referenced.count(absolute)) keep(i, "a run refers to it (its resume or rollback needs it)");
   }
   return decisions;
+}
+
+std::set<fs::path> referencedSnapshots(const fs::path& runs_dir) {
+  std::set<fs::path> out;
+  auto ids = listRuns(runs_dir);
+  if (!ids) return out;
+  for (const auto& id : *ids) {
+    auto run = RunDirectory::open(runs_dir, id);
+    if (!run) continue;
+    auto info = run->readRunInfo();
+    if (!info || info->snapshot_path.empty()) continue;
+    std::error_code ec;
+    out.insert(fs::absolute(info->snapshot_path, ec).lexically_normal());
+  }
+  return out;
 }
 
 std::optional<std::int64_t> newestVerifiedBackupMs(const fs::path& dir) {

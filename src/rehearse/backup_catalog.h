@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,6 +39,11 @@ Result<std::vector<BackupEntry>> listBackups(const std::filesystem::path& dir);
 // progress (.part), not a sidecar (.sha256, .json, .verdict.json).
 bool isBackupName(const std::string& name);
 
+// What a backup's sidecar (FILE.json: time, revision, encrypted) and verdict (FILE.verdict.json) say, onto its
+// entry; either may be absent. Shared by the directory listing and the bucket's (rehearse/backup_job.h).
+void applyBackupSidecars(BackupEntry& entry, const std::optional<nlohmann::json>& sidecar,
+                         const std::optional<nlohmann::json>& verdict);
+
 // FILE.verdict.json
 std::filesystem::path verdictPath(const std::filesystem::path& snapshot);
 // Records a test-restore's verdict beside the snapshot (atomically, 0600).
@@ -64,6 +70,9 @@ struct RetentionDecision {
 // the newest that passed its test-restore, and any a run refers to (`referenced`, absolute paths).
 std::vector<RetentionDecision> planRetention(const std::vector<BackupEntry>& backups, const RetentionPolicy& policy,
                                              const std::set<std::filesystem::path>& referenced);
+
+// The snapshots the runs under `runs_dir` refer to (a resume or rollback may need them), absolute.
+std::set<std::filesystem::path> referencedSnapshots(const std::filesystem::path& runs_dir);
 
 // When the newest backup in `dir` that passed its test-restore was saved; nullopt when none has (or no dir).
 std::optional<std::int64_t> newestVerifiedBackupMs(const std::filesystem::path& dir);

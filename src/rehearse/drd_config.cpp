@@ -18,14 +18,20 @@
 #include "core/suggest.h"
 #include "inventory/yaml_reader.h"
 #include "plan/plan_template.h"
+#include "storage/s3_client.h"
 
 namespace dr {
 namespace {
 
-const std::vector<std::string> kTopKeys = {"schedules", "metrics_listen", "tls", "etcd", "etcdctl", "input_dirs"};
+const std::vector<std::string> kTopKeys = {"schedules", "metrics_listen", "tls",       "etcd",
+                                           "etcdctl",   "input_dirs",     "object_store"};
 const std::vector<std::string> kTlsKeys = {"ca", "cert", "key"};
-const std::vector<std::string> kScheduleKeys = {"name", "cron", "mode", "inventory", "snapshot", "backup_dir", "plan"};
-const std::vector<std::string> kModes = {"dry-run", "test-restore"};
+const std::vector<std::string> kObjectStoreKeys = {"endpoint", "region", "credentials_file", "ca_file"};
+const std::vector<std::string> kScheduleKeys = {"name",       "cron", "mode",          "inventory",
+                                                "snapshot",   "backup_dir", "plan",    "encryption_key_file",
+                                                "bucket",     "retention"};
+const std::vector<std::string> kRetentionKeys = {"keep_last", "keep_hourly", "keep_daily", "keep_weekly"};
+const std::vector<std::string> kModes = {"dry-run", "test-restore", "backup"};
 
 bool isSafeName(std::string_view text) {
   if (text.empty() || text.front() == '-' || text.front() == '.') return false;
@@ -65,6 +71,7 @@ class ConfigParser {
     if (auto etcd = top.string("etcd")) config.etcd = *etcd;
     if (auto etcdctl = top.string("etcdctl")) config.etcdctl = *etcdctl;
     if (auto tls = top.mapping("tls")) readTls(*tls, config);
+    if (auto store = top.mapping("object_store")) readObjectStore(*store, config);
     if (auto dirs = top.sequence("input_dirs")) {
       for (const YAML::Node& item : *dirs) {
         std::error_code ec;
@@ -125,6 +132,45 @@ class ConfigParser {
     config.tls_key = *key;
   }
 
+  void readObjectStore(const YAML::Node& node, DrdConfig& config) {
+    MappingReader store(sink_, node, "object_store", kObjectStoreKeys);
+    if (auto endpoint = store.string("endpoint")) {
+      if (!endpoint->starts_with("http://") && !endpoint->starts_with("https://")) {
+        store.badValue("endpoint", "must be http://HOST[:PORT] or https://HOST[:PORT]");
+      } else {
+        config.object_store.endpoint = *endpoint;
+      }
+    }
+    if (auto region = store.string("region")) config.object_store.region = *region;
+    if (auto file = path(store, "credentials_file", false)) config.object_store.credentials_file = *file;
+    if (auto file = path(store, "ca_file", false)) config.object_store.ca_file = *file;
+  }
+
+  // How many backups a keep rule keeps: a whole number, 0 (the rule is off) to 100000.
+  std::optional<int> count(MappingReader& map, std::string_view key) {
+    auto text = map.string(key);
+    if (!text) return std::nullopt;
+    const bool digits = !text->empty() && text->size() <= 6 &&
+                        std::all_of(text->begin(), text->end(), [](unsigned char c) { return std::isdigit(c); });
+    if (!digits || std::stoi(*text) > 100000) {
+      map.badValue(key, fmt::format("'{}' is not a count of backups (a whole number, 0 to 100000)", *text));
+      return std::nullopt;
+    }
+    return std::stoi(*text);
+  }
+
+  void readRetention(const YAML::Node& node, ScheduleConfig& schedule) {
+    MappingReader map(sink_, node, "retention", kRetentionKeys);
+    if (auto n = count(map, "keep_last")) schedule.retention.keep_last = *n;
+    if (auto n = count(map, "keep_hourly")) schedule.retention.keep_hourly = *n;
+    if (auto n = count(map, "keep_daily")) schedule.retention.keep_daily = *n;
+    if (auto n = count(map, "keep_weekly")) schedule.retention.keep_weekly = *n;
+    if (schedule.retention.empty()) {
+      sink_.error(map.at(), "retention keeps nothing: give at least one of keep_last, keep_hourly, keep_daily, "
+                            "keep_weekly above 0 (without 'retention' nothing is pruned)");
+    }
+  }
+
   std::optional<ScheduleConfig> readSchedule(const YAML::Node& node) {
     const std::size_t errors_before = sink_.errorCount();
     ScheduleConfig schedule;
@@ -152,11 +198,24 @@ class ConfigParser {
       }
     }
     const auto mode = map.choice("mode", kModes);
-    if (mode) schedule.mode = *mode == "test-restore" ? ScheduleMode::TestRestore : ScheduleMode::DryRun;
+    if (mode) {
+      schedule.mode = *mode == "test-restore" ? ScheduleMode::TestRestore
+                      : *mode == "backup"     ? ScheduleMode::Backup
+                                              : ScheduleMode::DryRun;
+    }
     if (auto inventory = path(map, "inventory", false)) schedule.inventory = *inventory;
     if (auto snapshot = path(map, "snapshot", false)) schedule.snapshot = *snapshot;
     if (auto backup_dir = path(map, "backup_dir", true)) schedule.backup_dir = *backup_dir;
     if (auto plan = map.string("plan")) readPlan(map, *plan, schedule);
+    if (auto key = path(map, "encryption_key_file", false)) schedule.encryption_key_file = *key;
+    if (auto bucket = map.string("bucket")) {
+      if (auto parsed = parseS3Url(*bucket); !parsed) {
+        map.badValue("bucket", parsed.error().message);
+      } else {
+        schedule.bucket = *bucket;
+      }
+    }
+    if (auto retention = map.mapping("retention")) readRetention(*retention, schedule);
 
     if (map.has("mode") && !mode) {
       // The mode was misspelt (reported above): which keys it needs is unknown, so say nothing more about them.
@@ -166,9 +225,28 @@ class ConfigParser {
       if (!map.has("snapshot") && !map.has("backup_dir")) {
         sink_.error(map.at(), fmt::format("{} (dry-run) needs 'snapshot' or 'backup_dir' (its newest snapshot)", what));
       }
+    } else if (schedule.mode == ScheduleMode::Backup) {
+      if (!map.has("inventory")) {
+        sink_.error(map.at(), fmt::format("{} (backup) is missing required key 'inventory' (the cluster to save)", what));
+      }
+      if (!map.has("backup_dir")) {
+        sink_.error(map.at(), fmt::format("{} (backup) is missing required key 'backup_dir' (where backups go)", what));
+      }
+      for (const char* ignored : {"snapshot", "plan"}) {
+        if (map.has(ignored)) {
+          sink_.error(map.keyAt(ignored),
+                      fmt::format("'{}' has no effect in backup mode (it saves a new snapshot of the cluster)", ignored));
+        }
+      }
     } else {
       if (!map.has("backup_dir")) {
         sink_.error(map.at(), fmt::format("{} (test-restore) is missing required key 'backup_dir'", what));
+      }
+      for (const char* ignored : {"bucket", "retention"}) {
+        if (map.has(ignored)) {
+          sink_.error(map.keyAt(ignored),
+                      fmt::format("'{}' belongs to a backup schedule (mode: backup), not a test-restore", ignored));
+        }
       }
       // A test-restore always proves the newest backup; keys it would ignore are refused rather than misleading.
       for (const char* ignored : {"snapshot", "plan"}) {
@@ -221,6 +299,8 @@ const char* scheduleModeName(ScheduleMode mode) {
       return "dry-run";
     case ScheduleMode::TestRestore:
       return "test-restore";
+    case ScheduleMode::Backup:
+      return "backup";
   }
   return "unknown";
 }

@@ -1,5 +1,5 @@
-// drd's YAML configuration: the scheduled rehearsals (dry-runs against the real hosts, test-restores of the newest
-// backup into a throwaway etcd), the Prometheus endpoint, the server's TLS files and the etcd binaries. The keys
+// drd's YAML configuration: the schedules (dry-runs against the real hosts, test-restores of the newest backup into
+// a throwaway etcd, backups: save, test-restore, copy to a bucket, prune), the object store, the Prometheus endpoint, the server's TLS files and the etcd binaries. The keys
 // are documented in docs/rehearsals.md. Like the inventory, every problem is reported at once with its place.
 #pragma once
 
@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "core/result.h"
+#include "rehearse/backup_catalog.h"
 #include "rehearse/cron.h"
 
 namespace dr {
 
-enum class ScheduleMode { DryRun, TestRestore };
-const char* scheduleModeName(ScheduleMode mode);  // "dry-run" / "test-restore"
+enum class ScheduleMode { DryRun, TestRestore, Backup };
+const char* scheduleModeName(ScheduleMode mode);  // "dry-run" / "test-restore" / "backup"
 
 struct ScheduleConfig {
   std::string name;       // unique, required; letters, digits, '-', '_', '.' (used in labels and paths)
@@ -24,6 +25,21 @@ struct ScheduleConfig {
   std::string snapshot;    // dry-run: the snapshot to plan with (or newest of backup_dir when empty)
   std::string backup_dir;  // test-restore: required; dry-run: optional source of the newest snapshot
   std::string plan = "full-restore";  // template name or path (a value with '/' or ending in .yaml is a path)
+  // backup: saves into backup_dir from a healthy follower of `inventory`'s cluster, encrypted with this key when
+  // given (test-restore: the key of encrypted backups), test-restores each new backup, copies it with its sidecars
+  // to `bucket` ("s3://BUCKET/PREFIX/") when given, then prunes backup_dir and the bucket by `retention`.
+  std::string encryption_key_file;
+  std::string bucket;
+  RetentionPolicy retention;  // empty: nothing is pruned
+};
+
+// Where `bucket` lives (an S3-compatible store). The endpoint, region and credentials may also come from the
+// environment (storage/s3_client.h s3ConfigFromEnvironment); the config's values win.
+struct ObjectStoreConfig {
+  std::string endpoint;          // http(s)://HOST[:PORT]; empty: the environment's, else AWS
+  std::string region;            // empty: the environment's, else us-east-1
+  std::string credentials_file;  // an AWS shared-credentials file (owner-only); empty: the environment
+  std::string ca_file;
 };
 
 struct DrdConfig {
@@ -34,6 +50,7 @@ struct DrdConfig {
   // The only directories a client's Plan or Apply may name inventories, templates and snapshots in (drd reads them
   // as its own user, usually root). Absolute, existing; none configured: every client path is refused.
   std::vector<std::string> input_dirs;
+  ObjectStoreConfig object_store;
 };
 
 // Every problem is reported, one line each, "FILE:LINE:COLUMN: message" (yaml-cpp Mark()), unknown keys with a

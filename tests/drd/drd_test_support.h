@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,12 +17,28 @@
 #include <vector>
 
 #include "drd.grpc.pb.h"
+#include "drd/scheduler.h"
 #include "fixtures/temp_dir.h"
 #include "fixtures/tiny_snapshot.h"
 
 namespace dr::test {
 
 namespace v1 = dr::drd::v1;
+
+// The scheduler's clock in tests: a schedule fires when the test moves it.
+class ManualClock final : public dr::drd::WallClock {
+ public:
+  explicit ManualClock(std::chrono::system_clock::time_point t) { set(t); }
+  std::chrono::system_clock::time_point now() const override {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms_.load()));
+  }
+  void set(std::chrono::system_clock::time_point t) {
+    ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  }
+
+ private:
+  std::atomic<std::int64_t> ms_{0};
+};
 
 inline const std::string kDrdBinary = DR_BINARY_DIR "/orchestrator/drd";
 inline const std::string kDrctlBinary = DR_BINARY_DIR "/orchestrator/drctl";

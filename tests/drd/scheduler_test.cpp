@@ -20,16 +20,6 @@ using namespace std::chrono;
 
 namespace {
 
-class ManualClock final : public dr::drd::WallClock {
- public:
-  explicit ManualClock(system_clock::time_point t) { set(t); }
-  system_clock::time_point now() const override { return system_clock::time_point(milliseconds(ms_.load())); }
-  void set(system_clock::time_point t) { ms_ = duration_cast<milliseconds>(t.time_since_epoch()).count(); }
-
- private:
-  std::atomic<std::int64_t> ms_{0};
-};
-
 std::int64_t toMs(system_clock::time_point t) {
   return duration_cast<milliseconds>(t.time_since_epoch()).count();
 }

@@ -236,7 +236,7 @@ schedules:
   CHECK(errors ==
         d.at(1, 17) + "'metrics_listen' in the drd config must be HOST:PORT, e.g. 127.0.0.1:9464\n" + d.at(2, 7) +
             "'etcd' in the drd config must be a string, not a list\n" + d.at(6, 11) +
-            "'mode' in schedule 'x' must be one of dry-run, test-restore, not 'test-restor'; did you mean "
+            "'mode' in schedule 'x' must be one of dry-run, test-restore, backup, not 'test-restor'; did you mean "
             "'test-restore'?\n" +
             d.at(7, 17) + "'backup_dir' in schedule 'x' names a directory " + base +
             "/no-such-dir that does not exist\n" + d.at(10, 16) + "'inventory' in schedule 'y' names a file " + base +
@@ -264,4 +264,72 @@ TEST_CASE("drd config: listen ports and TLS files", "[config]") {
 }
 
 }  // namespace
+}  // namespace dr
+
+namespace dr {
+TEST_CASE("drd config: a backup schedule with encryption, a bucket, retention and the object store", "[config]") {
+  ConfigDir d;
+  std::ofstream(d.dir.path / "backup.key") << std::string(64, 'a') << "\n";
+  std::ofstream(d.dir.path / "s3-credentials") << "[default]\n";
+  auto loaded = loadDrdConfig(d.write(R"(object_store:
+  endpoint: http://127.0.0.1:9000
+  region: eu-west-1
+  credentials_file: s3-credentials
+schedules:
+  - name: hourly
+    cron: "0 * * * *"
+    mode: backup
+    inventory: inventory/prod.yaml
+    backup_dir: backups
+    encryption_key_file: backup.key
+    bucket: s3://etcd-backups/prod/
+    retention: {keep_last: 3, keep_hourly: 24, keep_daily: 7, keep_weekly: 4}
+)"));
+  INFO((loaded ? std::string() : loaded.error().message));
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->schedules.size() == 1);
+  const ScheduleConfig& s = loaded->schedules[0];
+  CHECK(s.mode == ScheduleMode::Backup);
+  CHECK(std::string(scheduleModeName(s.mode)) == "backup");
+  CHECK(s.encryption_key_file == (d.dir.path / "backup.key").string());
+  CHECK(s.bucket == "s3://etcd-backups/prod/");
+  CHECK(s.retention.keep_last == 3);
+  CHECK(s.retention.keep_hourly == 24);
+  CHECK(s.retention.keep_daily == 7);
+  CHECK(s.retention.keep_weekly == 4);
+  CHECK(loaded->object_store.endpoint == "http://127.0.0.1:9000");
+  CHECK(loaded->object_store.region == "eu-west-1");
+  CHECK(loaded->object_store.credentials_file == (d.dir.path / "s3-credentials").string());
+}
+
+TEST_CASE("drd config: a backup schedule's mistakes, each at its place", "[config]") {
+  ConfigDir d;
+  const std::string errors = d.errors(R"(object_store:
+  endpoint: ftp://store
+schedules:
+  - name: b1
+    cron: "@hourly"
+    mode: backup
+    snapshot: backups/etcd-1.db
+    bucket: s3://No_Such_Bucket!/x
+    retention: {keep_last: 0, keep_daily: many}
+  - name: t1
+    cron: "@hourly"
+    mode: test-restore
+    backup_dir: backups
+    bucket: s3://etcd-backups/
+)");
+  CHECK(errors.find(d.at(2, 13) + "'endpoint' in object_store must be http://HOST[:PORT] or https://HOST[:PORT]") !=
+        std::string::npos);
+  CHECK(errors.find("schedule 'b1' (backup) is missing required key 'inventory' (the cluster to save)") !=
+        std::string::npos);
+  CHECK(errors.find("schedule 'b1' (backup) is missing required key 'backup_dir' (where backups go)") !=
+        std::string::npos);
+  CHECK(errors.find(d.at(7, 5) + "'snapshot' has no effect in backup mode") != std::string::npos);
+  CHECK(errors.find(d.at(8, 13)) != std::string::npos);  // the bucket, at its value
+  CHECK(errors.find("'many' is not a count of backups") != std::string::npos);
+  CHECK(errors.find("retention keeps nothing") != std::string::npos);
+  CHECK(errors.find(d.at(14, 5) + "'bucket' belongs to a backup schedule (mode: backup), not a test-restore") !=
+        std::string::npos);
+}
 }  // namespace dr
