@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <map>
 
+#include "bucket_input.h"
 #include "cli_support.h"
+#include "storage/s3_client.h"
 #include "commands.h"
 #include "ops/apply.h"
 #include "remote_client.h"
@@ -20,6 +22,7 @@ struct ApplyOptions {
   std::string log_format = "text";
   bool yes = false;
   std::string report_dir;
+  bool members_fetch = false;
 };
 
 std::string confirmation(const ops::PreparedSession& prepared) {
@@ -45,6 +48,14 @@ int runApply(ApplyOptions o) {
     std::fprintf(stderr, "%s: %s\n", who, format.error().message.c_str());
     return kExitBadInput;
   }
+  if (o.members_fetch) {
+    if (!isS3Url(o.request.snapshot)) {
+      std::fprintf(stderr, "%s: --members-fetch needs the snapshot in a bucket: -s s3://BUCKET/KEY\n", who);
+      return kExitBadInput;
+    }
+    o.request.members_fetch = o.request.snapshot;
+  }
+  if (int code = fetchSnapshotArgument(o.request.snapshot, o.request.runs_root.string(), who); code != 0) return code;
   putOwnDirectoryOnPath();
   SignalGuard signals;
   auto prepared = ops::prepareApply(o.request);
@@ -102,11 +113,12 @@ Examples:
   drctl apply -i inventory/kubeadm-3.yaml -s /backup/etcd.db --dry-run     # rehearse: changes nothing
   drctl apply -i inventory/kubeadm-3.yaml -s /backup/etcd.db --report out  # the real recovery, with a report
   drctl apply -i inv.yaml -s etcd.db.enc --key-file /secure/backup.key     # an encrypted snapshot
+  drctl apply -i inv.yaml -s s3://etcd-backups/prod/nightly.db --members-fetch  # each member fetches it itself
   drctl apply -i inventory/kubeadm-3.yaml --from-member cp-1              # quorum lost: restore from cp-1's data
   drctl apply -i inventory/kubeadm-3.yaml -p replace-member                # replace the failed members
   drctl apply -i inventory/kubeadm-3.yaml -p replace-member --member cp-2  # this one (quorum must hold))");
   command.add_option("-i,--inventory", r.inventory, "Inventory file")->required();
-  command.add_option("-s,--snapshot", r.snapshot, "Snapshot file to restore (every plan that restores needs it)");
+  command.add_option("-s,--snapshot", r.snapshot, "Snapshot file to restore (every plan that restores needs it), or s3://BUCKET/KEY: downloaded to RUNS/downloads/ and checked end to end first");
   command.add_option("--from-member", r.from_member,
                      "The quorum is lost but this member's data is intact and its etcd answers: restore every member "
                      "from a snapshot of its own data (taken now, no leader needed) instead of -s, keeping the writes "
@@ -117,6 +129,10 @@ Examples:
   command.add_flag("--disarm-alarms", r.disarm_alarms,
                    "After the restore, disarm the alarms etcd still has raised (a snapshot keeps NOSPACE and CORRUPT); "
                    "without it they are listed and verify-etcd halts the run while any is raised");
+  command.add_flag("--members-fetch", options->members_fetch,
+                   "With -s s3://BUCKET/KEY: every member fetches the snapshot from the bucket itself (a presigned "
+                   "URL, curl on the member; SHA-256 verified there) instead of receiving it from this machine, whose "
+                   "uplink then carries nothing per member. The members must reach the bucket");
   command.add_option("-p,--plan", r.plan_template, "Plan template: a built-in name or a file")->capture_default_str();
   command.add_option("--runs", r.runs_root, "Runs directory")->capture_default_str();
   command.add_flag("--dry-run", r.dry_run,
@@ -140,6 +156,11 @@ Examples:
     if (!remoteOptions().active()) return runApply(*options);
     const auto& o = *options;
     const ops::ApplyRequest& r = o.request;
+    if (o.members_fetch || isS3Url(r.snapshot)) {
+      std::fprintf(stderr, "drctl apply: s3:// snapshots and --members-fetch are not available with --server (drd "
+                           "takes files under its input dirs)\n");
+      return kExitBadInput;
+    }
     if (!o.report_dir.empty() || o.request.key.given()) {
       std::fprintf(stderr, "drctl apply: --report, --key-file and --key-env are not available with --server (write "
                            "the report with drctl report on drd's host; give drd a decrypted snapshot)\n");

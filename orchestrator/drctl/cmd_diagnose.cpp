@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "bucket_input.h"
+#include "cli_support.h"
 #include "commands.h"
 #include "core/utf8.h"
 #include "etcd/certificates.h"
@@ -133,7 +135,8 @@ void printJson(const ops::Diagnosis& d, bool ssh) {
   fmt::print("{}\n", jsonText(j, 2));
 }
 
-int runDiagnose(const DiagnoseArgs& args) {
+int runDiagnose(DiagnoseArgs args) {
+  if (int code = fetchSnapshotArgument(args.snapshot, kDefaultRunsDir, "drctl diagnose"); code != 0) return code;
   if (args.output != "text" && args.output != "json") {
     fmt::print(stderr, "drctl diagnose: -o {}: expected text or json\n", args.output);
     return kExitBadInput;
@@ -172,7 +175,7 @@ CommandRunner declareDiagnose(CLI::App& command) {
   auto args = std::make_shared<DiagnoseArgs>();
   command.add_option("-i,--inventory", args->inventory, "The inventory (YAML)")->required();
   command.add_option("-s,--snapshot", args->snapshot,
-                     "The snapshot a restore would use: its revision is compared with the members'");
+                     "The snapshot a restore would use (a file or s3://BUCKET/KEY): its revision is compared with the members'");
   command.add_option("-o,--output", args->output, "text or json")->capture_default_str();
   command.add_option("--timeout", args->timeout, "Per etcd call and per SSH command")->capture_default_str();
   command.add_option("--settle", args->settle,

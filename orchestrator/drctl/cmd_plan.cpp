@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "bucket_input.h"
 #include "cli_support.h"
+#include "storage/s3_client.h"
 #include "commands.h"
 #include "ops/preview.h"
 #include "remote_client.h"
@@ -48,12 +50,22 @@ struct PlanArgs {
   bool skip_hash_check = false;
   std::vector<std::string> members;
   bool disarm_alarms = false;
+  bool members_fetch = false;
 };
 
-int runPlan(const PlanArgs& args) {
-  ops::PreviewRequest request{args.inventory, args.snapshot,        args.plan,
-                              args.run_id,    args.output,          args.verbose,
-                              args.skip_hash_check, args.members, args.disarm_alarms};
+int runPlan(PlanArgs args) {
+  std::string members_fetch;
+  if (args.members_fetch) {
+    if (!isS3Url(args.snapshot)) {
+      std::fprintf(stderr, "drctl plan: --members-fetch needs the snapshot in a bucket: -s s3://BUCKET/KEY\n");
+      return kExitBadInput;
+    }
+    members_fetch = args.snapshot;
+  }
+  if (int code = fetchSnapshotArgument(args.snapshot, kDefaultRunsDir, "drctl plan"); code != 0) return code;
+  ops::PreviewRequest request{args.inventory,        args.snapshot, args.plan,          args.run_id,
+                              args.output,           args.verbose,  args.skip_hash_check, args.members,
+                              args.disarm_alarms,    members_fetch};
   auto preview = ops::previewPlan(request);
   printNotes(preview.notes);
   if (!preview.ok()) return printRefusal("drctl plan", *preview.refusal);
@@ -73,7 +85,7 @@ CommandRunner declarePlan(CLI::App& command) {
   command.add_option("-i,--inventory", args->inventory, "The inventory file (YAML), see drctl validate")->required();
   command.add_option("-s,--snapshot", args->snapshot,
                      "The etcd snapshot file to restore (read here: size, SHA-256, etcd's integrity trailer); "
-                     "every plan that restores needs it");
+                     "every plan that restores needs it; s3://BUCKET/KEY is downloaded to runs/downloads/ first");
   command.add_option("--member", args->members,
                      "replace-member: a member to replace (repeat for several; they are replaced one at a time)");
   command.add_option("-p,--plan", args->plan, "A built-in template name or a template file (plans/*.yaml)")
@@ -88,6 +100,8 @@ CommandRunner declarePlan(CLI::App& command) {
   command.add_flag("--skip-hash-check", args->skip_hash_check,
                    "Accept a snapshot without etcd's integrity trailer (a db copied from a data dir); the restore "
                    "step then passes --skip-hash-check too");
+  command.add_flag("--members-fetch", args->members_fetch,
+                   "With -s s3://BUCKET/KEY: plan the members fetching the snapshot from the bucket themselves");
   command.add_flag("--disarm-alarms", args->disarm_alarms,
                    "The plan's alarms step disarms etcd's alarms after the restore (it lists them otherwise)");
   return [args] {

@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include "bucket_input.h"
+#include "cli_support.h"
 #include "commands.h"
 #include "exec/run_session.h"
 #include "sim/explorer.h"
@@ -176,7 +178,8 @@ int mutate(const Plan& plan, const sim::ClusterFacts& facts, const SimArgs& args
   return caught == static_cast<int>(mutants.size()) ? kExitOk : kExitFailed;
 }
 
-int runSim(const SimArgs& args) {
+int runSim(SimArgs args) {
+  if (int code = fetchSnapshotArgument(args.snapshot, kDefaultRunsDir, "drctl sim"); code != 0) return code;
   // The same loading and planning as apply: a simulated plan is byte for byte the plan a run would execute.
   const PlanningOutcome planned =
       planRun({args.inventory, args.snapshot, args.plan, args.run_id, "", args.skip_hash_check, args.members});
@@ -223,7 +226,7 @@ int runSim(const SimArgs& args) {
 CommandRunner declareSim(CLI::App& command) {
   auto args = std::make_shared<SimArgs>();
   command.add_option("-i,--inventory", args->inventory, "The inventory (YAML)")->required();
-  command.add_option("-s,--snapshot", args->snapshot, "The snapshot file the plan restores (a plan that restores)");
+  command.add_option("-s,--snapshot", args->snapshot, "The snapshot file the plan restores (a plan that restores), or s3://BUCKET/KEY (downloaded to runs/downloads/)");
   command.add_option("--member", args->members,
                      "replace-member: a member replaced (repeat for several); the model starts it down");
   command.add_option("--running", args->running,

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "bucket_input.h"
 #include "cli_support.h"
 #include "commands.h"
 #include "core/utf8.h"
@@ -50,6 +51,7 @@ int runSession(ops::RunSession& session, SignalGuard& signals, LogFormat format,
     ops::RunSession::Hooks hooks;
     hooks.observer = observer.get();
     hooks.attach = [&signals](Executor* executor) { signals.attach(executor); };
+    if (!session.info().options.members_fetch.empty()) hooks.fetch_url = bucketFetcher();
     if (const char* crash_after = std::getenv("DRCTL_TEST_CRASH_AFTER_RECORDS")) {
       const long limit = std::atol(crash_after);
       hooks.wrap_journal = [limit](JournalSink& journal) -> std::unique_ptr<JournalSink> {

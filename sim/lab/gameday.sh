@@ -14,6 +14,8 @@
 # --from-member: the disaster spares lab-1 (its etcd runs on, alone, without quorum): diagnose recommends restoring
 #   from it, and drctl apply --from-member lab-1 keeps the writes made after the snapshot.
 # --crash-after K: drctl is killed (-9) after its K-th journal record and `drctl resume` finishes the run.
+# --members-fetch: the snapshot is uploaded to an S3-compatible bucket (s3rver in the operator namespace) and every
+#   member fetches it from there itself (drctl apply -s s3://... --members-fetch): nothing goes over SFTP.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -32,7 +34,8 @@ while [ $# -gt 0 ]; do
     --new-hosts) NEW_HOSTS=1; shift ;;
     --from-member) FROM_MEMBER=lab-1; shift ;;
     --crash-after) CRASH_AFTER=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --members-fetch) MEMBERS_FETCH=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gameday: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -46,6 +49,8 @@ T0=$(now)
 
 cleanup() {
   local rc=$?
+  # s3rver (--members-fetch) runs in the operator namespace: it goes before the lab does.
+  if [ -n "${MEMBERS_FETCH:-}" ]; then pkill -f "s3rver -d $WORK/s3 " 2>/dev/null || true; fi
   if [ $KEEP -eq 0 ]; then "$LAB" down >/dev/null 2>&1 || true; fi
   exit $rc
 }
@@ -61,6 +66,18 @@ scenario_load /gameday/data/ 3000 7000
 step "drctl snapshot save"
 scenario_snapshot "$WORK/snapshot.db"
 ls -l "$WORK/snapshot.db"*
+
+if [ -n "${MEMBERS_FETCH:-}" ]; then
+  step "the snapshot in a bucket: s3rver in the operator namespace (10.213.0.100:9000), drctl snapshot upload"
+  S3RVER=${DR_S3RVER:-$ROOT/tools/s3rver/node_modules/.bin/s3rver}
+  mkdir -p "$WORK/s3"
+  op "$S3RVER" -d "$WORK/s3" -a 10.213.0.100 -p 9000 --configure-bucket etcd-dr-lab --no-vhost-buckets \
+    > "$WORK/s3rver.log" 2>&1 &
+  for _ in $(seq 100); do op bash -c 'exec 3<>/dev/tcp/10.213.0.100/9000' 2>/dev/null && break; sleep 0.1; done
+  export DR_S3_ENDPOINT=http://10.213.0.100:9000 AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+  check "the snapshot is in the bucket, with its sidecars" op "$DRCTL" snapshot upload "$WORK/snapshot.db" s3://etcd-dr-lab/prod/
+  BUCKET_SNAPSHOT=s3://etcd-dr-lab/prod/snapshot.db
+fi
 
 step "writes after the snapshot (a restore must discard them)"
 scenario_load /gameday/after/ 200 100
@@ -98,6 +115,10 @@ if [ -n "${FROM_MEMBER:-}" ]; then
   SOURCE=(--from-member "$FROM_MEMBER")
   check "diagnose recommends restoring from $FROM_MEMBER's data (newer than the snapshot), with the exact command" \
     grep -qxF "  drctl apply -i $INV --from-member $FROM_MEMBER" "$WORK/diagnose.out"
+elif [ -n "${MEMBERS_FETCH:-}" ]; then
+  SOURCE=(-s "$BUCKET_SNAPSHOT" --members-fetch)
+  check "diagnose recommends the full restore, with the exact command" \
+    grep -qxF "  drctl apply -i $INV -s $WORK/snapshot.db" "$WORK/diagnose.out"
 else
   SOURCE=(-s "$WORK/snapshot.db")
   check "diagnose recommends the full restore, with the exact command" \
@@ -117,7 +138,8 @@ if [ -n "${NEW_HOSTS:-}" ]; then
   check "the dry-run's preflights say each host is new" test "$(grep -c 'a new host, restored with no old data to set aside' "$WORK/dry-run.out")" -eq "$HOSTS_N"
 fi
 check_hosts_unchanged dry-run dry-run
-check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null)"
+# (--members-fetch: drctl downloaded the snapshot into RUNS/downloads/ to plan with it: that is no run.)
+check "dry-run wrote no run directory" test -z "$(ls -A "$WORK/runs" 2>/dev/null | grep -vx downloads)"
 
 step "the recovery: drctl apply over SSH from the operator namespace"
 R0=$(now)
@@ -127,7 +149,7 @@ if [ -n "${CRASH_AFTER:-}" ]; then
   op env DRCTL_TEST_CRASH_AFTER_RECORDS="$CRASH_AFTER" "$DRCTL" apply -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" \
     --yes > "$WORK/crashed.out" 2>&1 || RC=$?
   tail -n 3 "$WORK/crashed.out"
-  RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | grep -v '^\.' | head -1)
+  RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | grep -v '^downloads$' | grep -v '^\.' | head -1)
   check "drctl was killed after journal record $CRASH_AFTER (exit $RC)" test "$RC" -ne 0
   if [ -n "${FROM_MEMBER:-}" ]; then
     check "the snapshot taken from $FROM_MEMBER stays for the resume (owner-only)" \
@@ -138,10 +160,10 @@ if [ -n "${CRASH_AFTER:-}" ]; then
   grep -E "resuming run|taking over|FAILED|finished" "$WORK/resume.out" | head -n 6 || true
   check "drctl resume finished the recovery (exit $RC)" test "$RC" -eq 0
 else
-  op "$DRCTL" apply -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" --yes --report "$WORK/report"
+  op "$DRCTL" apply -i "$INV" "${SOURCE[@]}" --runs "$WORK/runs" --yes --report "$WORK/report" 2>&1 | tee "$WORK/apply.out"
 fi
 R1=$(now)
-RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | grep -v '^\.' | head -1)
+RUN_ID=$(ls "$WORK/runs" | grep -v '^locks$' | grep -v '^downloads$' | grep -v '^\.' | head -1)
 printf 'recovery took %s s (run %s)\n' "$(elapsed "$R0" "$R1")" "$RUN_ID"
 
 step "checks"
@@ -210,6 +232,15 @@ if [ -n "${FROM_MEMBER:-}" ]; then
   check "the dry-run said where its snapshot came from" grep -q "snapshot taken from member $FROM_MEMBER's own data" "$WORK/dry-run.out"
   check "the snapshot taken from $FROM_MEMBER (every Secret in plaintext) is gone with the finished run" \
     test -z "$(ls -A "$WORK/runs/.survivor" 2>/dev/null)"
+fi
+if [ -n "${MEMBERS_FETCH:-}" ]; then
+  for h in $(hosts); do
+    FETCH_LOG="$WORK/runs/$RUN_ID/logs/$(ls "$WORK/runs/$RUN_ID/logs" | grep -E "^upload-snapshot.*$h\.log$" | head -1)"
+    check "$h fetched the snapshot from the bucket itself and verified it there (no SFTP upload)" \
+      eval 'grep -q "^fetched $BUCKET_SNAPSHOT to .* on the host" "$FETCH_LOG" && ! grep -q "^uploaded " "$FETCH_LOG"'
+  done
+  check "the controller downloaded the snapshot once, for the dry-run, and the apply used that copy" \
+    grep -q "already downloaded to" "$WORK/apply.out"
 fi
 # Every upload got through at its first attempt: a retry would hide two members writing one staging file (they
 # share /var/tmp with --shared-var-tmp).

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/sha256.h"
+#include "core/shell.h"
 #include "core/utf8.h"
 
 namespace dr {
@@ -94,6 +95,36 @@ std::vector<HostSummary> summarizeHosts(const std::vector<StepOutcome>& steps) {
 }
 
 namespace {
+
+// The member fetches the snapshot itself (drctl apply --members-fetch): the presigned URL goes to curl on its stdin
+// as a config line, so it is in no process's arguments on the host; the staging file is hashed on the host and
+// renamed into place only when its SHA-256 is the planned one, as an SFTP upload's is.
+std::string fetchCommand(const UploadRequest& upload, const std::string& url) {
+  const std::string part = upload.remote_path + ".part";
+  std::string escaped;  // inside the double quotes of curl's config syntax
+  for (char c : url) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  return fmt::format(
+      "set -e\n"
+      "command -v curl >/dev/null || {{ echo 'curl is not installed on this host: it cannot fetch the snapshot "
+      "(run without --members-fetch)' >&2; exit 3; }}\n"
+      "mkdir -p -m 700 {dir}\n"
+      "printf '%s\\n' {config} | curl --fail --silent --show-error --location --retry 3 --connect-timeout 10 "
+      "--config - --output {part}\n"
+      "sum=$({sha256} < {part})\n"
+      "if [ \"${{sum%% *}}\" != {expected} ]; then rm -f {part}; echo \"the fetched snapshot has sha256 ${{sum%% *}}, "
+      "not the planned {expected_plain}\" >&2; exit 4; fi\n"
+      "sync {part} 2>/dev/null || sync\n"
+      "mv -f {part} {remote}\n",
+      fmt::arg("dir", shellQuote(upload.remote_path.substr(0, upload.remote_path.rfind('/')))),
+      fmt::arg("config", shellQuote("url = \"" + escaped + "\"")), fmt::arg("part", shellQuote(part)),
+      fmt::arg("sha256", kHostSha256Command), fmt::arg("expected", shellQuote(upload.expected_sha256)),
+      fmt::arg("expected_plain", upload.expected_sha256), fmt::arg("remote", shellQuote(upload.remote_path)));
+}
+
+bool isBucketSource(const std::filesystem::path& source) { return source.string().starts_with("s3://"); }
 
 UploadRequest uploadRequestOf(const Step& step) {
   UploadRequest upload;
@@ -457,7 +488,8 @@ void Executor::Impl::slotLoop(HostRuntime& host, Slot& slot) {
       }
       // Not reported either: the session may be broken, so the upload step connects again and meets any lasting
       // failure itself.
-      if (first && !slot.session->prepare(*first)) slot.session.reset();
+      // A fetch from the bucket needs no SFTP: nothing to start ahead.
+      if (first && !isBucketSource(first->local_path) && !slot.session->prepare(*first)) slot.session.reset();
     }
   }
   std::unique_lock lock(mutex);
@@ -556,7 +588,34 @@ AttemptOutcome Executor::Impl::attemptOnce(HostRuntime& host, Slot& slot, const 
   if (!ensureSession(host, slot, out.message)) return finishOutcome();
   notify([&](ExecutionObserver& o) { o.onHostActivity(host.name, HostActivity::Running, step.id); });
 
-  if (step.upload && options.mode == ExecutionMode::Apply) {
+  if (step.upload && options.mode == ExecutionMode::Apply && isBucketSource(step.upload->local_path)) {
+    const UploadRequest upload = uploadRequestOf(step);
+    auto url = env.fetch_url ? env.fetch_url(upload.local_path.string())
+                             : Result<std::string>(fail("this session has no access to the object store"));
+    if (!url) {
+      out.message = fmt::format("{} cannot be fetched by {}: {}", upload.local_path.string(), host.name,
+                                url.error().message);
+      return finishOutcome();
+    }
+    CommandRequest fetch;
+    fetch.command = fetchCommand(upload, *url);
+    fetch.step_id = step.id;
+    fetch.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(step.timeout);
+    fetch.cancelled = [this] { return cancel.load(); };
+    auto fetched = slot.session->run(fetch);
+    if (!fetched || fetched->exit_code != 0 || fetched->timed_out) {
+      if (!fetched) slot.session.reset();
+      const std::string why = !fetched            ? fetched.error().message
+                              : fetched->timed_out ? fmt::format("timed out after {}s", step.timeout.count())
+                                                   : lastLine(fetched->output);
+      out.message = fmt::format("{} fetching {} to {}:{} failed: {}", host.name, upload.local_path.string(), host.name,
+                                upload.remote_path, why);
+      if (fetched) out.exit_code = fetched->exit_code;
+      return finishOutcome();
+    }
+    if (log) std::fprintf(log.get(), "fetched %s to %s on the host (sha256 %s verified there)\n",
+                          upload.local_path.c_str(), upload.remote_path.c_str(), upload.expected_sha256.c_str());
+  } else if (step.upload && options.mode == ExecutionMode::Apply) {
     const UploadRequest upload = uploadRequestOf(step);
     if (Status sent = slot.session->upload(upload); !sent) {
       slot.session.reset();  // the connection may be broken; a retry reconnects

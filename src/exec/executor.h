@@ -79,6 +79,9 @@ struct ExecutorEnv {
   // Null: steps run on slot threads, in parallel. Set: run() runs one step at a time on the calling thread, in the
   // order this scheduler picks (no threads, so a simulated crash or fault is exactly where the scheduler put it).
   StepScheduler* scheduler = nullptr;
+  // An upload whose source is an s3:// URL (drctl apply --members-fetch) is fetched by the host itself: this gives
+  // the URL it fetches (a presigned GET, valid for a while; never journaled nor logged). Empty: such an upload fails.
+  std::function<Result<std::string>(const std::string& source)> fetch_url;
 };
 
 enum class StepState { NotStarted, Running, Done, AlreadyDone, Failed };

@@ -97,7 +97,8 @@ Result<RunOptions> runOptionsFromJson(const Json& j) {
     }
   }
   for (auto [key, field] : {std::pair{"token", &options.token}, std::pair{"started_by", &options.started_by},
-                            std::pair{"from_member", &options.from_member}}) {
+                            std::pair{"from_member", &options.from_member},
+                            std::pair{"members_fetch", &options.members_fetch}}) {
     if (auto it = j.find(key); it != j.end()) {
       if (!it->is_string()) return fail("options.{}: expected a string, got {}", key, it->dump());
       *field = it->get<std::string>();
@@ -126,6 +127,7 @@ std::string runInfoToJson(const RunInfo& info) {
   if (!info.options.replace_members.empty()) j["options"]["replace_members"] = info.options.replace_members;
   if (!info.options.from_member.empty()) j["options"]["from_member"] = info.options.from_member;
   if (info.options.disarm_alarms) j["options"]["disarm_alarms"] = true;
+  if (!info.options.members_fetch.empty()) j["options"]["members_fetch"] = info.options.members_fetch;
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

@@ -32,6 +32,9 @@ struct RunOptions {
   // dir's private .survivor/), removed when the run finishes or is rolled back
   std::string from_member;
   bool disarm_alarms = false;  // the restore disarms etcd's alarms (a resume re-plans with it)
+  // --members-fetch: the s3:// URL every member fetched the snapshot from (a resume re-plans with it and needs the
+  // object store again); empty: uploaded from the controller
+  std::string members_fetch;
 
   bool operator==(const RunOptions&) const = default;
 };

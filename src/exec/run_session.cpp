@@ -62,6 +62,7 @@ PlanningOutcome planRun(const PlanInputs& inputs) {
   options.token = inputs.token;
   options.replace_members = inputs.replace_members;
   options.disarm_alarms = inputs.disarm_alarms;
+  options.snapshot_source = inputs.snapshot_source;
   auto build = Planner::build(*inventory.inventory, *snapshot, *loaded.plan_template, options);
   out.plan_diagnostics = build.diagnostics;
   if (!build.plan) return out;
@@ -264,6 +265,7 @@ Result<ExecutionResult> executeRun(const RunExecution& execution) {
   env.clock = execution.clock != nullptr ? execution.clock : &system_clock;
   env.journal = execution.journal;
   env.observer = execution.observer;
+  env.fetch_url = execution.fetch_url;
   const RunDirectory* run_dir = execution.run_dir;
   if (run_dir != nullptr) env.step_log_path = [run_dir](const std::string& id) { return run_dir->stepLogPath(id); };
   Executor executor(*execution.plan, env, execution.options);

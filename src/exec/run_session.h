@@ -61,6 +61,7 @@ struct PlanInputs {
   bool allow_no_trailer = false;  // --skip-hash-check: a snapshot without etcd's trailer is accepted
   std::vector<std::string> replace_members;  // a replace_members plan's members (PlanOptions::replace_members)
   bool disarm_alarms = false;                // PlanOptions::disarm_alarms
+  std::string snapshot_source = {};          // PlanOptions::snapshot_source
 };
 
 // Loads inventory, snapshot and template and builds the plan.
@@ -140,6 +141,7 @@ struct RunExecution {
   // Called with the executor once it exists and with nullptr before it is destroyed, so a signal watcher or an
   // RPC can stop it (Executor::requestStop, cancelInFlight) while it runs.
   std::function<void(Executor*)> attach;
+  std::function<Result<std::string>(const std::string& source)> fetch_url;  // ExecutorEnv::fetch_url
 };
 Result<ExecutionResult> executeRun(const RunExecution& execution);
 

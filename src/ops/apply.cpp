@@ -101,6 +101,11 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   // The template says what the run needs: a snapshot (full-restore) or members to replace (replace-member).
   const TemplateLoad loaded = loadPlanTemplateByNameOrPath(plan_template);
   const bool replaces = loaded.plan_template && loaded.plan_template->replaces_members;
+  if (!request.members_fetch.empty() && (replaces || !request.from_member.empty())) {
+    return Out::refused(refuse(RefusalKind::BadInput, "--members-fetch fetches a snapshot from the bucket for a "
+                                                      "restore; this run restores no snapshot from there; nothing was "
+                                                      "run"));
+  }
   if (replaces && !request.from_member.empty()) {
     return Out::refused(refuse(RefusalKind::BadInput, "--from-member restores every member from a snapshot; plan " +
                                                           plan_template + " restores none; nothing was run"));
@@ -129,7 +134,7 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   if (request.dry_run && !survivor.path.empty()) snapshot.value->plaintext = std::move(survivor.copy);
 
   PlanInputs inputs{absolutePath(request.inventory), snapshot.value->path.string(), plan_template, run_id, "",
-                    request.skip_hash_check, request.replace_members, request.disarm_alarms};
+                    request.skip_hash_check, request.replace_members, request.disarm_alarms, request.members_fetch};
   GateOptions gate;
   gate.force = request.force;
   gate.rehearsal = request.dry_run;
@@ -174,6 +179,7 @@ Outcome<PreparedSession> prepareApply(const ApplyRequest& request) {
   prepared.info.options.skip_hash_check = request.skip_hash_check;
   prepared.info.options.replace_members = inputs.replace_members;
   prepared.info.options.disarm_alarms = request.disarm_alarms;
+  prepared.info.options.members_fetch = request.members_fetch;
   prepared.inventory = std::move(planned.run->inventory);
   prepared.plan = std::move(planned.run->plan);
   prepared.executor.per_host = request.per_host;

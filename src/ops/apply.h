@@ -37,6 +37,10 @@ struct ApplyRequest {
   // After the restore, disarm the alarms the snapshot carried (the plan's alarms step; otherwise it only lists them
   // and verify-etcd refuses any left).
   bool disarm_alarms = false;
+  // The s3:// URL the snapshot was downloaded from (`snapshot` is the downloaded file): every member fetches it
+  // from there itself instead of receiving it from the controller (the operator's uplink carries nothing per
+  // member). The session's Hooks::fetch_url gives the URLs they fetch.
+  std::string members_fetch;
 };
 
 // Everything an apply checks before it may touch a host. The prepared session carries a new run id (or "dry-run"),

@@ -20,7 +20,7 @@ Outcome<PlanPreview> previewPlan(const PreviewRequest& request) {
   }
   PlanningOutcome planned = planRun({request.inventory, request.snapshot, templateArgument(request.plan_template),
                                      request.run_id, "", request.skip_hash_check, request.replace_members,
-                                     request.disarm_alarms});
+                                     request.disarm_alarms, request.members_fetch});
   if (!planned.run) return Out::refused(refuse(RefusalKind::BadInput, "nothing was planned", planned.problemLines()));
   Out out;
   out.notes = planned.warningLines();

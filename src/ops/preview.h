@@ -20,6 +20,7 @@ struct PreviewRequest {
   bool skip_hash_check = false;  // accept a snapshot without etcd's trailer
   std::vector<std::string> replace_members;  // replace-member: the members to replace (nothing is contacted here)
   bool disarm_alarms = false;                // the plan's alarms step disarms them
+  std::string members_fetch = {};            // the s3:// URL the members fetch the snapshot from (ApplyRequest's)
 };
 
 struct PlanPreview {

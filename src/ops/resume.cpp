@@ -56,7 +56,7 @@ Outcome<PreparedSession> prepareResume(const ResumeRequest& request) {
   PlanningOutcome planned =
       planRun({run.info.inventory_path, snapshot.value->path.string(), run.info.plan_template, id,
                run.info.options.token, run.info.options.skip_hash_check, run.info.options.replace_members,
-               run.info.options.disarm_alarms});
+               run.info.options.disarm_alarms, run.info.options.members_fetch});
   if (!planned.run) {
     return Out::refused(
         refuse(RefusalKind::BadInput, "the run's inputs no longer load; nothing was run", planned.problemLines()),

@@ -49,6 +49,7 @@ Result<ExecutionResult> RunSession::execute(const Hooks& hooks) {
   execution.options = prepared_.executor;
   execution.observer = hooks.observer;
   execution.attach = hooks.attach;
+  execution.fetch_url = hooks.fetch_url;
   auto result = executeRun(execution);
   wrapped.reset();
   // The run is over (restored, or rolled back): the snapshot taken from a survivor, every Secret in plaintext, goes.

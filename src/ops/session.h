@@ -59,6 +59,9 @@ class RunSession {
     std::function<void(Executor*)> attach;
     // Wraps the journal sink (the crash tests kill drctl after the K-th record); null: the journal itself.
     std::function<std::unique_ptr<JournalSink>(JournalSink& journal)> wrap_journal;
+    // A run whose members fetch the snapshot from the bucket (RunOptions::members_fetch): the URL each fetches
+    // (ExecutorEnv::fetch_url).
+    std::function<Result<std::string>(const std::string& source)> fetch_url;
   };
 
   RunSession(PreparedSession prepared, RunDirectory dir, JournalWriter journal, RunLock lock);
@@ -68,6 +71,7 @@ class RunSession {
   ~RunSession();
 
   const std::string& runId() const { return prepared_.info.run_id; }
+  const RunInfo& info() const { return prepared_.info; }
   const std::string& mode() const { return prepared_.mode; }
   bool undo() const { return prepared_.kind == SessionKind::Rollback; }
   const Plan& plan() const { return prepared_.plan; }

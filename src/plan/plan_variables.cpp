@@ -21,6 +21,10 @@ const std::vector<VariableInfo>& templateVariables() {
         {"run.id", "the run id (\"preview\" for a plan that is only shown)", false, any},
         {"run.token", "the new --initial-cluster-token shared by every member", false, any},
         {"snapshot.path", "the snapshot file on the controller (absolute)", false, any},
+        {"snapshot.source",
+         "where each member gets the snapshot: the controller's file (snapshot.path, uploaded over SFTP), or the "
+         "s3:// URL each member fetches itself (drctl apply --members-fetch)",
+         false, any},
         {"snapshot.sha256", "the snapshot's SHA-256, lowercase hex", false, any},
         {"snapshot.size", "the snapshot's size in bytes", false, any},
         {"snapshot.revision", "the snapshot's revision, 0 when unknown", false, any},

@@ -266,6 +266,8 @@ class PlanBuilder {
     setValue(common_, "run.id", options_.run_id);
     setValue(common_, "run.token", token_);
     setValue(common_, "snapshot.path", snapshot_.path.string());
+    setValue(common_, "snapshot.source",
+             options_.snapshot_source.empty() ? snapshot_.path.string() : options_.snapshot_source);
     setValue(common_, "snapshot.sha256", snapshot_.sha256);
     setValue(common_, "snapshot.size", std::to_string(snapshot_.size));
     setValue(common_, "snapshot.revision", std::to_string(snapshot_.revision.value_or(0)));

@@ -33,6 +33,9 @@ struct PlanOptions {
   // The operator asked for etcd's alarms to be disarmed after the restore (${alarms.policy} is "disarm", not
   // "refuse": verify-etcd disarms them before it verifies).
   bool disarm_alarms = false;
+  // Where the members fetch the snapshot themselves (an s3:// URL: ${snapshot.source}); empty: the controller's file,
+  // uploaded to each member (${snapshot.source} is ${snapshot.path}).
+  std::string snapshot_source;
 };
 
 struct PlanBuild {

@@ -246,6 +246,16 @@ TEST_CASE("run.json's options are typed; an older run.json's string options stil
   read_back = run->readRunInfo();
   REQUIRE(read_back.ok());
   CHECK(read_back->options.disarm_alarms);
+  CHECK(read_back->options.members_fetch.empty());
+
+  // And --members-fetch's bucket URL (the members fetch from it again on a resume).
+  RunInfo fetching;
+  fetching.run_id = "r";
+  fetching.options.members_fetch = "s3://etcd-backups/prod/nightly.db";
+  REQUIRE(run->writeRunInfo(fetching).ok());
+  read_back = run->readRunInfo();
+  REQUIRE(read_back.ok());
+  CHECK(*read_back == fetching);
 
   REQUIRE(run->writeFileAtomically("run.json", R"({"run_id": "r", "options": {"per_host": "3",
       "accept_new_host_keys": "true", "token": "c-r-01234567"}})")
@@ -262,7 +272,8 @@ TEST_CASE("run.json's options are typed; an older run.json's string options stil
                           R"({"run_id": "r", "options": {"token": 5}})",
                           R"({"run_id": "r", "options": {"replace_members": "lab-2"}})",
                           R"({"run_id": "r", "options": {"replace_members": ["lab-2", 3]}})",
-                          R"({"run_id": "r", "options": {"disarm_alarms": "yes"}})"}) {
+                          R"({"run_id": "r", "options": {"disarm_alarms": "yes"}})",
+                          R"({"run_id": "r", "options": {"members_fetch": 1}})"}) {
     INFO(bad);
     REQUIRE(run->writeFileAtomically("run.json", bad).ok());
     auto refused = run->readRunInfo();

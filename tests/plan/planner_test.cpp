@@ -934,3 +934,27 @@ TEST_CASE("verify-etcd refuses etcd's alarms, or disarms them first when the ope
   CHECK_FALSE(contains(disarmed.find("verify-etcd")->check, "disarm"));
   CHECK(refused.fingerprint != disarmed.fingerprint);  // a resume re-plans with the operator's choice
 }
+
+TEST_CASE("--members-fetch: every member's snapshot comes from the bucket URL instead of the controller's file",
+          "[planner][s3]") {
+  const Inventory inventory = test::makeInventory(3);
+  const Plan uploaded = test::buildPlan(inventory);
+  PlanOptions options;
+  options.snapshot_source = "s3://etcd-backups/prod/nightly.db";
+  const Plan fetched = test::buildPlan(inventory, test::makeSnapshot(), options);
+  int uploads = 0;
+  for (const Step& step : fetched.steps) {
+    if (!step.upload) continue;
+    ++uploads;
+    CHECK(step.upload->local_path == "s3://etcd-backups/prod/nightly.db");
+    const Step* same = uploaded.find(step.id);
+    REQUIRE(same != nullptr);
+    REQUIRE(same->upload.has_value());
+    CHECK(same->upload->local_path == test::makeSnapshot().path.string());
+    // Same destination and the same SHA-256 checked on the host: only where the bytes come from differs.
+    CHECK(step.upload->remote_path == same->upload->remote_path);
+    CHECK(step.upload->sha256 == same->upload->sha256);
+  }
+  CHECK(uploads == 3);
+  CHECK(uploaded.fingerprint != fetched.fingerprint);  // a resume re-plans with the same source
+}
