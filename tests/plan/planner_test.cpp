@@ -935,7 +935,7 @@ TEST_CASE("verify-etcd refuses etcd's alarms, or disarms them first when the ope
   CHECK(refused.fingerprint != disarmed.fingerprint);  // a resume re-plans with the operator's choice
 }
 
-TEST_CASE("--members-fetch: every member's snapshot comes from the bucket URL instead of the controller's file",
+TEST_CASE("members fetch (--members-fetch): every member's snapshot comes from the bucket URL instead of the controller's file",
           "[planner][s3]") {
   const Inventory inventory = test::makeInventory(3);
   const Plan uploaded = test::buildPlan(inventory);
