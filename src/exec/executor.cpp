@@ -96,9 +96,10 @@ std::vector<HostSummary> summarizeHosts(const std::vector<StepOutcome>& steps) {
 
 namespace {
 
-// The member fetches the snapshot itself (drctl apply --members-fetch): the presigned URL goes to curl on its stdin
-// as a config line, so it is in no process's arguments on the host; the staging file is hashed on the host and
-// renamed into place only when its SHA-256 is the planned one, as an SFTP upload's is.
+// The member fetches the snapshot itself (drctl apply --members-fetch). curl reads the presigned URL from its stdin
+// as a config line (printf is the shell's builtin), so it is in no argument of curl's; the command reaches the host
+// as every step's does, through the session, and is neither journaled nor logged. The staging file is hashed on the
+// host and renamed into place only when its SHA-256 is the planned one, as an SFTP upload's is.
 std::string fetchCommand(const UploadRequest& upload, const std::string& url) {
   const std::string part = upload.remote_path + ".part";
   std::string escaped;  // inside the double quotes of curl's config syntax
@@ -608,7 +609,7 @@ AttemptOutcome Executor::Impl::attemptOnce(HostRuntime& host, Slot& slot, const 
       const std::string why = !fetched            ? fetched.error().message
                               : fetched->timed_out ? fmt::format("timed out after {}s", step.timeout.count())
                                                    : lastLine(fetched->output);
-      out.message = fmt::format("{} fetching {} to {}:{} failed: {}", host.name, upload.local_path.string(), host.name,
+      out.message = fmt::format("fetch of {} to {}:{} failed: {}", upload.local_path.string(), host.name,
                                 upload.remote_path, why);
       if (fetched) out.exit_code = fetched->exit_code;
       return finishOutcome();
