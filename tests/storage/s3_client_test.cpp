@@ -325,3 +325,11 @@ TEST_CASE("s3rver does not check Content-MD5; our ETag comparison does the check
   CHECK(put->status == 200);
   CHECK(s3::normalizedEtag(put->header("etag")) == toHex(s3::md5Raw("the bytes sent")));
 }
+
+TEST_CASE("the fixture listens on the address a test asks for", "[s3]") {
+  S3Server server({.address = "127.0.0.2", .bucket = "other-bucket"});
+  CHECK_THAT(server.endpoint(), Catch::StartsWith("http://127.0.0.2:"));
+  auto client = openClient(server.config());
+  REQUIRE(client.putBytes("here", server.location("k")).ok());
+  CHECK(*client.getBytes({"other-bucket", "k"}) == "here");
+}
