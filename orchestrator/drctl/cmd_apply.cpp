@@ -118,7 +118,9 @@ Examples:
   drctl apply -i inventory/kubeadm-3.yaml -p replace-member                # replace the failed members
   drctl apply -i inventory/kubeadm-3.yaml -p replace-member --member cp-2  # this one (quorum must hold))");
   command.add_option("-i,--inventory", r.inventory, "Inventory file")->required();
-  command.add_option("-s,--snapshot", r.snapshot, "Snapshot file to restore (every plan that restores needs it), or s3://BUCKET/KEY: downloaded to RUNS/downloads/ and checked end to end first");
+  command.add_option("-s,--snapshot", r.snapshot,
+                     "Snapshot file to restore (every plan that restores needs it), or s3://BUCKET/KEY: downloaded "
+                     "to RUNS/downloads/ and checked end to end first");
   command.add_option("--from-member", r.from_member,
                      "The quorum is lost but this member's data is intact and its etcd answers: restore every member "
                      "from a snapshot of its own data (taken now, no leader needed) instead of -s, keeping the writes "
@@ -156,11 +158,6 @@ Examples:
     if (!remoteOptions().active()) return runApply(*options);
     const auto& o = *options;
     const ops::ApplyRequest& r = o.request;
-    if (o.members_fetch || isS3Url(r.snapshot)) {
-      std::fprintf(stderr, "drctl apply: s3:// snapshots and --members-fetch are not available with --server (drd "
-                           "takes files under its input dirs)\n");
-      return kExitBadInput;
-    }
     if (!o.report_dir.empty() || o.request.key.given()) {
       std::fprintf(stderr, "drctl apply: --report, --key-file and --key-env are not available with --server (write "
                            "the report with drctl report on drd's host; give drd a decrypted snapshot)\n");
@@ -168,7 +165,7 @@ Examples:
     }
     return remoteApply({r.inventory, r.snapshot, r.plan_template, o.log_format, r.dry_run, r.accept_new_host_keys,
                         o.yes, r.force, r.per_host, r.skip_hash_check, r.replace_members, r.from_member,
-                        r.disarm_alarms});
+                        r.disarm_alarms, o.members_fetch});
   };
 }
 

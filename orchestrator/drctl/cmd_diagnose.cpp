@@ -175,7 +175,8 @@ CommandRunner declareDiagnose(CLI::App& command) {
   auto args = std::make_shared<DiagnoseArgs>();
   command.add_option("-i,--inventory", args->inventory, "The inventory (YAML)")->required();
   command.add_option("-s,--snapshot", args->snapshot,
-                     "The snapshot a restore would use (a file or s3://BUCKET/KEY): its revision is compared with the members'");
+                     "The snapshot a restore would use (a file or s3://BUCKET/KEY): its revision is compared with "
+                     "the members'");
   command.add_option("-o,--output", args->output, "text or json")->capture_default_str();
   command.add_option("--timeout", args->timeout, "Per etcd call and per SSH command")->capture_default_str();
   command.add_option("--settle", args->settle,

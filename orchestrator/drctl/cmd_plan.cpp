@@ -107,7 +107,7 @@ CommandRunner declarePlan(CLI::App& command) {
   return [args] {
     if (remoteOptions().active()) {
       return remotePlan({args->inventory, args->snapshot, args->plan, args->output, args->run_id, args->verbose,
-                         args->skip_hash_check, args->members, args->disarm_alarms});
+                         args->skip_hash_check, args->members, args->disarm_alarms, args->members_fetch});
     }
     return runPlan(*args);
   };

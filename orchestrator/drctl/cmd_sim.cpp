@@ -226,7 +226,9 @@ int runSim(SimArgs args) {
 CommandRunner declareSim(CLI::App& command) {
   auto args = std::make_shared<SimArgs>();
   command.add_option("-i,--inventory", args->inventory, "The inventory (YAML)")->required();
-  command.add_option("-s,--snapshot", args->snapshot, "The snapshot file the plan restores (a plan that restores), or s3://BUCKET/KEY (downloaded to runs/downloads/)");
+  command.add_option("-s,--snapshot", args->snapshot,
+                     "The snapshot file the plan restores (a plan that restores), or s3://BUCKET/KEY (downloaded to "
+                     "runs/downloads/)");
   command.add_option("--member", args->members,
                      "replace-member: a member replaced (repeat for several); the model starts it down");
   command.add_option("--running", args->running,

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "bucket_input.h"
+#include "cli_support.h"
 #include "commands.h"
 #include "etcd/snapshot_crypto.h"
 #include "etcd/snapshot_file.h"
@@ -30,6 +32,7 @@ struct SnapshotArgs {
   bool json = false;
   bool survivor = false;
   bool skip_hash_check = false;
+  std::string runs = kDefaultRunsDir;  // verify, status: an s3:// snapshot is downloaded into RUNS/downloads/
 };
 
 int runSave(const SnapshotArgs& args) {
@@ -49,7 +52,8 @@ int runSave(const SnapshotArgs& args) {
   std::string key;
   if (!args.key_file.empty() || !args.key_env.empty()) {
     std::string warning;
-    auto loaded = args.key_file.empty() ? loadSnapshotKeyEnv(args.key_env) : loadSnapshotKeyFile(args.key_file, &warning);
+    auto loaded =
+        args.key_file.empty() ? loadSnapshotKeyEnv(args.key_env) : loadSnapshotKeyFile(args.key_file, &warning);
     if (!loaded) {
       fmt::print(stderr, "drctl snapshot save: {}\n", loaded.error().message);
       return kExitBadInput;
@@ -105,7 +109,9 @@ Result<std::string> loadKey(const SnapshotArgs& args) {
 
 // verify: integrity (trailer, bbolt structure, checksum file, sidecar; an encrypted file's container, and every
 // record's authentication with its key). status: the same plus revision, key count, version and etcdctl's hash.
-int runInspect(const SnapshotArgs& args, bool with_metadata) {
+int runInspect(SnapshotArgs args, bool with_metadata) {
+  const char* who = with_metadata ? "drctl snapshot status" : "drctl snapshot verify";
+  if (int code = fetchSnapshotArgument(args.file, args.runs, who); code != 0) return code;
   // A path that is not a regular file is the operator's mistake (exit 2); a damaged snapshot is a finding (exit 1).
   if (auto file = openRegularFile(args.file, "snapshot"); !file) {
     fmt::print(stderr, "drctl snapshot: {}\n", file.error().message);
@@ -215,8 +221,11 @@ CommandRunner declareSnapshot(CLI::App& command) {
   auto* status = command.add_subcommand("status", "Integrity plus revision, key count, etcd version and hash, read from "
                                                   "the file itself");
   for (auto* sub : {verify, status}) {
-    sub->add_option("file", args->file, "Snapshot file")->required();
+    sub->add_option("file", args->file, "Snapshot file, or s3://BUCKET/KEY (downloaded into runs/downloads/ first)")
+        ->required();
     sub->add_flag("--json", args->json, "Print JSON");
+    sub->add_option("--runs", args->runs, "Runs directory (a bucket's snapshot is downloaded into RUNS/downloads/)")
+        ->capture_default_str();
     sub->add_flag("--skip-hash-check", args->skip_hash_check,
                   "Accept a file without etcd's trailer (a db copied from a data dir); its structure is still checked");
     auto* file = sub->add_option("--key-file", args->key_file, "An encrypted snapshot's key: authenticate every record");

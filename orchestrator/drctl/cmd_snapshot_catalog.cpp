@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 
+#include "bucket_input.h"
 #include "cli_support.h"
 #include "commands.h"
 #include "core/utf8.h"
@@ -41,11 +42,7 @@ struct CatalogArgs {
   std::string to;        // upload: s3://BUCKET/PREFIX/
 };
 
-// The object store of the environment (storage/s3_client.h), credentials from AWS_SHARED_CREDENTIALS_FILE when set.
-Result<S3Client> environmentStore() {
-  const char* credentials = std::getenv("AWS_SHARED_CREDENTIALS_FILE");
-  return openObjectStore(ObjectStoreConfig{"", "", credentials != nullptr ? credentials : "", ""});
-}
+Result<S3Client> environmentStore() { return openObjectStore(objectStoreFromEnvironment()); }
 
 // The backups of a directory or of an s3:// prefix.
 Result<std::vector<BackupEntry>> listAnywhere(const std::string& where, std::optional<S3Client>& store) {
@@ -175,7 +172,11 @@ int runPrune(const CatalogArgs& args) {
   return failed ? kExitFailed : kExitOk;
 }
 
-int runTestRestoreCli(const CatalogArgs& args) {
+int runTestRestoreCli(CatalogArgs args) {
+  // A backup in a bucket is downloaded first; its verdict is then copied back beside it, so that listing the bucket
+  // shows it.
+  const std::string bucket_url = isS3Url(args.file) ? args.file : std::string();
+  if (int code = fetchSnapshotArgument(args.file, args.runs, "drctl snapshot test-restore"); code != 0) return code;
   TestRestoreOptions options;
   options.etcd = args.etcd;
   options.etcdctl = args.etcdctl;
@@ -201,6 +202,17 @@ int runTestRestoreCli(const CatalogArgs& args) {
     return kExitFailed;
   }
   fmt::print("verdict recorded in {}\n", toValidUtf8(verdictPath(result->snapshot).string()));
+  if (!bucket_url.empty()) {
+    auto store = environmentStore();
+    const S3Location verdict = parseS3Url(bucket_url + ".verdict.json").value();
+    auto copied = store ? store->putFile(verdictPath(result->snapshot), verdict) : Result<S3PutResult>(store.error());
+    if (!copied) {
+      fmt::print(stderr, "drctl snapshot test-restore: the verdict was not copied to {}: {}\n", verdict.url(),
+                 copied.error().message);
+      return kExitFailed;
+    }
+    fmt::print("verdict copied to {}\n", verdict.url());
+  }
   return result->ok ? kExitOk : kExitFailed;
 }
 
@@ -265,7 +277,10 @@ AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_SHARED_CREDENTIA
       "test-restore", "Prove one backup restorable: restore it into a throwaway one-member etcd on loopback, compare "
                       "revision and keys with its sidecar, tear it down, and record the verdict (FILE.verdict.json) "
                       "that list and prune read; exit 1 when it fails");
-  test->add_option("file", args->file, "Snapshot file")->required();
+  test->add_option("file", args->file, "Snapshot file, or s3://BUCKET/KEY (downloaded first; the verdict is copied "
+                                       "back beside it)")->required();
+  test->add_option("--runs", args->runs, "Runs directory (a bucket's backup is downloaded into RUNS/downloads/)")
+      ->capture_default_str();
   test->add_option("--etcd", args->etcd, "The etcd binary")->capture_default_str();
   test->add_option("--etcdctl", args->etcdctl, "The etcdctl binary")->capture_default_str();
   test->add_option("--key-file", args->key_file,

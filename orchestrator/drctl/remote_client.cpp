@@ -17,6 +17,7 @@
 #include "cli_support.h"
 #include "run_output.h"
 #include "status_view.h"
+#include "storage/s3_client.h"
 
 namespace dr::cli {
 
@@ -26,6 +27,11 @@ RemoteOptions& remoteOptions() {
 }
 
 namespace {
+
+// The snapshot as drd takes it: a path made absolute (drd's working directory is not ours), an s3:// URL as it is.
+std::string snapshotArgument(const std::string& snapshot) {
+  return isS3Url(snapshot) ? snapshot : ops::absolutePath(snapshot);
+}
 
 namespace v1 = dr::drd::v1;
 
@@ -271,12 +277,13 @@ int showDryRun(const v1::RunStarted& started, const char* who) {
 bool confirmRemote(v1::Drd::Stub& stub, const RemoteApplyArgs& args) {
   v1::PlanRequest request;
   request.set_inventory(ops::absolutePath(args.inventory));
-  request.set_snapshot(ops::absolutePath(args.snapshot));
+  request.set_snapshot(snapshotArgument(args.snapshot));
   request.set_plan_template(ops::templateArgument(args.plan_template));
   request.set_format("json");
   request.set_skip_hash_check(args.skip_hash_check);
   for (const auto& member : args.replace_members) request.add_replace_members(member);
   request.set_disarm_alarms(args.disarm_alarms);
+  request.set_members_fetch(args.members_fetch);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
@@ -315,7 +322,7 @@ int remotePlan(const RemotePlanArgs& args) {
   if (!stub) return kExitBadInput;
   v1::PlanRequest request;
   request.set_inventory(ops::absolutePath(args.inventory));
-  request.set_snapshot(ops::absolutePath(args.snapshot));
+  request.set_snapshot(snapshotArgument(args.snapshot));
   request.set_plan_template(ops::templateArgument(args.plan_template));
   request.set_format(args.output);
   request.set_run_id(args.run_id);
@@ -323,6 +330,7 @@ int remotePlan(const RemotePlanArgs& args) {
   request.set_skip_hash_check(args.skip_hash_check);
   for (const auto& member : args.replace_members) request.add_replace_members(member);
   request.set_disarm_alarms(args.disarm_alarms);
+  request.set_members_fetch(args.members_fetch);
   v1::PlanResponse response;
   grpc::ClientContext context;
   setDeadline(context);
@@ -357,7 +365,7 @@ int remoteApply(const RemoteApplyArgs& args) {
   }
   v1::ApplyRequest request;
   request.set_inventory(ops::absolutePath(args.inventory));
-  request.set_snapshot(ops::absolutePath(args.snapshot));
+  request.set_snapshot(snapshotArgument(args.snapshot));
   request.set_plan_template(ops::templateArgument(args.plan_template));
   request.set_dry_run(args.dry_run);
   request.set_per_host(args.per_host);
@@ -367,6 +375,7 @@ int remoteApply(const RemoteApplyArgs& args) {
   for (const auto& member : args.replace_members) request.add_replace_members(member);
   request.set_from_member(args.from_member);
   request.set_disarm_alarms(args.disarm_alarms);
+  request.set_members_fetch(args.members_fetch);
   v1::RunStarted started;
   grpc::ClientContext context;
   setDeadline(context, std::chrono::seconds(600));  // a dry-run contacts every host before answering

@@ -27,6 +27,7 @@ struct RemotePlanArgs {
   bool skip_hash_check = false;
   std::vector<std::string> replace_members;
   bool disarm_alarms = false;
+  bool members_fetch = false;
 };
 int remotePlan(const RemotePlanArgs& args);
 
@@ -38,6 +39,7 @@ struct RemoteApplyArgs {
   std::vector<std::string> replace_members;
   std::string from_member;
   bool disarm_alarms = false;
+  bool members_fetch = false;
 };
 int remoteApply(const RemoteApplyArgs& args);
 

@@ -96,7 +96,7 @@ int serve(const Options& o) {
     input_dirs.push_back(fs::path(dir).lexically_normal());
   }
   for (const auto& dir : config.input_dirs) input_dirs.push_back(dir);
-  dr::drd::RunManager runs(state_dir, input_dirs);
+  dr::drd::RunManager runs(state_dir, input_dirs, config.object_store);
   dr::drd::SystemWallClock clock;
   dr::Metrics metrics;
   auto history = dr::drd::ScheduleHistory::open(state_dir / "schedules" / "history.jsonl");

@@ -8,6 +8,7 @@
 #include "exec/clock.h"
 #include "plan/plan_json.h"
 #include "ops/apply.h"
+#include "ops/bucket_snapshot.h"
 #include "ops/input_paths.h"
 #include "ops/preview.h"
 #include "ops/resume.h"
@@ -60,8 +61,12 @@ struct RunManager::Live {
   std::thread thread;
 };
 
-RunManager::RunManager(std::filesystem::path state_dir, std::vector<std::filesystem::path> input_dirs)
-    : runs_dir_(std::move(state_dir) / "runs"), input_dirs_(std::move(input_dirs)) {
+RunManager::RunManager(std::filesystem::path state_dir, std::vector<std::filesystem::path> input_dirs,
+                       ObjectStoreConfig object_store)
+    : runs_dir_(state_dir / "runs"),
+      input_dirs_(std::move(input_dirs)),
+      object_store_(std::move(object_store)),
+      downloads_dir_(state_dir / "downloads") {
   std::error_code ec;
   std::filesystem::create_directories(runs_dir_, ec);
 }
@@ -104,13 +109,43 @@ grpc::Status RunManager::refuseLive(const std::string& run_id) {
   return grpc::Status::OK;
 }
 
-grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* response) {
-  if (auto outside = ops::checkInputPaths(request.inventory(), request.snapshot(), request.plan_template(), input_dirs_)) {
-    return statusFor(*outside);
+grpc::Status RunManager::localInputs(const std::string& inventory, std::string& snapshot,
+                                     const std::string& plan_template, bool members_fetch,
+                                     std::string& members_fetch_url, std::vector<std::string>& notes) {
+  if (!isS3Url(snapshot)) {
+    if (members_fetch) {
+      return serviceError(grpc::StatusCode::INVALID_ARGUMENT,
+                          "members_fetch needs the snapshot in a bucket: s3://BUCKET/KEY", kExitBadInput);
+    }
+    if (auto outside = ops::checkInputPaths(inventory, snapshot, plan_template, input_dirs_)) return statusFor(*outside);
+    return grpc::Status::OK;
   }
+  // The object is downloaded into drd's own private directory: no input dir is involved for it.
+  if (auto outside = ops::checkInputPaths(inventory, "", plan_template, input_dirs_)) return statusFor(*outside);
+  auto store = openObjectStore(object_store_);
+  if (!store) return serviceError(grpc::StatusCode::FAILED_PRECONDITION, store.error().message, kExitBadInput);
+  auto downloaded = ops::downloadSnapshot(*store, snapshot, downloads_dir_);
+  if (!downloaded) return serviceError(grpc::StatusCode::FAILED_PRECONDITION, downloaded.error().message, kExitFailed);
+  notes.push_back(ops::describeDownload(snapshot, *downloaded));
+  if (members_fetch) members_fetch_url = snapshot;
+  snapshot = downloaded->path.string();
+  return grpc::Status::OK;
+}
+
+grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* response) {
+  std::string snapshot = request.snapshot();
+  std::string members_fetch;
+  std::vector<std::string> notes;
+  if (grpc::Status local = localInputs(request.inventory(), snapshot, request.plan_template(), request.members_fetch(),
+                                       members_fetch, notes);
+      !local.ok()) {
+    return local;
+  }
+  for (const auto& note : notes) response->add_warnings(note);
   ops::PreviewRequest preview;
   preview.inventory = request.inventory();
-  preview.snapshot = request.snapshot();
+  preview.snapshot = snapshot;
+  preview.members_fetch = members_fetch;
   preview.plan_template = request.plan_template();
   if (!request.run_id().empty()) preview.run_id = request.run_id();
   if (!request.format().empty()) preview.format = request.format();
@@ -127,12 +162,19 @@ grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* 
 }
 
 grpc::Status RunManager::apply(const v1::ApplyRequest& request, v1::RunStarted* response) {
-  if (auto outside = ops::checkInputPaths(request.inventory(), request.snapshot(), request.plan_template(), input_dirs_)) {
-    return statusFor(*outside);
+  std::string snapshot = request.snapshot();
+  std::string members_fetch;
+  std::vector<std::string> notes;
+  if (grpc::Status local = localInputs(request.inventory(), snapshot, request.plan_template(), request.members_fetch(),
+                                       members_fetch, notes);
+      !local.ok()) {
+    return local;
   }
+  for (const auto& note : notes) response->add_notes(note);
   ops::ApplyRequest apply;
   apply.inventory = request.inventory();
-  apply.snapshot = request.snapshot();
+  apply.snapshot = snapshot;
+  apply.members_fetch = members_fetch;
   apply.plan_template = request.plan_template();
   apply.runs_root = runs_dir_;
   apply.per_host = request.per_host() == 0 ? 1 : request.per_host();
@@ -221,6 +263,7 @@ void RunManager::runSession(std::shared_ptr<Live> live, std::unique_ptr<ops::Run
   EventLogObserver observer(events);
   ops::RunSession::Hooks hooks;
   hooks.observer = &observer;
+  if (!session->info().options.members_fetch.empty()) hooks.fetch_url = presignerFor(object_store_);
   hooks.attach = [live](Executor* executor) {
     std::lock_guard lock(live->mutex);
     live->executor = executor;

@@ -22,13 +22,17 @@
 #include "drd/answers.h"
 #include "exec/run_session.h"
 #include "ops/session.h"
+#include "storage/object_store.h"
 
 namespace dr::drd {
 
 class RunManager {
  public:
   // `input_dirs`: the only directories a client's Plan or Apply may name files in (see ops/input_paths.h).
-  explicit RunManager(std::filesystem::path state_dir, std::vector<std::filesystem::path> input_dirs = {});
+  // `object_store`: where an s3:// snapshot a client names is downloaded from (into STATE_DIR/downloads/) and what
+  // members fetching it themselves get presigned URLs of.
+  explicit RunManager(std::filesystem::path state_dir, std::vector<std::filesystem::path> input_dirs = {},
+                      ObjectStoreConfig object_store = {});
   ~RunManager();  // stops the live runs and waits for them
   RunManager(const RunManager&) = delete;
   RunManager& operator=(const RunManager&) = delete;
@@ -60,9 +64,15 @@ class RunManager {
   // Refuses a run that is running in this process now (resume and rollback start a session on an idle run).
   grpc::Status refuseLive(const std::string& run_id);
   void fillRun(const OpenedRun& run, bool with_steps, v1::Run* out);
+  // A request's snapshot as a file: an s3:// URL is downloaded into downloads_dir_ (its notes say so); a file is
+  // checked against the input dirs with the inventory and template.
+  grpc::Status localInputs(const std::string& inventory, std::string& snapshot, const std::string& plan_template,
+                           bool members_fetch, std::string& members_fetch_url, std::vector<std::string>& notes);
 
   std::filesystem::path runs_dir_;
   std::vector<std::filesystem::path> input_dirs_;
+  ObjectStoreConfig object_store_;
+  std::filesystem::path downloads_dir_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Live>> runs_;  // runs this process has run, by id
   bool stopping_ = false;

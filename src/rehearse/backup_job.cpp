@@ -51,15 +51,6 @@ std::string sidecarName(const std::string& backup, const char* suffix) { return 
 
 }  // namespace
 
-Result<S3Client> openObjectStore(const ObjectStoreConfig& config) {
-  auto s3 = s3ConfigFromEnvironment(config.credentials_file);
-  if (!s3) return s3.error();
-  if (!config.endpoint.empty()) s3->endpoint = config.endpoint;
-  if (!config.region.empty()) s3->region = config.region;
-  if (!config.ca_file.empty()) s3->ca_file = config.ca_file;
-  return S3Client::open(std::move(s3).value());
-}
-
 Result<std::string> uploadBackup(S3Client& client, const S3Location& prefix, const fs::path& backup) {
   // The sidecars first and the backup after them, its verdict last: a listing that shows the backup shows its
   // checksum and sidecar too, and an interrupted copy leaves a backup without a verdict (not yet good), never the

@@ -20,6 +20,7 @@
 #include "rehearse/backup_catalog.h"
 #include "rehearse/drd_config.h"
 #include "rehearse/test_restore.h"
+#include "storage/object_store.h"
 #include "storage/s3_client.h"
 
 namespace dr {
@@ -52,9 +53,6 @@ struct BackupOutcome {
 
 // `now_ms`: the job's time (names the backup, dates its sidecar and verdict): drd's clock.
 BackupOutcome runBackup(const BackupJob& job, std::int64_t now_ms);
-
-// The object store a job (or drctl) talks to: the config's values over the environment's.
-Result<S3Client> openObjectStore(const ObjectStoreConfig& config);
 
 // The backups under an s3:// prefix, as listBackups sees a directory: each backup object with the time and
 // revision of its sidecar object (NAME.json) and the verdict of NAME.verdict.json; `path` holds the s3:// URL.

@@ -10,6 +10,7 @@
 #include "core/result.h"
 #include "rehearse/backup_catalog.h"
 #include "rehearse/cron.h"
+#include "storage/object_store.h"
 
 namespace dr {
 
@@ -33,14 +34,6 @@ struct ScheduleConfig {
   RetentionPolicy retention;  // empty: nothing is pruned
 };
 
-// Where `bucket` lives (an S3-compatible store). The endpoint, region and credentials may also come from the
-// environment (storage/s3_client.h s3ConfigFromEnvironment); the config's values win.
-struct ObjectStoreConfig {
-  std::string endpoint;          // http(s)://HOST[:PORT]; empty: the environment's, else AWS
-  std::string region;            // empty: the environment's, else us-east-1
-  std::string credentials_file;  // an AWS shared-credentials file (owner-only); empty: the environment
-  std::string ca_file;
-};
 
 struct DrdConfig {
   std::vector<ScheduleConfig> schedules;
@@ -50,6 +43,7 @@ struct DrdConfig {
   // The only directories a client's Plan or Apply may name inventories, templates and snapshots in (drd reads them
   // as its own user, usually root). Absolute, existing; none configured: every client path is refused.
   std::vector<std::string> input_dirs;
+  // Where backup schedules' buckets live, and the s3:// snapshots clients name (storage/object_store.h).
   ObjectStoreConfig object_store;
 };
 
