@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "fixtures/file_text.h"
 #include "fixtures/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -27,13 +28,6 @@ ScheduleResult result(const std::string& schedule, int n, bool ok) {
   r.set_rto_ms(ok ? 900 : 0);
   r.add_pruned("/backups/old-" + std::to_string(n) + ".db");
   return r;
-}
-
-std::string readAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -75,7 +69,7 @@ TEST_CASE("schedule history: a torn last line is skipped, said so, and mended be
     REQUIRE((*history)->append(result("hourly", 1, true)).ok());
   }
   // drd killed in the middle of its second append: half a line, no newline.
-  const std::string whole = readAll(file);
+  const std::string whole = dr::test::fileText(file);
   std::ofstream(file, std::ios::app) << whole.substr(0, whole.size() / 2);
   {
     auto history = ScheduleHistory::open(file);

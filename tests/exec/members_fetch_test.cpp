@@ -10,6 +10,7 @@
 #include "core/sha256.h"
 #include "exec/clock.h"
 #include "exec/executor.h"
+#include "fixtures/file_text.h"
 #include "fixtures/s3_fixture.h"
 #include "fixtures/temp_dir.h"
 #include "transport/local_transport.h"
@@ -18,13 +19,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string readAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 dr::Plan fetchPlan(const std::string& source, const fs::path& remote, const std::string& sha256) {
   dr::Step step;
@@ -63,7 +57,7 @@ Run runPlan(const dr::Plan& plan, const fs::path& logs,
   dr::Executor executor(plan, env);
   auto result = executor.run({});
   REQUIRE(result.ok());
-  return {std::move(result).value(), readAll(logs / "upload-snapshot@m1.log")};
+  return {std::move(result).value(), dr::test::fileText(logs / "upload-snapshot@m1.log")};
 }
 
 }  // namespace

@@ -13,20 +13,12 @@
 #include "etcd/snapshot_crypto.h"
 #include "etcd/snapshot_file.h"
 #include "etcd/snapshot_save.h"
+#include "fixtures/file_text.h"
 #include "fixtures/etcd_fixture.h"
 #include "rehearse/test_restore.h"
 
 using namespace dr;
 namespace fs = std::filesystem;
-
-namespace {
-std::string readAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-}  // namespace
 
 TEST_CASE("a snapshot encrypted at save is ciphertext on disk and test-restores only with its key",
           "[etcd][snapshot][crypto][real]") {
@@ -46,11 +38,11 @@ TEST_CASE("a snapshot encrypted at save is ciphertext on disk and test-restores 
   CHECK(saved->revision_source == "stream");
   CHECK(saved->revision >= 31);
   CHECK(isEncryptedSnapshot(out));
-  CHECK(readAll(out).find("hunter2") == std::string::npos);
+  CHECK(dr::test::fileText(out).find("hunter2") == std::string::npos);
   CHECK_FALSE(fs::exists(cluster.dir() / "enc.db.part"));
   CHECK(saved->sha256 == sha256FileHex(out).value());  // of the file as stored
   CHECK(saved->time == "2026-11-30T00:53:20Z");        // the caller's clock
-  const auto sidecar = nlohmann::json::parse(readAll(saved->sidecar_path));
+  const auto sidecar = nlohmann::json::parse(dr::test::fileText(saved->sidecar_path));
   CHECK(sidecar["encrypted"] == true);
   CHECK(sidecar["plaintext_sha256"] == saved->plaintext_sha256);
   CHECK(sidecar["revision_source"] == "stream");

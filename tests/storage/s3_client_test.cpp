@@ -15,6 +15,7 @@
 
 #include "core/sha256.h"
 #include "fixtures/etcd_fixture.h"
+#include "fixtures/file_text.h"
 #include "fixtures/s3_fixture.h"
 #include "fixtures/temp_dir.h"
 #include "storage/s3_context.h"
@@ -37,13 +38,6 @@ std::string randomBytes(std::size_t size, std::uint64_t seed) {
 
 void writeAll(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
-}
-
-std::string readAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 S3Client openClient(const S3Config& config) {
@@ -93,7 +87,7 @@ TEST_CASE("a small file: one PUT with its SHA-256 as metadata; head, download by
   auto got = client.getFile(location, dir.path / "back.db");
   REQUIRE(got.ok());
   CHECK(*got == sha256Hex(bytes));
-  CHECK(readAll(dir.path / "back.db") == bytes);
+  CHECK(dr::test::fileText(dir.path / "back.db") == bytes);
   const auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
   CHECK((fs::status(dir.path / "back.db").permissions() & fs::perms::all) == owner_only);
 
@@ -136,7 +130,7 @@ TEST_CASE("a 21 MiB file in 5 MiB parts, 2 at a time, comes back byte-identical"
   CHECK((*head)->metadata.at("sha256") == sha256Hex(bytes));
   auto got = client.getFile(server.location("big.db"), dir.path / "back.db");
   REQUIRE(got.ok());
-  CHECK(readAll(dir.path / "back.db") == bytes);
+  CHECK(dr::test::fileText(dir.path / "back.db") == bytes);
 }
 
 TEST_CASE("list follows continuation tokens under a prefix; remove, and removing an absent key is fine", "[s3]") {
@@ -223,7 +217,7 @@ TEST_CASE("an object without sha256 metadata is refused unless its SHA-256 is gi
   checkNothingWritten(out);
   auto got = client.getFile(server.location("foreign.db"), out, sha256Hex(bytes));
   REQUIRE(got.ok());
-  CHECK(readAll(out) == bytes);
+  CHECK(dr::test::fileText(out) == bytes);
 }
 
 TEST_CASE("a wrong access key id is refused by name; the secret appears in no message", "[s3]") {
