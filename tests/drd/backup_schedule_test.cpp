@@ -20,6 +20,7 @@
 #include "rehearse/backup_catalog.h"
 #include "rehearse/backup_job.h"
 #include "rehearse/drd_config.h"
+#include "rehearse/test_restore.h"
 
 namespace fs = std::filesystem;
 using namespace dr::test;
@@ -254,4 +255,36 @@ TEST_CASE("a backup schedule whose store refuses its credentials fails at the co
   // The failure is on disk too.
   REQUIRE((*history)->results().size() == 1);
   CHECK_FALSE((*history)->results()[0].ok());
+}
+
+TEST_CASE("a backup that fails its test-restore is kept for inspection, marked FAILED, and not copied",
+          "[drd][schedule][backup][s3][real]") {
+  EtcdCluster cluster(EtcdClusterOptions{.members = 1});
+  auto client = dr::EtcdClient::open(cluster.clientUrl(0), {});
+  REQUIRE(client.ok());
+  REQUIRE(client->put("/registry/k", "v").ok());
+  S3Server s3;
+  BackupSandbox box;
+  dr::DrdConfig config = backupConfig(box, cluster, s3, S3Server::kAccessKeyId);
+  config.etcd = "/bin/false";  // the throwaway etcd exits at once: the backup is not proven restorable
+  dr::drd::RunManager runs(box.state(), {});
+  ManualClock clock(sys_days{year{2026} / 12 / 7} + hours(9) + minutes(59));
+  dr::drd::Scheduler scheduler(config, clock, runs, {}, box.state() / "test-restores");
+  dr::drd::v1::ScheduleResult result;
+  REQUIRE(scheduler.rehearse("hourly", &result).ok());
+  INFO(result.message() << "\n" << result.detail());
+  CHECK_FALSE(result.ok());
+  CHECK_FALSE(result.verified());
+  CHECK(result.message().find("backup FAILED at test-restore") != std::string::npos);
+  CHECK(result.uploaded_to().empty());
+  auto local = dr::listBackups(box.backups());
+  REQUIRE(local.ok());
+  REQUIRE(local->size() == 1);
+  CHECK(local->front().verified == false);                  // kept, marked FAILED
+  CHECK_FALSE(dr::newestSnapshot(box.backups()).ok());      // never offered as the newest
+  auto store = dr::S3Client::open(s3.config());
+  REQUIRE(store.ok());
+  auto remote = store->list(s3.location("prod/"));
+  REQUIRE(remote.ok());
+  CHECK(remote->empty());  // nothing copied
 }
