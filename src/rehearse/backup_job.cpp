@@ -62,7 +62,13 @@ Result<std::string> uploadBackup(S3Client& client, const S3Location& prefix, con
     if (!put) return put.error();
   }
   const S3Location object = objectIn(prefix, backup.filename().string());
-  auto put = client.putFile(backup, object);
+  // The save hashed the file as it wrote it (FILE.sha256): the upload need not read it once more to know it.
+  S3PutOptions options;
+  if (auto checksum = readRegularFile(snapshotChecksumPath(backup), kMaxSidecarFileBytes, "checksum file")) {
+    options.sha256 = checksum->substr(0, checksum->find_first_of(" \t\r\n"));
+    if (options.sha256.size() != 64) options.sha256.clear();
+  }
+  auto put = client.putFile(backup, object, options);
   if (!put) return put.error();
   if (fs::exists(verdictPath(backup), ec)) {
     auto verdict = client.putFile(verdictPath(backup), objectIn(prefix, verdictPath(backup).filename().string()));

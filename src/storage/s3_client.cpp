@@ -236,9 +236,15 @@ Result<S3PutResult> S3Client::putFile(const std::filesystem::path& file, const S
     if (*got != size) return fail("{}: upload failed: {} shrank while it was read", to.url(), file.string());
     return putSingle(*impl_, body, sha256Hex(body), to, options);
   }
-  // The SHA-256 goes into the metadata given when the multipart upload is created, so it is known first: a pass of
-  // its own over the file (SHA-256 runs at over 1 GB/s here, and the pass leaves the file in the page cache for
-  // the parts). The stamp, checked again before completing, tells whether the file changed between the passes.
+  // The SHA-256 goes into the metadata given when the multipart upload is created, so it is known first: the
+  // caller's (computed as it wrote the file), else a pass of its own over the file (SHA-256 runs at over 1 GB/s
+  // here, and the pass leaves the file in the page cache for the parts). The stamp, checked again before
+  // completing, tells whether the file changed between the passes.
+  if (!options.sha256.empty()) {
+    const std::string known = s3::lowerCase(options.sha256);
+    if (!isSha256Hex(known)) return fail("{}: upload refused: the SHA-256 given for {} is no SHA-256", to.url(), file.string());
+    return s3::putMultipart(*impl_, fd->get(), file, *stamp, to, options, known);
+  }
   Sha256 hasher;
   std::vector<char> chunk(4u << 20);
   for (std::uint64_t offset = 0; offset < size;) {

@@ -131,6 +131,25 @@ TEST_CASE("a 21 MiB file in 5 MiB parts, 2 at a time, comes back byte-identical"
   auto got = client.getFile(server.location("big.db"), dir.path / "back.db");
   REQUIRE(got.ok());
   CHECK(dr::test::fileText(dir.path / "back.db") == bytes);
+
+  // The SHA-256 given by a caller that hashed the file as it wrote it (a backup's save) is stored without a pass of
+  // its own; a wrong one is not silent: the download refuses the bytes and leaves nothing behind.
+  S3PutOptions known;
+  known.sha256 = sha256Hex(bytes);
+  auto put_known = client.putFile(dir.path / "big.db", server.location("known.db"), known);
+  REQUIRE(put_known.ok());
+  CHECK(put_known->sha256 == sha256Hex(bytes));
+  REQUIRE(client.getFile(server.location("known.db"), dir.path / "known-back.db").ok());
+  CHECK(dr::test::fileText(dir.path / "known-back.db") == bytes);
+  S3PutOptions wrong;
+  wrong.sha256 = std::string(64, 'e');
+  REQUIRE(client.putFile(dir.path / "big.db", server.location("wrong.db"), wrong).ok());
+  auto refused = client.getFile(server.location("wrong.db"), dir.path / "wrong-back.db");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find(std::string(64, 'e')) != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path / "wrong-back.db"));
+  wrong.sha256 = "not-a-hash";
+  CHECK_FALSE(client.putFile(dir.path / "big.db", server.location("bad.db"), wrong).ok());
 }
 
 TEST_CASE("list follows continuation tokens under a prefix; remove, and removing an absent key is fine", "[s3]") {
