@@ -109,43 +109,41 @@ grpc::Status RunManager::refuseLive(const std::string& run_id) {
   return grpc::Status::OK;
 }
 
-grpc::Status RunManager::localInputs(const std::string& inventory, std::string& snapshot,
-                                     const std::string& plan_template, bool members_fetch,
-                                     std::string& members_fetch_url, std::vector<std::string>& notes) {
-  if (!isS3Url(snapshot)) {
-    if (members_fetch) {
+template <typename Request>
+grpc::Status RunManager::localInputs(const Request& request, LocalInputs& out) {
+  out.snapshot = request.snapshot();
+  if (!isS3Url(out.snapshot)) {
+    if (request.members_fetch()) {
       return serviceError(grpc::StatusCode::INVALID_ARGUMENT,
                           "members_fetch needs the snapshot in a bucket: s3://BUCKET/KEY", kExitBadInput);
     }
-    if (auto outside = ops::checkInputPaths(inventory, snapshot, plan_template, input_dirs_)) return statusFor(*outside);
+    if (auto outside = ops::checkInputPaths(request.inventory(), out.snapshot, request.plan_template(), input_dirs_)) {
+      return statusFor(*outside);
+    }
     return grpc::Status::OK;
   }
   // The object is downloaded into drd's own private directory: no input dir is involved for it.
-  if (auto outside = ops::checkInputPaths(inventory, "", plan_template, input_dirs_)) return statusFor(*outside);
+  if (auto outside = ops::checkInputPaths(request.inventory(), "", request.plan_template(), input_dirs_)) {
+    return statusFor(*outside);
+  }
   auto store = openObjectStore(object_store_);
   if (!store) return serviceError(grpc::StatusCode::FAILED_PRECONDITION, store.error().message, kExitBadInput);
-  auto downloaded = ops::downloadSnapshot(*store, snapshot, downloads_dir_);
+  auto downloaded = ops::downloadSnapshot(*store, out.snapshot, downloads_dir_);
   if (!downloaded) return serviceError(grpc::StatusCode::FAILED_PRECONDITION, downloaded.error().message, kExitFailed);
-  notes.push_back(ops::describeDownload(snapshot, *downloaded));
-  if (members_fetch) members_fetch_url = snapshot;
-  snapshot = downloaded->path.string();
+  out.note = ops::describeDownload(out.snapshot, *downloaded);
+  if (request.members_fetch()) out.members_fetch = out.snapshot;
+  out.snapshot = downloaded->path.string();
   return grpc::Status::OK;
 }
 
 grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* response) {
-  std::string snapshot = request.snapshot();
-  std::string members_fetch;
-  std::vector<std::string> notes;
-  if (grpc::Status local = localInputs(request.inventory(), snapshot, request.plan_template(), request.members_fetch(),
-                                       members_fetch, notes);
-      !local.ok()) {
-    return local;
-  }
-  for (const auto& note : notes) response->add_warnings(note);
+  LocalInputs local;
+  if (grpc::Status ok = localInputs(request, local); !ok.ok()) return ok;
+  if (!local.note.empty()) response->add_warnings(local.note);
   ops::PreviewRequest preview;
   preview.inventory = request.inventory();
-  preview.snapshot = snapshot;
-  preview.members_fetch = members_fetch;
+  preview.snapshot = local.snapshot;
+  preview.members_fetch = local.members_fetch;
   preview.plan_template = request.plan_template();
   if (!request.run_id().empty()) preview.run_id = request.run_id();
   if (!request.format().empty()) preview.format = request.format();
@@ -162,19 +160,13 @@ grpc::Status RunManager::plan(const v1::PlanRequest& request, v1::PlanResponse* 
 }
 
 grpc::Status RunManager::apply(const v1::ApplyRequest& request, v1::RunStarted* response) {
-  std::string snapshot = request.snapshot();
-  std::string members_fetch;
-  std::vector<std::string> notes;
-  if (grpc::Status local = localInputs(request.inventory(), snapshot, request.plan_template(), request.members_fetch(),
-                                       members_fetch, notes);
-      !local.ok()) {
-    return local;
-  }
-  for (const auto& note : notes) response->add_notes(note);
+  LocalInputs local;
+  if (grpc::Status ok = localInputs(request, local); !ok.ok()) return ok;
+  if (!local.note.empty()) response->add_notes(local.note);
   ops::ApplyRequest apply;
   apply.inventory = request.inventory();
-  apply.snapshot = snapshot;
-  apply.members_fetch = members_fetch;
+  apply.snapshot = local.snapshot;
+  apply.members_fetch = local.members_fetch;
   apply.plan_template = request.plan_template();
   apply.runs_root = runs_dir_;
   apply.per_host = request.per_host() == 0 ? 1 : request.per_host();

@@ -64,10 +64,15 @@ class RunManager {
   // Refuses a run that is running in this process now (resume and rollback start a session on an idle run).
   grpc::Status refuseLive(const std::string& run_id);
   void fillRun(const OpenedRun& run, bool with_steps, v1::Run* out);
-  // A request's snapshot as a file: an s3:// URL is downloaded into downloads_dir_ (its notes say so); a file is
-  // checked against the input dirs with the inventory and template.
-  grpc::Status localInputs(const std::string& inventory, std::string& snapshot, const std::string& plan_template,
-                           bool members_fetch, std::string& members_fetch_url, std::vector<std::string>& notes);
+  // A Plan's or Apply's snapshot as a file: an s3:// URL is downloaded into downloads_dir_ (`note` says so); a file
+  // is checked against the input dirs with the inventory and template.
+  struct LocalInputs {
+    std::string snapshot;
+    std::string members_fetch;  // the s3:// URL the members fetch from, when the request asked for it
+    std::string note;
+  };
+  template <typename Request>
+  grpc::Status localInputs(const Request& request, LocalInputs& out);
 
   std::filesystem::path runs_dir_;
   std::vector<std::filesystem::path> input_dirs_;
